@@ -1,0 +1,855 @@
+"""Name resolution and type checking of a whole policy (one or more files) against the fact schema.
+
+Stages run in order, as OPA's compiler does: declarations (duplicates, header) → params and definitions →
+rules (items, expressions, catalogue ids) → dependency cycles → unused names. Every mistake becomes a
+diagnostic; the checker goes on after each one so that a file with ten mistakes reports ten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from safetyrules.check.types import (
+    ANY,
+    BOOL,
+    DATE,
+    DURATION,
+    INSTANT,
+    NULL,
+    NUMBER,
+    ORDERED,
+    STRING,
+    EnumType,
+    LangType,
+    ListType,
+    RecordType,
+    RuleType,
+    SetType,
+    compatible,
+    enterprise_type,
+    record_fields,
+    type_from_name,
+    type_names,
+    unify,
+)
+from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Related, Span
+from safetyrules.syntax import ast
+
+SEVERITIES = ("high", "medium", "low")
+
+# Params with a meaning to the engine. Declared in the policy to override the built-in default.
+RESERVED_PARAMS: dict[str, LangType] = {
+    "new_entrant_grace": DURATION,
+    "late_act_memory": DURATION,
+    "periodic_first_due_anchor": DATE,
+}
+
+# Built-in functions: name → (arities, description). Typed in `_call`.
+FUNCTIONS = {
+    "date": "date(instant) → date; date(year, month, day) → date",
+    "year": "year(date) → number",
+    "coalesce": "coalesce(a, b, …) → the first argument that is known and not null",
+    "greatest": "greatest(a, b, …) → the largest (null if any is null)",
+    "least": "least(a, b, …) → the smallest (null if any is null)",
+    "days_between": "days_between(from, to) → number of days from `from` to `to`",
+    "violated": "violated(rule) → whether that obligation is violated",
+    "triggered": "triggered(rule) → whether that credit trigger is active",
+}
+
+
+@dataclass(slots=True)
+class CheckedPolicy:
+    """A policy that passed the checker: what the engines compile from."""
+
+    header: ast.PolicyDecl
+    modules: list[ast.Module]
+    params: dict[str, ast.ParamDecl]
+    param_types: dict[str, LangType]
+    defines: dict[str, ast.DefineDecl]
+    define_types: dict[str, LangType]
+    rules: list[ast.RuleDecl]  # dependency order: a rule comes after the rules it uses
+    rule_deps: dict[str, set[str]]
+    params_used: dict[str, set[str]]  # rule → params it reads, directly or through definitions
+    expr_types: dict[int, LangType] = field(default_factory=dict)
+
+    @property
+    def catalogue(self) -> tuple[str, ...]:
+        for item in self.header.items:
+            if isinstance(item, ast.Catalogue):
+                return item.ids
+        return ()
+
+    def rule(self, name: str) -> ast.RuleDecl:
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+@dataclass(slots=True)
+class CheckResult:
+    policy: CheckedPolicy | None
+    diagnostics: list[Diagnostic]
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean `{near[0]}`?" if near else None
+
+
+@dataclass(slots=True)
+class _Scope:
+    """Names bound by quantifiers and `each`, innermost last."""
+
+    bound: list[tuple[str, LangType]] = field(default_factory=list)
+
+    def lookup(self, name: str) -> LangType | None:
+        for n, t in reversed(self.bound):
+            if n == name:
+                return t
+        return None
+
+
+class Checker:
+    def __init__(self, modules: list[ast.Module], ignore_names: frozenset[str] = frozenset()) -> None:
+        self.modules = modules
+        self.sink = DiagnosticSink()
+        self.ignore_names = ignore_names  # declared in text that did not parse: not "unknown"
+        self.decls: dict[str, ast.Decl] = {}
+        self.params: dict[str, ast.ParamDecl] = {}
+        self.param_types: dict[str, LangType] = {}
+        self.defines: dict[str, ast.DefineDecl] = {}
+        self.define_types: dict[str, LangType] = {}
+        self.rules: dict[str, ast.RuleDecl] = {}
+        self.expr_types: dict[int, LangType] = {}
+        self.used: set[str] = set()
+        # per declaration being checked: which params/defines/rules it reads
+        self.reads: dict[str, set[str]] = {}
+        self._current: str | None = None
+        self.root = enterprise_type()
+
+    # ---------------------------------------------------------------- driver
+    def run(self) -> CheckResult:
+        header = self._declarations()
+        for p in self.params.values():
+            self._param(p)
+        for d in self._define_order():
+            self._define(d)
+        catalogue = self._catalogue(header)
+        for r in self.rules.values():
+            self._rule(r, catalogue)
+        order = self._rule_order()
+        self._unused()
+        diags = self.sink.items
+        if header is None or self.sink.has_errors:
+            return CheckResult(None, diags)
+        policy = CheckedPolicy(
+            header=header,
+            modules=self.modules,
+            params=self.params,
+            param_types=self.param_types,
+            defines=self.defines,
+            define_types=self.define_types,
+            rules=[self.rules[n] for n in order],
+            rule_deps={n: self._rule_refs(n) for n in self.rules},
+            params_used={n: self._params_of(n) for n in self.rules},
+            expr_types=self.expr_types,
+        )
+        return CheckResult(policy, diags)
+
+    def _all_decls(self) -> Iterator[ast.Decl]:
+        for m in self.modules:
+            yield from m.decls
+
+    # ---------------------------------------------------------------- declarations
+    def _declarations(self) -> ast.PolicyDecl | None:
+        headers: list[ast.PolicyDecl] = []
+        for d in self._all_decls():
+            if isinstance(d, ast.PolicyDecl):
+                headers.append(d)
+                continue
+            if d.name in self.decls:
+                first = self.decls[d.name]
+                self.sink.error("duplicate-name", f"`{d.name}` is declared twice", d.name_span,
+                                related=(Related(first.name_span, "first declared here"),))
+                continue
+            self.decls[d.name] = d
+            if isinstance(d, ast.ParamDecl):
+                self.params[d.name] = d
+            elif isinstance(d, ast.DefineDecl):
+                self.defines[d.name] = d
+            else:
+                self.rules[d.name] = d
+            if d.name in record_fields(self.root.model):
+                self.sink.warning("shadowed-name",
+                                  f"`{d.name}` hides the enterprise field of the same name", d.name_span)
+        if not headers:
+            span = self.modules[0].decls[0].span if self.modules and self.modules[0].decls else Span(
+                self.modules[0].file if self.modules else "<policy>", 1, 1, 1, 1)
+            self.sink.error("missing-policy", "no `policy { … }` header: every policy needs exactly one",
+                            span, suggestion="add `policy my_policy { title zh \"…\" en \"…\" }`")
+            return None
+        for extra in headers[1:]:
+            self.sink.error("duplicate-policy", "a second `policy` header; a policy has exactly one",
+                            extra.name_span, related=(Related(headers[0].name_span, "the first header"),))
+        header = headers[0]
+        self._single_items(header.items, header.name, {ast.Title: "title", ast.Document: "document",
+                                                       ast.Period: "period", ast.Catalogue: "catalogue"})
+        for item in header.items:
+            if isinstance(item, ast.Period) and item.start > item.end:
+                self.sink.error("bad-period", f"the period ends ({item.end}) before it starts ({item.start})",
+                                item.span)
+        if not any(isinstance(i, ast.Title) for i in header.items):
+            self.sink.error("missing-item", "the policy header needs a `title zh \"…\" en \"…\"`",
+                            header.name_span)
+        return header
+
+    def _single_items(self, items: Iterable[object], owner: str, kinds: dict[type, str]) -> None:
+        seen: dict[str, Span] = {}
+        for item in items:
+            for cls, word in kinds.items():
+                if isinstance(item, cls):
+                    span: Span = item.span  # type: ignore[attr-defined]
+                    if word in seen:
+                        self.sink.error("duplicate-item", f"`{owner}` has more than one `{word}`", span,
+                                        related=(Related(seen[word], "the first one"),))
+                    else:
+                        seen[word] = span
+
+    def _catalogue(self, header: ast.PolicyDecl | None) -> set[str] | None:
+        if header is None:
+            return None
+        ids: dict[str, Span] = {}
+        for item in header.items:
+            if isinstance(item, ast.Catalogue):
+                for cid in item.ids:
+                    if cid in ids:
+                        self.sink.error("duplicate-catalogue-id", f"catalogue id \"{cid}\" is listed twice",
+                                        item.span)
+                    ids[cid] = item.span
+        if not ids:
+            return None
+        implemented = {i for r in self.rules.values() for i in r.implements}
+        for cid, span in ids.items():
+            if cid not in implemented:
+                self.sink.warning("unimplemented", f"catalogue id \"{cid}\" is implemented by no rule", span)
+        return set(ids)
+
+    # ---------------------------------------------------------------- params and definitions
+    def _param(self, p: ast.ParamDecl) -> None:
+        self._current = p.name
+        t = self._type_ref(p.type)
+        self.param_types[p.name] = t
+        reserved = RESERVED_PARAMS.get(p.name)
+        if reserved is not None and t != ANY and t != reserved:
+            self.sink.error("reserved-param-type",
+                            f"`{p.name}` is read by the engine and must be of type {reserved}", p.type.span)
+        defaults = [i for i in p.items if isinstance(i, ast.ParamDefault)]
+        if not defaults:
+            self.sink.error("missing-default", f"param `{p.name}` has no `default` value", p.name_span)
+        self._single_items(p.items, p.name, {ast.ParamDefault: "default"})
+        if not any(isinstance(i, ast.Source) for i in p.items):
+            self.sink.error("missing-source", f"param `{p.name}` cites no clause: add `source \"…\" \"…\"`",
+                            p.name_span)
+        last: dt.date | None = None
+        for item in p.items:
+            if isinstance(item, ast.ParamDefault | ast.ParamFrom):
+                self._constant(item.value, t)
+            if isinstance(item, ast.ParamFrom):
+                if last is not None and item.start <= last:
+                    self.sink.error("unordered-dates", "dated values must be in increasing date order",
+                                    item.span)
+                last = item.start
+        self._current = None
+
+    def _constant(self, e: ast.Expr, t: LangType) -> None:
+        literal = (ast.IntLit, ast.StringLit, ast.DateLit, ast.InstantLit, ast.DurationLit, ast.BoolLit)
+        is_const = isinstance(e, literal) or (
+            isinstance(e, ast.SetLit) and all(isinstance(i, literal) for i in e.items))
+        if not is_const:
+            self.sink.error("not-constant", "a param value must be a literal (or a set of literals)", e.span)
+            return
+        self._expect(e, t, _Scope(), "the param's type")
+
+    def _type_ref(self, ref: ast.TypeRef) -> LangType:
+        t = type_from_name(ref.name, ref.is_set)
+        if t is None:
+            self.sink.error("unknown-type", f"unknown type `{ref.name}`", ref.span,
+                            suggestion=suggest(ref.name, type_names()))
+            return ANY
+        return t
+
+    def _define_order(self) -> list[ast.DefineDecl]:
+        """Definitions in dependency order; a cycle is reported and its members skipped."""
+        deps = {n: {x for x in _names_in(d.value) if x in self.defines} for n, d in self.defines.items()}
+        order, cyclic = _toposort(deps)
+        for cycle in cyclic:
+            d = self.defines[cycle[0]]
+            self.sink.error("cycle", "definitions depend on each other in a cycle: " + " → ".join(cycle),
+                            d.name_span)
+            for n in cycle:
+                self.define_types[n] = ANY
+        return [self.defines[n] for n in order]
+
+    def _define(self, d: ast.DefineDecl) -> None:
+        self._current = d.name
+        declared = self._type_ref(d.type) if d.type is not None else None
+        t = self._expr(d.value, _Scope(), declared)
+        if declared is not None and not compatible(t, declared):
+            self.sink.error("type-mismatch", f"`{d.name}` is declared {declared} but its value is {t}",
+                            d.value.span)
+        self.define_types[d.name] = declared or t
+        self._current = None
+
+    # ---------------------------------------------------------------- rules
+    def _rule(self, r: ast.RuleDecl, catalogue: set[str] | None) -> None:
+        self._current = r.name
+        self.reads.setdefault(r.name, set())
+        singles = {ast.Title: "title", ast.SeverityItem: "severity", ast.Effective: "effective",
+                   ast.Applies: "applies", ast.Effect: "effect", ast.Each: "each", ast.TriggerOn: "on",
+                   ast.Listing: "listing", ast.Remedy: "remedy",
+                   ast.DueContinuous: "due", ast.DueBy: "due", ast.DueEvery: "due", ast.DueWithin: "due",
+                   ast.DueOn: "due"}
+        self._single_items(r.items, r.name, singles)
+        if not r.implements:
+            self.sink.error("missing-implements", f"`{r.name}` does not say which catalogue id it implements",
+                            r.name_span, suggestion='add `implements "…"`')
+        elif catalogue is not None:
+            for item in r.all(ast.Implements):
+                for cid in item.ids:
+                    if cid not in catalogue:
+                        self.sink.error("unknown-catalogue-id", f"catalogue id \"{cid}\" is not in the policy's "
+                                        "catalogue", item.span, suggestion=suggest(cid, catalogue))
+        if not r.all(ast.Source):
+            self.sink.error("missing-source", f"`{r.name}` cites no clause: add `source \"…\" \"…\"`",
+                            r.name_span)
+        if r.first(ast.Title) is None:
+            self.sink.error("missing-item", f"`{r.name}` needs a `title zh \"…\" en \"…\"`", r.name_span)
+        sev = r.first(ast.SeverityItem)
+        if sev is not None and sev.level not in SEVERITIES:
+            self.sink.error("unknown-severity", f"unknown severity `{sev.level}`; use high, medium or low",
+                            sev.span, suggestion=suggest(sev.level, SEVERITIES))
+        self._rule_shape(r)
+
+        scope = _Scope()
+        for item in r.items:
+            if isinstance(item, ast.Applies):
+                self._expect(item.cond, BOOL, scope, "an applicability condition")
+            elif isinstance(item, ast.Unless):
+                self._expect(item.when, BOOL, scope, "an exception condition")
+        names = [u.name for u in r.all(ast.Unless)]
+        for i, u in enumerate(r.all(ast.Unless)):
+            if u.name in names[:i]:
+                self.sink.error("duplicate-name", f"exception `{u.name}` is declared twice in `{r.name}`",
+                                u.span)
+        each = r.first(ast.Each)
+        if each is not None:
+            coll = self._expr(each.collection, scope)
+            elem = self._element(coll, each.collection)
+            scope.bound.append((each.var, elem))
+            if each.where is not None:
+                self._expect(each.where, BOOL, scope, "an `each … where` filter")
+        for item in r.items:
+            match item:
+                case ast.Require(cond=c):
+                    self._expect(c, BOOL, scope, "a requirement")
+                case ast.DueBy(deadline=d, met=m):
+                    self._expect(d, DATE, scope, "a deadline")
+                    if m is not None:
+                        self._expect(m, DATE, scope, "the date it was met")
+                case ast.DueEvery(period=p, last=last, first=f):
+                    self._expect(p, DURATION, scope, "a period")
+                    self._expect(last, DATE, scope, "the date of the latest qualifying event")
+                    if f is not None:
+                        self._expect(f, DATE, scope, "the first due date")
+                case ast.DueWithin(window=w, after=a, done=d):
+                    self._expect(w, DURATION, scope, "a window")
+                    self._expect(a, DATE, scope, "the date of the event")
+                    self._expect(d, DATE, scope, "the date the act was done")
+                case ast.DueOn(deadline=dl, done=d):
+                    self._expect(dl, DATE, scope, "a deadline")
+                    self._expect(d, DATE, scope, "the date the act was done")
+                case ast.TriggerOn(date=d):
+                    self._expect(d, DATE, scope, "the date of the behaviour")
+                case ast.Listing(duration=d):
+                    self._expect(d, DURATION, scope, "a listing period")
+        self._current = None
+
+    def _rule_shape(self, r: ast.RuleDecl) -> None:
+        """Which items a rule of each kind must and must not have."""
+        due = r.due
+        each = r.first(ast.Each)
+        if r.kind == "obligation":
+            if due is None:
+                self.sink.error("missing-due", f"obligation `{r.name}` has no `due …` clause", r.name_span,
+                                suggestion="add `due continuous`, `due by DATE`, `due every PERIOD last DATE`, "
+                                "`due within D after DATE done DATE` or `due on DATE done DATE`")
+            for item in r.items:
+                if isinstance(item, ast.TriggerOn | ast.Listing | ast.Effect):
+                    self.sink.error("misplaced-item", "`on`, `listing` and `effect` belong to triggers", item.span)
+            if isinstance(due, ast.DueWithin | ast.DueOn) and each is None:
+                self.sink.error("missing-each", "an event deadline needs `each x in … where …` naming the events",
+                                due.span)
+            if isinstance(due, ast.DueEvery) and each is not None:
+                self.sink.error("misplaced-item", "`due every` is one deadline per enterprise; remove `each`",
+                                each.span)
+            if isinstance(due, ast.DueContinuous | ast.DueBy) and not r.all(ast.Require):
+                self.sink.error("missing-require", f"`{r.name}` has no `require …`: what must hold?",
+                                r.name_span)
+        else:
+            for item in r.items:
+                if isinstance(item, ast.DueContinuous | ast.DueBy | ast.DueEvery | ast.DueWithin | ast.DueOn
+                              | ast.Require | ast.Remedy):
+                    self.sink.error("misplaced-item", "a trigger has no deadline or requirement: it fires on "
+                                    "`each` event, `on` a date, for a `listing` period", item.span)
+            for cls, word in ((ast.Each, "each"), (ast.TriggerOn, "on"), (ast.Listing, "listing"),
+                              (ast.Effect, "effect")):
+                if r.first(cls) is None:
+                    self.sink.error("missing-item", f"trigger `{r.name}` needs `{word}`", r.name_span)
+
+    # ---------------------------------------------------------------- expressions
+    def _expect(self, e: ast.Expr, t: LangType, scope: _Scope, what: str) -> LangType:
+        actual = self._expr(e, scope, t)
+        if not compatible(actual, t):
+            self.sink.error("type-mismatch", f"{what} must be {_a(t)}, but this is {_a(actual)}", e.span)
+        return actual
+
+    def _expr(self, e: ast.Expr, scope: _Scope, expected: LangType | None = None) -> LangType:
+        t = self._infer(e, scope, expected)
+        self.expr_types[id(e)] = t
+        return t
+
+    def _infer(self, e: ast.Expr, scope: _Scope, expected: LangType | None) -> LangType:
+        match e:
+            case ast.IntLit():
+                return NUMBER
+            case ast.StringLit(value=v):
+                if isinstance(expected, EnumType):
+                    self._enum_code(v, expected, e.span)
+                    return expected
+                return STRING
+            case ast.DateLit():
+                return DATE
+            case ast.InstantLit():
+                return INSTANT
+            case ast.DurationLit():
+                return DURATION
+            case ast.BoolLit():
+                return BOOL
+            case ast.NullLit():
+                return NULL
+            case ast.AsOf():
+                return DATE
+            case ast.Name(id=name):
+                return self._name(name, e.span, scope)
+            case ast.Field(target=target, name=name):
+                tt = self._expr(target, scope)
+                if tt == ANY:
+                    return ANY
+                if not isinstance(tt, RecordType):
+                    self.sink.error("not-a-record", f"`.{name}`: this is {_a(tt)}, which has no fields",
+                                    e.span)
+                    return ANY
+                fields = record_fields(tt.model)
+                if name not in fields:
+                    self.sink.error("unknown-field", f"{tt.name} has no field `{name}`", e.span,
+                                    suggestion=suggest(name, fields))
+                    return ANY
+                return fields[name]
+            case ast.ParamAt(param=p, at=at):
+                self._expect(at, DATE, scope, "the date after `at`")
+                if p not in self.params:
+                    self.sink.error("not-a-param", f"`{p} at …` needs a param, and `{p}` is not one", e.span,
+                                    suggestion=suggest(p, self.params))
+                    return ANY
+                self._read(p)
+                return self.param_types.get(p, ANY)
+            case ast.Call():
+                return self._call(e, scope)
+            case ast.Quantifier():
+                return self._quantifier(e, scope)
+            case ast.OrderPick(var=v, collection=c, where=w, key=k):
+                elem = self._element(self._expr(c, scope), c)
+                inner = _Scope([*scope.bound, (v, elem)])
+                if w is not None:
+                    self._expect(w, BOOL, inner, "a `where` filter")
+                kt = self._expr(k, inner)
+                if kt not in (*ORDERED, ANY):
+                    self.sink.error("not-ordered", f"`{e.kind}` needs a key that can be ordered (number, date "
+                                    f"or instant), but this is {_a(kt)}", k.span)
+                return elem
+            case ast.IntRange(low=lo, high=hi):
+                self._expect(lo, NUMBER, scope, "a range bound")
+                self._expect(hi, NUMBER, scope, "a range bound")
+                return ListType(NUMBER)
+            case ast.SetLit(items=items):
+                elem_expected = expected.elem if isinstance(expected, SetType | ListType) else None
+                elem: LangType = NULL
+                for item in items:
+                    it = self._expr(item, scope, elem_expected)
+                    if elem != NULL and not compatible(it, elem):
+                        self.sink.error("type-mismatch", f"a set holds values of one type: {_a(elem)} and "
+                                        f"{_a(it)}", item.span)
+                    elem = unify(elem, it)
+                return SetType(elem_expected if elem_expected is not None and elem in (STRING, NULL) else elem)
+            case ast.Unary(op="not", operand=o):
+                self._expect(o, BOOL, scope, "the operand of `not`")
+                return BOOL
+            case ast.Unary(operand=o):
+                self._expect(o, NUMBER, scope, "the operand of `-`")
+                return NUMBER
+            case ast.Binary():
+                return self._binary(e, scope)
+            case ast.IsTest(operand=o):
+                self._expr(o, scope)
+                return BOOL
+            case ast.IfThenElse(cond=c, then=t, else_=x):
+                self._expect(c, BOOL, scope, "an `if` condition")
+                tt = self._expr(t, scope, expected)
+                xt = self._expr(x, scope, expected)
+                if not compatible(xt, tt):
+                    self.sink.error("type-mismatch", f"both branches of `if` must have one type: {_a(tt)} and "
+                                    f"{_a(xt)}", x.span)
+                return unify(tt, xt)
+        raise TypeError(e)  # pragma: no cover
+
+    def _name(self, name: str, span: Span, scope: _Scope) -> LangType:
+        bound = scope.lookup(name)
+        if bound is not None:
+            return bound
+        if name in self.defines:
+            self._read(name)
+            return self.define_types.get(name, ANY)
+        if name in self.params:
+            self._read(name)
+            return self.param_types.get(name, ANY)
+        if name in self.rules:
+            self._read(name)
+            return RuleType(self.rules[name].kind)
+        fields = record_fields(self.root.model)
+        if name in fields:
+            return fields[name]
+        if name in self.ignore_names:
+            return ANY
+        candidates = [*(n for n, _ in scope.bound), *self.defines, *self.params, *fields]
+        self.sink.error("unknown-name", f"unknown name `{name}`", span, suggestion=suggest(name, candidates))
+        return ANY
+
+    def _read(self, name: str) -> None:
+        self.used.add(name)
+        if self._current is not None:
+            self.reads.setdefault(self._current, set()).add(name)
+
+    def _enum_code(self, code: str, t: EnumType, span: Span) -> None:
+        if code not in t.codes:
+            self.sink.error("unknown-enum-code", f"\"{code}\" is not a code of {t.name} (codes: "
+                            f"{', '.join(t.codes)})", span, suggestion=suggest(code, t.codes))
+
+    def _element(self, t: LangType, e: ast.Expr) -> LangType:
+        if t == ANY:
+            return ANY
+        if isinstance(t, ListType | SetType):
+            return t.elem
+        self.sink.error("not-a-list", f"this must be a list to range over, but it is {_a(t)}", e.span)
+        return ANY
+
+    def _quantifier(self, q: ast.Quantifier, scope: _Scope) -> LangType:
+        elem = self._element(self._expr(q.collection, scope), q.collection)
+        inner = _Scope([*scope.bound, (q.var, elem)])
+        if q.var in record_fields(self.root.model) or q.var in self.params or q.var in self.defines:
+            self.sink.warning("shadowed-name", f"`{q.var}` hides a name of the policy or the enterprise",
+                              q.span)
+        if q.where is not None:
+            self._expect(q.where, BOOL, inner, "a `where` filter")
+        if q.kind in ("any", "all", "count"):
+            if q.body is not None:
+                self._expect(q.body, BOOL, inner, f"the condition of `{q.kind}`")
+            return NUMBER if q.kind == "count" else BOOL
+        if q.kind == "find":
+            if q.body is not None:
+                self.sink.error("misplaced-item", "`find(x in C where F)` takes no `: …` part", q.body.span)
+            return elem
+        if q.body is None:
+            self.sink.error("missing-item", f"`{q.kind}(x in C: value)` needs the value after `:`", q.span)
+            return ANY
+        bt = self._expr(q.body, inner)
+        if q.kind == "sum":
+            if bt not in (NUMBER, ANY):
+                self.sink.error("type-mismatch", f"`sum` adds numbers, but this is {_a(bt)}", q.body.span)
+            return NUMBER
+        if bt not in (*ORDERED, ANY):
+            self.sink.error("not-ordered", f"`{q.kind}` needs values that can be ordered (number, date or "
+                            f"instant), but this is {_a(bt)}", q.body.span)
+        return bt
+
+    def _call(self, c: ast.Call, scope: _Scope) -> LangType:
+        f, args = c.func, c.args
+        if f not in FUNCTIONS:
+            self.sink.error("unknown-function", f"unknown function `{f}`", c.span,
+                            suggestion=suggest(f, FUNCTIONS) or "the functions are: " + ", ".join(FUNCTIONS))
+            for a in args:
+                self._expr(a, scope)
+            return ANY
+
+        def arity(*ns: int) -> bool:
+            if len(args) in ns:
+                return True
+            self.sink.error("arity", f"`{FUNCTIONS[f]}`: {len(args)} argument(s) given", c.span)
+            for a in args:
+                self._expr(a, scope)
+            return False
+
+        if f in ("violated", "triggered"):
+            if not arity(1):
+                return BOOL
+            arg = args[0]
+            want = "obligation" if f == "violated" else "trigger"
+            if not isinstance(arg, ast.Name) or arg.id not in self.rules:
+                self.sink.error("not-a-rule", f"`{f}(…)` takes the name of {_a_word(want)}", arg.span,
+                                suggestion=suggest(arg.id, self.rules) if isinstance(arg, ast.Name) else None)
+                return BOOL
+            self._read(arg.id)
+            self.expr_types[id(arg)] = RuleType(self.rules[arg.id].kind)
+            if self.rules[arg.id].kind != want:
+                self.sink.error("not-a-rule", f"`{arg.id}` is a {self.rules[arg.id].kind}; `{f}` takes "
+                                f"{_a_word(want)}", arg.span)
+            return BOOL
+        if f == "date":
+            if len(args) == 3:
+                for a in args:
+                    self._expect(a, NUMBER, scope, "a year, month or day")
+                return DATE
+            if arity(1):
+                self._expect(args[0], INSTANT, scope, "the argument of `date`")
+            return DATE
+        if f == "year":
+            if arity(1):
+                self._expect(args[0], DATE, scope, "the argument of `year`")
+            return NUMBER
+        if f == "days_between":
+            if arity(2):
+                self._expect(args[0], DATE, scope, "a date")
+                self._expect(args[1], DATE, scope, "a date")
+            return NUMBER
+        # coalesce, greatest, least: one type for all arguments
+        if len(args) < 2:
+            arity(2, 3, 4, 5, 6, 7, 8)
+            return ANY
+        t: LangType = NULL
+        for a in args:
+            at = self._expr(a, scope)
+            if t != NULL and not compatible(at, t):
+                self.sink.error("type-mismatch", f"`{f}` needs arguments of one type: {_a(t)} and {_a(at)}",
+                                a.span)
+            t = unify(t, at)
+        if f in ("greatest", "least") and t not in (*ORDERED, ANY, NULL):
+            self.sink.error("not-ordered", f"`{f}` needs numbers, dates or instants, not {t}", c.span)
+        return t
+
+    def _binary(self, b: ast.Binary, scope: _Scope) -> LangType:
+        op = b.op
+        if op in ("and", "or", "implies"):
+            self._expect(b.left, BOOL, scope, f"the left side of `{op}`")
+            self._expect(b.right, BOOL, scope, f"the right side of `{op}`")
+            return BOOL
+        if op in ("in", "not in"):
+            rt = self._expr(b.right, scope)
+            if rt != ANY and not isinstance(rt, SetType | ListType):
+                self.sink.error("type-mismatch", f"the right side of `{op}` must be a set or a list, but this is "
+                                f"{_a(rt)}", b.right.span)
+                self._expr(b.left, scope)
+                return BOOL
+            elem = rt.elem if isinstance(rt, SetType | ListType) else ANY
+            lt = self._expr(b.left, scope, elem)
+            if isinstance(lt, EnumType) and isinstance(b.right, ast.SetLit):
+                self._expr(b.right, scope, SetType(lt))  # check the codes against the enumeration
+            elif not compatible(lt, elem) and not compatible(elem, lt):
+                self.sink.error("type-mismatch", f"{_a(lt)} can never be in a collection of {elem}", b.span)
+            return BOOL
+        if op in ("==", "!="):
+            lt = self._expr(b.left, scope)
+            rt = self._expr(b.right, scope, lt if isinstance(lt, EnumType) else None)
+            if isinstance(rt, EnumType) and isinstance(b.left, ast.StringLit):
+                self._expr(b.left, scope, rt)
+            if not compatible(lt, rt) and not compatible(rt, lt):
+                self.sink.error("type-mismatch", f"cannot compare {_a(lt)} with {_a(rt)}", b.span)
+            return BOOL
+        if op in ("<", "<=", ">", ">="):
+            lt = self._expr(b.left, scope)
+            rt = self._expr(b.right, scope)
+            if DURATION in (lt, rt):
+                self.sink.error("not-ordered", "durations cannot be ordered (a month is not a fixed number of "
+                                "days); compare dates instead, e.g. `a + 30 days < b`", b.span)
+            elif lt in (*ORDERED, ANY, NULL) and rt in (*ORDERED, ANY, NULL):
+                if not compatible(lt, rt):
+                    self.sink.error("type-mismatch", f"cannot compare {_a(lt)} with {_a(rt)}", b.span)
+            else:
+                bad = lt if lt not in (*ORDERED, ANY, NULL) else rt
+                self.sink.error("not-ordered", f"`{op}` compares numbers, dates or instants, not {bad}", b.span)
+            return BOOL
+        lt = self._expr(b.left, scope)
+        rt = self._expr(b.right, scope)
+        result = _arithmetic(op, lt, rt)
+        if result is None:
+            self.sink.error("type-mismatch", f"cannot apply `{op}` to {_a(lt)} and {_a(rt)}", b.span)
+            return ANY
+        return result
+
+    # ---------------------------------------------------------------- dependencies
+    def _closure(self, name: str) -> set[str]:
+        """Everything `name` reads, through definitions."""
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            n = stack.pop()
+            for x in self.reads.get(n, set()) | ({*_names_in(self.defines[n].value)} & set(self.decls)
+                                                  if n in self.defines else set()):
+                if x not in seen:
+                    seen.add(x)
+                    if x in self.defines:
+                        stack.append(x)
+        return seen
+
+    def _rule_refs(self, name: str) -> set[str]:
+        return {x for x in self._closure(name) if x in self.rules and x != name}
+
+    def _params_of(self, name: str) -> set[str]:
+        return {x for x in self._closure(name) if x in self.params}
+
+    def _rule_order(self) -> list[str]:
+        deps = {n: self._rule_refs(n) for n in self.rules}
+        for n in self.rules:
+            if n in self._closure(n):
+                deps[n].add(n)
+        order, cyclic = _toposort(deps)
+        for cycle in cyclic:
+            r = self.rules[cycle[0]]
+            self.sink.error("cycle", "rules depend on each other's outcomes in a cycle: " + " → ".join(cycle),
+                            r.name_span)
+        return order
+
+    def _unused(self) -> None:
+        for name, d in self.decls.items():
+            if isinstance(d, ast.ParamDecl | ast.DefineDecl) and name not in self.used \
+                    and name not in RESERVED_PARAMS:
+                self.sink.warning("unused", f"`{name}` is declared but never used", d.name_span)
+
+
+def _arithmetic(op: str, lt: LangType, rt: LangType) -> LangType | None:
+    if ANY in (lt, rt):
+        return ANY
+    if NULL in (lt, rt):
+        return rt if lt == NULL else lt
+    table: dict[tuple[str, LangType, LangType], LangType] = {
+        ("+", NUMBER, NUMBER): NUMBER, ("-", NUMBER, NUMBER): NUMBER, ("*", NUMBER, NUMBER): NUMBER,
+        ("+", DATE, DURATION): DATE, ("-", DATE, DURATION): DATE, ("+", DURATION, DATE): DATE,
+        ("+", INSTANT, DURATION): INSTANT, ("-", INSTANT, DURATION): INSTANT,
+        ("-", DATE, DATE): NUMBER, ("+", DURATION, DURATION): DURATION,
+        ("*", NUMBER, DURATION): DURATION, ("*", DURATION, NUMBER): DURATION,
+    }
+    if (op, lt, rt) in table:
+        return table[(op, lt, rt)]
+    if op in ("+", "-") and isinstance(lt, SetType) and isinstance(rt, SetType) and compatible(lt, rt):
+        return SetType(unify(lt.elem, rt.elem))
+    return None
+
+
+def _a(t: LangType) -> str:
+    text = str(t)
+    if isinstance(t, RecordType):
+        return f"a {t.name} record"
+    return f"{'an' if text[0] in 'aeiou' else 'a'} {text}"
+
+
+def _a_word(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _names_in(e: ast.Expr) -> Iterator[str]:
+    """Free names of an expression (bound quantifier variables excluded)."""
+    stack: list[tuple[ast.Expr, frozenset[str]]] = [(e, frozenset())]
+    while stack:
+        node, bound = stack.pop()
+        match node:
+            case ast.Name(id=name):
+                if name not in bound:
+                    yield name
+            case ast.ParamAt(param=p, at=at):
+                yield p
+                stack.append((at, bound))
+            case ast.Quantifier(var=v, collection=c, where=w, body=b):
+                stack.append((c, bound))
+                stack.extend((x, bound | {v}) for x in (w, b) if x is not None)
+            case ast.OrderPick(var=v, collection=c, where=w, key=k):
+                stack.append((c, bound))
+                stack.extend((x, bound | {v}) for x in (w, k) if x is not None)
+            case _:
+                stack.extend((child, bound) for child in children(node))
+
+
+def children(e: ast.Expr) -> list[ast.Expr]:
+    """Direct sub-expressions, for generic walks."""
+    match e:
+        case ast.Field(target=t):
+            return [t]
+        case ast.ParamAt(at=at):
+            return [at]
+        case ast.Call(args=args):
+            return list(args)
+        case ast.Quantifier(collection=c, where=w, body=b):
+            return [x for x in (c, w, b) if x is not None]
+        case ast.OrderPick(collection=c, where=w, key=k):
+            return [x for x in (c, w, k) if x is not None]
+        case ast.IntRange(low=lo, high=hi):
+            return [lo, hi]
+        case ast.SetLit(items=items):
+            return list(items)
+        case ast.Unary(operand=o):
+            return [o]
+        case ast.Binary(left=lhs, right=rhs):
+            return [lhs, rhs]
+        case ast.IsTest(operand=o):
+            return [o]
+        case ast.IfThenElse(cond=c, then=t, else_=x):
+            return [c, t, x]
+    return []
+
+
+def _toposort(deps: dict[str, set[str]]) -> tuple[list[str], list[list[str]]]:
+    """Kahn-style order (iterative, no recursion); members of cycles are returned as cycles."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    cycles: list[list[str]] = []
+    for root in sorted(deps):
+        if state.get(root):
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(deps[root])))]
+        path = [root]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                order.append(node)
+                continue
+            if nxt not in deps:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt):], nxt])
+                continue
+            if not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(sorted(deps[nxt]))))
+    cyclic = {n for c in cycles for n in c}
+    return [n for n in order if n not in cyclic], cycles
+
+
+def check(modules: list[ast.Module], ignore_names: frozenset[str] = frozenset()) -> CheckResult:
+    return Checker(modules, ignore_names).run()

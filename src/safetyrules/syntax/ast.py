@@ -1,0 +1,447 @@
+"""The policy AST: immutable nodes, each with a source span that equality ignores.
+
+Two trees are equal whatever their positions (as in Jinja's `nodes.py` and Catala's marks), which is what
+the format → parse round trip needs. Blocks keep their items in source order; `RuleDecl` offers typed
+accessors so that later stages need not scan items by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TypeVar, Union
+
+from safetyrules.diagnostics import NO_SPAN, Span
+
+# ------------------------------------------------------------------------------------------ expressions
+
+
+@dataclass(frozen=True, slots=True)
+class IntLit:
+    value: int
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StringLit:
+    value: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DateLit:
+    value: dt.date
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InstantLit:
+    value: dt.datetime
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+DURATION_UNITS = ("year", "month", "week", "day", "hour", "minute")
+
+
+@dataclass(frozen=True, slots=True)
+class DurationLit:
+    amount: int
+    unit: str  # one of DURATION_UNITS (singular)
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BoolLit:
+    value: bool
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NullLit:
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A field of the enterprise, a bound variable, a param, a definition or a rule."""
+
+    id: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AsOf:
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    target: Expr
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamAt:
+    """`param at date`: a dated param's value in force on a given day."""
+
+    param: str
+    at: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+QUANTIFIERS = ("any", "all", "count", "sum", "max", "min", "find")
+ORDER_PICKS = ("latest", "earliest")
+
+
+@dataclass(frozen=True, slots=True)
+class Quantifier:
+    """`any(x in C where F: B)` and its kin: a bounded loop over a finite collection."""
+
+    kind: str  # one of QUANTIFIERS
+    var: str
+    collection: Expr
+    where: Expr | None
+    body: Expr | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPick:
+    """`latest(x in C where F by K)`: the element with the greatest (least) key."""
+
+    kind: str  # one of ORDER_PICKS
+    var: str
+    collection: Expr
+    where: Expr | None
+    key: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IntRange:
+    low: Expr
+    high: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetLit:
+    items: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "not" | "-"
+    operand: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+BINARY_OPS = ("implies", "or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*")
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str  # one of BINARY_OPS
+    left: Expr
+    right: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IsTest:
+    """`x is null`, `x is known`, `x is unknown` (and their negations)."""
+
+    operand: Expr
+    test: str  # "null" | "known" | "unknown"
+    negated: bool
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IfThenElse:
+    cond: Expr
+    then: Expr
+    else_: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Expr = Union[
+    IntLit, StringLit, DateLit, InstantLit, DurationLit, BoolLit, NullLit, Name, AsOf, Field, ParamAt,
+    Call, Quantifier, OrderPick, IntRange, SetLit, Unary, Binary, IsTest, IfThenElse,
+]
+
+# ------------------------------------------------------------------------------------------ block items
+
+
+@dataclass(frozen=True, slots=True)
+class Bilingual:
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    text: Bilingual
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A cited clause: the document's own section label and the Chinese text quoted."""
+
+    section: str
+    quote: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    ids: tuple[str, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDefault:
+    value: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamFrom:
+    """A dated value: in force from `start` (inclusive) until the next dated value."""
+
+    start: dt.date
+    value: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Implements:
+    ids: tuple[str, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityItem:
+    level: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    start: dt.date
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Applies:
+    cond: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Unless:
+    """An exception (Catala's default logic): when `when` holds the rule is not applicable."""
+
+    name: str
+    source: Source
+    when: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Require:
+    cond: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DueContinuous:
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DueBy:
+    deadline: Expr
+    met: Expr | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DueEvery:
+    period: Expr
+    last: Expr
+    first: Expr | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DueWithin:
+    window: Expr
+    after: Expr
+    done: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DueOn:
+    deadline: Expr
+    done: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Due = Union[DueContinuous, DueBy, DueEvery, DueWithin, DueOn]
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    text: Bilingual
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    text: Bilingual
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Each:
+    var: str
+    collection: Expr
+    where: Expr | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerOn:
+    date: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    duration: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+PolicyItem = Union[Title, Document, Period, Catalogue]
+ParamItem = Union[ParamDefault, ParamFrom, Source]
+RuleItem = Union[
+    Implements, Title, Source, SeverityItem, Effective, Applies, Unless, Require,
+    DueContinuous, DueBy, DueEvery, DueWithin, DueOn, Effect, Each, TriggerOn, Listing, Remedy,
+]
+
+# ------------------------------------------------------------------------------------------ declarations
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    name: str
+    is_set: bool
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecl:
+    name: str
+    items: tuple[PolicyItem, ...]
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDecl:
+    name: str
+    type: TypeRef
+    items: tuple[ParamItem, ...]
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DefineDecl:
+    name: str
+    type: TypeRef | None
+    value: Expr
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+_I = TypeVar("_I")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDecl:
+    """An `obligation` or a `trigger` (credit-record entry)."""
+
+    kind: str  # "obligation" | "trigger"
+    name: str
+    items: tuple[RuleItem, ...]
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    def first(self, kind: type[_I]) -> _I | None:
+        for item in self.items:
+            if isinstance(item, kind):
+                return item
+        return None
+
+    def all(self, kind: type[_I]) -> list[_I]:
+        return [item for item in self.items if isinstance(item, kind)]
+
+    @property
+    def due(self) -> Due | None:
+        for item in self.items:
+            if isinstance(item, DueContinuous | DueBy | DueEvery | DueWithin | DueOn):
+                return item
+        return None
+
+    @property
+    def implements(self) -> tuple[str, ...]:
+        return tuple(i for item in self.all(Implements) for i in item.ids)
+
+
+Decl = Union[PolicyDecl, ParamDecl, DefineDecl, RuleDecl]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    line: int
+    column: int
+    text: str  # including the leading '#'
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """One policy file."""
+
+    decls: tuple[Decl, ...]
+    file: str = field(default="<string>", compare=False)
+    comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)

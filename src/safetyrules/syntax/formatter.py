@@ -1,0 +1,306 @@
+"""AST → canonical policy text (`safetyrules fmt`).
+
+The layout is fixed (two-space indent, one item a line, minimal parentheses, a blank line between
+declarations); item order is the author's. `#` comments are kept: each is put back before the item it
+preceded, or at the end of the line it ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from safetyrules.syntax import ast
+
+INDENT = "  "
+MAX_WIDTH = 100
+
+# ------------------------------------------------------------------------------------------ expressions
+
+_PREC_BINARY = {
+    "implies": 1, "or": 2, "and": 3,
+    "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5, "in": 5, "not in": 5,
+    "+": 6, "-": 6, "*": 7,
+}
+_ATOM = 10
+
+
+def precedence(e: ast.Expr) -> int:
+    match e:
+        case ast.IfThenElse():
+            return 0
+        case ast.Binary(op=op):
+            return _PREC_BINARY[op]
+        case ast.Unary(op="not"):
+            return 4
+        case ast.IsTest():
+            return 5
+        case ast.Unary():
+            return 8
+        case ast.Field() | ast.ParamAt():
+            return 9
+        case ast.IntLit(value=v) if v < 0:
+            return 8  # printed with a leading minus
+        case ast.IntRange():
+            return 6
+        case _:
+            return _ATOM
+
+
+def _child(e: ast.Expr, min_prec: int) -> str:
+    text = format_expr(e)
+    return f"({text})" if precedence(e) < min_prec else text
+
+
+def _string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+
+
+def _opt(prefix: str, e: ast.Expr | None) -> str:
+    return "" if e is None else f" {prefix} {format_expr(e)}"
+
+
+def format_expr(e: ast.Expr) -> str:
+    """One expression on one line, with the fewest parentheses that keep its meaning."""
+    match e:
+        case ast.IntLit(value=v):
+            return str(v)
+        case ast.StringLit(value=v):
+            return _string(v)
+        case ast.DateLit(value=v):
+            return v.isoformat()
+        case ast.InstantLit(value=v):
+            return v.isoformat(timespec="seconds")
+        case ast.DurationLit(amount=n, unit=u):
+            return f"{n} {u}" + ("" if n == 1 else "s")
+        case ast.BoolLit(value=v):
+            return "true" if v else "false"
+        case ast.NullLit():
+            return "null"
+        case ast.Name(id=name):
+            return name
+        case ast.AsOf():
+            return "as_of"
+        case ast.Field(target=t, name=name):
+            return f"{_child(t, 9)}.{name}"
+        case ast.ParamAt(param=p, at=at):
+            return f"{p} at {_child(at, _ATOM)}"
+        case ast.Call(func=f, args=args):
+            return f"{f}({', '.join(format_expr(a) for a in args)})"
+        case ast.Quantifier(kind=k, var=v, collection=c, where=w, body=b):
+            return f"{k}({v} in {_collection(c)}{_opt('where', w)}{'' if b is None else ': ' + format_expr(b)})"
+        case ast.OrderPick(kind=k, var=v, collection=c, where=w, key=key):
+            return f"{k}({v} in {_collection(c)}{_opt('where', w)} by {format_expr(key)})"
+        case ast.IntRange(low=lo, high=hi):
+            return f"{_child(lo, 6)} .. {_child(hi, 6)}"
+        case ast.SetLit(items=items):
+            return "{" + ", ".join(format_expr(i) for i in items) + "}"
+        case ast.Unary(op="not", operand=o):
+            return f"not {_child(o, 4)}"
+        case ast.Unary(operand=o):
+            return f"-{_child(o, 8)}"
+        case ast.Binary(op=op, left=lhs, right=rhs):
+            p = _PREC_BINARY[op]
+            if op in ("or", "and", "+", "-", "*"):  # left-associative
+                return f"{_child(lhs, p)} {op} {_child(rhs, p + 1)}"
+            if op == "implies":
+                return f"{_child(lhs, 2)} implies {_child(rhs, 2)}"
+            return f"{_child(lhs, 6)} {op} {_child(rhs, 6)}"  # comparisons do not chain
+        case ast.IsTest(operand=o, test=t, negated=n):
+            return f"{_child(o, 6)} is {'not ' if n else ''}{t}"
+        case ast.IfThenElse(cond=c, then=t, else_=x):
+            return f"if {format_expr(c)} then {format_expr(t)} else {format_expr(x)}"
+    raise TypeError(f"not an expression: {e!r}")  # pragma: no cover
+
+
+def _collection(c: ast.Expr) -> str:
+    return format_expr(c) if isinstance(c, ast.IntRange) else _child(c, 6)
+
+
+def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
+    """The operands of a left-nested `a op b op c` chain."""
+    parts: list[ast.Expr] = []
+    while isinstance(e, ast.Binary) and e.op == op:
+        parts.append(e.right)
+        e = e.left
+    parts.append(e)
+    return parts[::-1]
+
+
+def _wrapped(head: str, e: ast.Expr, indent: str) -> list[str]:
+    """`head expr`, broken before each top-level `and`/`or` when the line is too long."""
+    flat = f"{indent}{head}{format_expr(e)}"
+    if len(flat) <= MAX_WIDTH or not (isinstance(e, ast.Binary) and e.op in ("and", "or")):
+        return [flat]
+    parts = _chain(e, e.op)
+    p = _PREC_BINARY[e.op]
+    lines = [f"{indent}{head}{_child(parts[0], p)}"]
+    lines.extend(f"{indent}{INDENT * 2}{e.op} {_child(x, p + 1)}" for x in parts[1:])
+    return lines
+
+
+# ------------------------------------------------------------------------------------------ declarations
+
+
+def _bilingual(keyword: str, text: ast.Bilingual) -> str:
+    return f"{keyword} zh {_string(text.zh)} en {_string(text.en)}"
+
+
+def _source(s: ast.Source) -> str:
+    return f"source {_string(s.section)} {_string(s.quote)}"
+
+
+def _type(t: ast.TypeRef) -> str:
+    return f"set<{t.name}>" if t.is_set else t.name
+
+
+def _policy_item(item: ast.PolicyItem, indent: str) -> list[str]:
+    match item:
+        case ast.Title(text=t):
+            return [indent + _bilingual("title", t)]
+        case ast.Document(name=n):
+            return [f"{indent}document {_string(n)}"]
+        case ast.Period(start=s, end=e):
+            return [f"{indent}period {s.isoformat()} .. {e.isoformat()}"]
+        case ast.Catalogue(ids=ids):
+            flat = f"{indent}catalogue {{{', '.join(_string(i) for i in ids)}}}"
+            if len(flat) <= MAX_WIDTH:
+                return [flat]
+            return [f"{indent}catalogue {{", *(f"{indent}{INDENT}{_string(i)}," for i in ids), f"{indent}}}"]
+    raise TypeError(item)  # pragma: no cover
+
+
+def _param_item(item: ast.ParamItem, indent: str) -> list[str]:
+    match item:
+        case ast.ParamDefault(value=v):
+            return [f"{indent}default {format_expr(v)}"]
+        case ast.ParamFrom(start=s, value=v):
+            return [f"{indent}from {s.isoformat()} {format_expr(v)}"]
+        case ast.Source():
+            return [indent + _source(item)]
+    raise TypeError(item)  # pragma: no cover
+
+
+def _rule_item(item: ast.RuleItem, indent: str) -> list[str]:
+    match item:
+        case ast.Implements(ids=ids):
+            return [f"{indent}implements {', '.join(_string(i) for i in ids)}"]
+        case ast.Title(text=t):
+            return [indent + _bilingual("title", t)]
+        case ast.Source():
+            return [indent + _source(item)]
+        case ast.SeverityItem(level=level):
+            return [f"{indent}severity {level}"]
+        case ast.Effective(start=s):
+            return [f"{indent}effective {s.isoformat()}"]
+        case ast.Applies(cond=c):
+            return _wrapped("applies ", c, indent)
+        case ast.Unless(name=n, source=s, when=w):
+            return _wrapped(f"unless {n} {_source(s)} when ", w, indent)
+        case ast.Require(cond=c):
+            return _wrapped("require ", c, indent)
+        case ast.DueContinuous():
+            return [f"{indent}due continuous"]
+        case ast.DueBy(deadline=d, met=m):
+            return [f"{indent}due by {format_expr(d)}{_opt('met', m)}"]
+        case ast.DueEvery(period=p, last=last, first=f):
+            lines = [f"{indent}due every {format_expr(p)}", f"{indent}{INDENT * 2}last {format_expr(last)}"]
+            if f is not None:
+                lines.append(f"{indent}{INDENT * 2}first {format_expr(f)}")
+            return lines
+        case ast.DueWithin(window=w, after=a, done=d):
+            return [f"{indent}due within {format_expr(w)} after {format_expr(a)}",
+                    f"{indent}{INDENT * 2}done {format_expr(d)}"]
+        case ast.DueOn(deadline=d, done=done):
+            return [f"{indent}due on {format_expr(d)}", f"{indent}{INDENT * 2}done {format_expr(done)}"]
+        case ast.Effect(text=t):
+            return [indent + _bilingual("effect", t)]
+        case ast.Remedy(text=t):
+            return [indent + _bilingual("remedy", t)]
+        case ast.Each(var=v, collection=c, where=w):
+            if w is None:
+                return [f"{indent}each {v} in {_collection(c)}"]
+            return _wrapped(f"each {v} in {_collection(c)} where ", w, indent)
+        case ast.TriggerOn(date=d):
+            return [f"{indent}on {format_expr(d)}"]
+        case ast.Listing(duration=d):
+            return [f"{indent}listing {format_expr(d)}"]
+    raise TypeError(item)  # pragma: no cover
+
+
+class _Comments:
+    """Hands out the file's comments by line so that each lands next to the code it was next to."""
+
+    def __init__(self, comments: Iterable[ast.Comment]) -> None:
+        self.pending = sorted(comments, key=lambda c: (c.line, c.column))
+
+    def before(self, line: int, indent: str) -> list[str]:
+        out = []
+        while self.pending and self.pending[0].line < line:
+            out.append(indent + self.pending.pop(0).text)
+        return out
+
+    def trailing(self, line: int) -> str:
+        if self.pending and self.pending[0].line == line:
+            return "  " + self.pending.pop(0).text
+        return ""
+
+    def rest(self) -> list[str]:
+        out = [c.text for c in self.pending]
+        self.pending = []
+        return out
+
+
+def format_module(module: ast.Module) -> str:
+    comments = _Comments(module.comments)
+    out: list[str] = []
+    for decl in module.decls:
+        if out:
+            out.append("")
+        out.extend(comments.before(decl.span.line, ""))
+        out.extend(f"/// {line}".rstrip() for line in decl.doc)
+        out.extend(_decl(decl, comments))
+    rest = comments.rest()
+    if rest:
+        if out:
+            out.append("")
+        out.extend(rest)
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _decl(decl: ast.Decl, comments: _Comments) -> list[str]:
+    match decl:
+        case ast.DefineDecl(name=n, type=t, value=v):
+            typ = "" if t is None else f": {_type(t)}"
+            lines = _wrapped(f"define {n}{typ} = ", v, "")
+            lines[-1] += comments.trailing(decl.span.end_line)
+            return lines
+        case ast.PolicyDecl(name=n, items=items):
+            header = f"policy {n} {{"
+            body = [(i.span.line, i.span.end_line, _policy_item(i, INDENT)) for i in items]
+        case ast.ParamDecl(name=n, type=t, items=pitems):
+            header = f"param {n}: {_type(t)} {{"
+            body = [(i.span.line, i.span.end_line, _param_item(i, INDENT)) for i in pitems]
+        case ast.RuleDecl(kind=k, name=n, items=ritems):
+            header = f"{k} {n} {{"
+            body = [(i.span.line, i.span.end_line, _rule_item(i, INDENT)) for i in ritems]
+        case _:  # pragma: no cover
+            raise TypeError(decl)
+    lines = [header + _header_trailing(comments, decl)]
+    for start, end, item_lines in body:
+        lines.extend(comments.before(start, INDENT))
+        item_lines = list(item_lines)
+        item_lines[-1] += comments.trailing(end)
+        lines.extend(item_lines)
+    lines.extend(comments.before(decl.span.end_line, INDENT))
+    lines.append("}" + comments.trailing(decl.span.end_line))
+    return lines
+
+
+def _header_trailing(comments: _Comments, decl: ast.Decl) -> str:
+    first_item_line = decl.span.end_line
+    items = getattr(decl, "items", ())
+    if items:
+        first_item_line = items[0].span.line
+    if first_item_line != decl.span.line:
+        return comments.trailing(decl.span.line)
+    return ""
