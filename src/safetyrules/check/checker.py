@@ -183,7 +183,7 @@ class Checker:
                 self.defines[d.name] = d
             else:
                 self.rules[d.name] = d
-            if d.name in record_fields(self.root.model):
+            if d.name in record_fields(self.root.model) and not isinstance(d, ast.RuleDecl):
                 self.sink.warning("shadowed-name",
                                   f"`{d.name}` hides the enterprise field of the same name", d.name_span)
         if not headers:
@@ -526,9 +526,6 @@ class Checker:
         if name in self.params:
             self._read(name)
             return self.param_types.get(name, ANY)
-        if name in self.rules:
-            self._read(name)
-            return RuleType(self.rules[name].kind)
         fields = record_fields(self.root.model)
         if name in fields:
             return fields[name]
@@ -760,12 +757,12 @@ def _arithmetic(op: str, lt: LangType, rt: LangType) -> LangType | None:
 def _a(t: LangType) -> str:
     text = str(t)
     if isinstance(t, RecordType):
-        return f"a {t.name} record"
+        return f"{_a_word(t.name)} record"
     return f"{'an' if text[0] in 'aeiou' else 'a'} {text}"
 
 
 def _a_word(word: str) -> str:
-    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+    return f"{'an' if word[0].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _names_in(e: ast.Expr) -> Iterator[str]:

@@ -7,9 +7,9 @@ distinction at every nesting level. Unknown extra fields are kept (``extra="allo
 Annotations are deliberately plain (``X | None``, ``list[Model] | None``, ``Model | None``, ``int``,
 ``bool``, ``str``, ``date``, ``datetime``, the ``StrEnum``\\s) because the policy type checker reads them.
 Strictness comes from ``Field(strict=True)`` on booleans and integers (no ``"true"`` -> ``True``, no
-``"5"`` -> ``5``) and from one field validator that accepts dates only as ``date`` objects or
-``YYYY-MM-DD`` strings, and instants only as timezone-aware ``datetime`` objects or ISO 8601 strings with
-an offset (pydantic's lax mode would take numbers as Unix timestamps).
+``"5"`` -> ``5``) and from a before-validator on every date field (each model lists its own) that accepts
+dates only as ``date`` objects or ``YYYY-MM-DD`` strings, and instants only as timezone-aware ``datetime``
+objects or ISO 8601 strings with an offset (pydantic's lax mode would take numbers as Unix timestamps).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
-
-from ._shapes import field_shapes
 
 # --------------------------------------------------------------------------------------------------------
 # Enumerations
@@ -214,7 +212,8 @@ def parse_datetime(value: object) -> dt.datetime:
             ) from None
     else:
         raise PydanticCustomError(
-            "datetime_type", "Input should be an ISO 8601 date and time with an offset, e.g. 2021-08-09T10:20:00+08:00"
+            "datetime_type",
+            "Input should be an ISO 8601 date and time with an offset, e.g. 2021-08-09T10:20:00+08:00",
         )
     if result.tzinfo is None or result.utcoffset() is None:
         raise PydanticCustomError(
@@ -224,40 +223,43 @@ def parse_datetime(value: object) -> dt.datetime:
 
 
 class FactModel(BaseModel):
-    """Base of all fact models: extra fields kept, strict dates and instants."""
+    """Base of all fact models: unknown extra fields are kept."""
 
     model_config = ConfigDict(extra="allow")
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _dates_and_instants(cls, value: object, info: ValidationInfo) -> object:
-        if value is None or info.field_name is None:
-            return value
-        shape = field_shapes(cls)[info.field_name]
-        if shape.kind == "scalar":
-            if shape.scalar == "date":
-                return parse_date(value)
-            if shape.scalar == "datetime":
-                return parse_datetime(value)
-        elif shape.kind == "list" and isinstance(value, list) and shape.item is not None:
-            parse = {"date": parse_date, "datetime": parse_datetime}.get(shape.item.scalar or "")
-            if parse is not None:
-                return _parse_items(cls.__name__, value, parse)
-        return value
+
+def _date_or_none(value: object) -> object:
+    return value if value is None else parse_date(value)
 
 
-def _parse_items(title: str, items: list[Any], parse: Any) -> list[Any]:
-    """Parse every item, reporting each bad one at its own index."""
-    parsed: list[Any] = []
+def _datetime_or_none(value: object) -> object:
+    return value if value is None else parse_datetime(value)
+
+
+def _date_list_or_none(value: object) -> object:
+    """Parse every item of a list of dates, reporting each bad one at its own index."""
+    if not isinstance(value, list):
+        return value  # None, or not a list: pydantic reports it
+    parsed: list[dt.date] = []
     errors: list[InitErrorDetails] = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(value):
         try:
-            parsed.append(parse(item))
+            parsed.append(parse_date(item))
         except PydanticCustomError as exc:
             errors.append(InitErrorDetails(type=exc, loc=(index,), input=item))
     if errors:
-        raise ValidationError.from_exception_data(title, errors)
+        raise ValidationError.from_exception_data("dates", errors)
     return parsed
+
+
+def _dates(*names: str) -> Any:
+    """Strict parsing of the named ``date | None`` fields; each model lists its date fields."""
+    return field_validator(*names, mode="before")(_date_or_none)
+
+
+def _instants(*names: str) -> Any:
+    """Strict parsing of the named ``datetime | None`` fields."""
+    return field_validator(*names, mode="before")(_datetime_or_none)
 
 
 # Field helpers: every field documents its meaning in Chinese and English.
@@ -275,13 +277,13 @@ def _count(description: str) -> Any:
     return Field(default=None, description=description, strict=True, ge=0)
 
 
-def _not_before(
-    value: Any, info: ValidationInfo, earlier_field: str, error_type: str, message: str
-) -> Any:
+def _not_before(value: Any, info: ValidationInfo, earlier_field: str, error_type: str, message: str) -> Any:
     """Raise ``error_type`` if ``value`` lies before the already validated ``earlier_field``."""
     earlier = info.data.get(earlier_field)
     if value is not None and earlier is not None and value < earlier:
-        raise PydanticCustomError(error_type, message, {"value": value.isoformat(), "earlier": earlier.isoformat()})
+        raise PydanticCustomError(
+            error_type, message, {"value": value.isoformat(), "earlier": earlier.isoformat()}
+        )
     return value
 
 
@@ -294,20 +296,32 @@ class Principal(FactModel):
     """主要负责人 / the principal (legal representative or actual controller)."""
 
     name: str | None = _opt("姓名 / name")
-    role: PrincipalRole | None = _opt("身份：法定代表人或实际控制人 / legal representative or actual controller")
+    role: PrincipalRole | None = _opt(
+        "身份：法定代表人或实际控制人 / legal representative or actual controller"
+    )
     competence_certificate_expires_on: dt.date | None = _opt(
         "安全生产知识和管理能力考核合格证有效期至 / competence certificate valid until (expiry date)"
     )
     safety_training_passed_on: dt.date | None = _opt("安全培训考核合格日期 / date safety training was passed")
 
+    _strict_dates = _dates("competence_certificate_expires_on", "safety_training_passed_on")
+
 
 class ResponsibilitySystem(FactModel):
     """全员安全生产责任制 / the safety responsibility system."""
 
-    established_on: dt.date | None = _opt("建立日期；null 表示未建立 / date established; null: not established")
-    covers_all_positions: bool | None = _flag("覆盖所有管理和作业岗位 / covers every management and operating post")
+    established_on: dt.date | None = _opt(
+        "建立日期；null 表示未建立 / date established; null: not established"
+    )
+    covers_all_positions: bool | None = _flag(
+        "覆盖所有管理和作业岗位 / covers every management and operating post"
+    )
     one_post_dual_duty: bool | None = _flag("落实一岗双责 / one post, dual duty (一岗双责) implemented")
-    assessment_results_published: bool | None = _flag("考核结果已公示 / internal assessment results published")
+    assessment_results_published: bool | None = _flag(
+        "考核结果已公示 / internal assessment results published"
+    )
+
+    _strict_dates = _dates("established_on")
 
 
 class FiveInPlace(FactModel):
@@ -331,13 +345,13 @@ class Management(FactModel):
 
 
 class SafetyCost(FactModel):
-    """某年度安全生产费用（元）/ one year's safety costs, in whole yuan."""
+    """某年度安全生产费用（元） / one year's safety costs, in whole yuan."""
 
     year: int | None = Field(default=None, description="年度 / calendar year", strict=True, ge=1, le=9999)
-    required: int | None = _count("应提取金额（元）/ amount required to be extracted (yuan)")
-    extracted: int | None = _count("实际提取金额（元）/ amount extracted (yuan)")
-    used: int | None = _count("实际使用金额（元）/ amount used (yuan)")
-    misappropriated: int | None = _count("挪用金额（元）/ amount misappropriated (yuan)")
+    required: int | None = _count("应提取金额（元） / amount required to be extracted (yuan)")
+    extracted: int | None = _count("实际提取金额（元） / amount extracted (yuan)")
+    used: int | None = _count("实际使用金额（元） / amount used (yuan)")
+    misappropriated: int | None = _count("挪用金额（元） / amount misappropriated (yuan)")
     internal_audit: bool | None = _flag("使用情况经内部审计 / use audited internally")
     external_audit: bool | None = _flag("使用情况经外部审计 / use audited externally")
 
@@ -353,8 +367,12 @@ class Ppe(FactModel):
 class TrainingSystem(FactModel):
     """安全教育培训制度 / the safety training system."""
 
-    established_on: dt.date | None = _opt("建立日期；null 表示未建立 / date established; null: not established")
+    established_on: dt.date | None = _opt(
+        "建立日期；null 表示未建立 / date established; null: not established"
+    )
     has_assessment_standard: bool | None = _flag("有考核标准 / has assessment standards")
+
+    _strict_dates = _dates("established_on")
 
 
 class StaffMember(FactModel):
@@ -362,14 +380,18 @@ class StaffMember(FactModel):
 
     id: str | None = _opt("人员编号 / staff identifier")
     role: StaffRole | None = _opt("人员类别 / role")
-    special_operation: str | None = _opt("特种作业类别（如 electrician）/ special operation, e.g. electrician")
+    special_operation: str | None = _opt(
+        "特种作业类别（如 electrician） / special operation, e.g. electrician"
+    )
     hired_on: dt.date | None = _opt("入职日期 / date hired")
     on_duty: bool | None = _flag("在岗 / currently on duty")
-    mentor_id: str | None = _opt("师傅的人员编号（以师带徒）/ staff id of the mentor (apprenticeship)")
+    mentor_id: str | None = _opt("师傅的人员编号（以师带徒） / staff id of the mentor (apprenticeship)")
     certificate_expires_on: dt.date | None = _opt(
         "特种作业操作证有效期至 / special operation certificate valid until (expiry date)"
     )
     safety_training_passed_on: dt.date | None = _opt("安全培训考核合格日期 / date safety training was passed")
+
+    _strict_dates = _dates("hired_on", "certificate_expires_on", "safety_training_passed_on")
 
 
 class RiskAssessment(FactModel):
@@ -378,6 +400,8 @@ class RiskAssessment(FactModel):
     date: dt.date | None = _opt("评估日期 / date of the assessment")
     comprehensive: bool | None = _flag("全面辨识评估 / comprehensive assessment")
     risk_list_updated: bool | None = _flag("风险清单已随之更新 / risk list updated with it")
+
+    _strict_dates = _dates("date")
 
 
 class Change(FactModel):
@@ -388,12 +412,18 @@ class Change(FactModel):
     major: bool | None = _flag("重大变更 / major change")
     authorized: bool | None = _flag("经审批 / authorized")
 
+    _strict_dates = _dates("date")
+
 
 class RiskControl(FactModel):
     """风险分级管控体系 / the graded risk control system."""
 
-    established_on: dt.date | None = _opt("建立日期；null 表示未建立 / date established; null: not established")
+    established_on: dt.date | None = _opt(
+        "建立日期；null 表示未建立 / date established; null: not established"
+    )
     levels: list[RiskLevel] | None = _opt("落实管控责任的层级 / levels with assigned control duties")
+
+    _strict_dates = _dates("established_on")
 
 
 class RiskCommunication(FactModel):
@@ -414,19 +444,25 @@ class Report(FactModel):
     channel: ReportChannel | None = _opt("报告渠道 / channel")
     date: dt.date | None = _opt("报告日期 / date of the report")
 
+    _strict_dates = _dates("date")
+
 
 class HazardSystem(FactModel):
     """隐患排查治理制度 / the hazard investigation system."""
 
-    established_on: dt.date | None = _opt("建立日期；null 表示未建立 / date established; null: not established")
+    established_on: dt.date | None = _opt(
+        "建立日期；null 表示未建立 / date established; null: not established"
+    )
     has_checklist: bool | None = _flag("有隐患排查清单 / has a hazard checklist")
     on_platform_since: dt.date | None = _opt(
         "隐患在平台管理的起始日期；null 表示未上平台 / hazards managed on the platform since; null: not on it"
     )
 
+    _strict_dates = _dates("established_on", "on_platform_since")
+
 
 class HazardPlan(FactModel):
-    """重大隐患治理方案（五落实）/ remediation plan of a major hazard."""
+    """重大隐患治理方案（五落实） / remediation plan of a major hazard."""
 
     responsibility: bool | None = _flag("责任落实 / responsibility assigned")
     measures: bool | None = _flag("措施落实 / measures set")
@@ -434,6 +470,8 @@ class HazardPlan(FactModel):
     time_limit: dt.date | None = _opt("治理时限 / deadline of the remediation")
     contingency: bool | None = _flag("预案落实 / contingency plan in place")
     made_on: dt.date | None = _opt("方案制定日期 / date the plan was made")
+
+    _strict_dates = _dates("time_limit", "made_on")
 
 
 class Hazard(FactModel):
@@ -445,14 +483,21 @@ class Hazard(FactModel):
     reported_on: dt.date | None = _opt("报告日期；null 表示未报告 / date reported; null: not reported")
     cause: HazardCause | None = _opt("成因 / cause")
     plan: HazardPlan | None = _opt("治理方案；null 表示没有 / remediation plan; null: none")
-    remediated_on: dt.date | None = _opt("整改完成日期；null 表示尚未整改 / date remediated; null: still open")
+    remediated_on: dt.date | None = _opt(
+        "整改完成日期；null 表示尚未整改 / date remediated; null: still open"
+    )
     verified_on: dt.date | None = _opt("验收日期；null 表示尚未验收 / date verified; null: not verified")
+
+    _strict_dates = _dates("found_on", "reported_on", "remediated_on", "verified_on")
 
     @field_validator("remediated_on")
     @classmethod
     def _remediated_after_found(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
         return _not_before(  # type: ignore[no-any-return]
-            value, info, "found_on", "remediated_before_found",
+            value,
+            info,
+            "found_on",
+            "remediated_before_found",
             "remediated on {value}, before the hazard was found on {earlier}",
         )
 
@@ -460,7 +505,10 @@ class Hazard(FactModel):
     @classmethod
     def _verified_after_found(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
         return _not_before(  # type: ignore[no-any-return]
-            value, info, "found_on", "verified_before_found",
+            value,
+            info,
+            "found_on",
+            "verified_before_found",
             "verified on {value}, before the hazard was found on {earlier}",
         )
 
@@ -472,12 +520,14 @@ class Commitment(FactModel):
     to_public: bool | None = _flag("向社会承诺 / made to the public")
     to_staff: bool | None = _flag("向从业人员承诺 / made to the staff")
 
+    _strict_dates = _dates("published_on")
+
 
 class Accident(FactModel):
     """一起生产安全事故 / one accident."""
 
     id: str | None = _opt("事故编号 / accident identifier")
-    occurred_at: dt.datetime | None = _opt("发生时间（带时区）/ when it occurred (with offset)")
+    occurred_at: dt.datetime | None = _opt("发生时间（带时区） / when it occurred (with offset)")
     principal_informed_at: dt.datetime | None = _opt(
         "主要负责人接报时间；null 表示未接报 / when the principal was informed; null: never"
     )
@@ -485,11 +535,16 @@ class Accident(FactModel):
     report_false: bool | None = _flag("谎报或瞒报 / false or concealed report")
     severity: AccidentSeverity | None = _opt("事故等级 / severity")
 
+    _strict_instants = _instants("occurred_at", "principal_informed_at", "reported_at")
+
     @field_validator("principal_informed_at")
     @classmethod
     def _informed_after_occurred(cls, value: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
         return _not_before(  # type: ignore[no-any-return]
-            value, info, "occurred_at", "informed_before_occurred",
+            value,
+            info,
+            "occurred_at",
+            "informed_before_occurred",
             "principal informed at {value}, before the accident occurred at {earlier}",
         )
 
@@ -497,7 +552,10 @@ class Accident(FactModel):
     @classmethod
     def _reported_after_occurred(cls, value: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
         return _not_before(  # type: ignore[no-any-return]
-            value, info, "occurred_at", "reported_before_occurred",
+            value,
+            info,
+            "occurred_at",
+            "reported_before_occurred",
             "reported at {value}, before the accident occurred at {earlier}",
         )
 
@@ -509,19 +567,27 @@ class InspectionFinding(FactModel):
     kind: FindingKind | None = _opt("发现类型 / kind of finding")
     record: str | None = _opt("执法文书编号 / enforcement record number")
 
+    _strict_dates = _dates("date")
+
 
 class Insurance(FactModel):
     """保险 / an insurance policy."""
 
-    kind: str | None = _opt("险种（如 safety_liability 安全生产责任保险）/ kind, e.g. safety_liability")
+    kind: str | None = _opt("险种（如 safety_liability 安全生产责任保险） / kind, e.g. safety_liability")
     starts_on: dt.date | None = _opt("保险起期 / first day of cover")
     ends_on: dt.date | None = _opt("保险止期 / last day of cover (expiry date)")
+
+    _strict_dates = _dates("starts_on", "ends_on")
 
     @field_validator("ends_on")
     @classmethod
     def _ends_after_start(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
         return _not_before(  # type: ignore[no-any-return]
-            value, info, "starts_on", "ends_before_starts", "cover ends on {value}, before it starts on {earlier}"
+            value,
+            info,
+            "starts_on",
+            "ends_before_starts",
+            "cover ends on {value}, before it starts on {earlier}",
         )
 
 
@@ -533,21 +599,25 @@ class Insurance(FactModel):
 class Enterprise(FactModel):
     """一家企业的全部事实 / all facts about one enterprise (root of the fact contract)."""
 
-    id: str = Field(description="统一社会信用代码或其他唯一标识 / unified social credit code or other unique id")
+    id: str = Field(
+        description="统一社会信用代码或其他唯一标识 / unified social credit code or other unique id"
+    )
     name: str | None = _opt("企业名称 / name")
-    village: str | None = _opt("所在镇（村、社区）/ town or village")
+    village: str | None = _opt("所在镇（村、社区） / town or village")
     industry: Industry | None = _opt("行业领域 / industry")
     above_designated_size: bool | None = _flag("规模以上企业 / above designated size (规模以上)")
     established_on: dt.date | None = _opt("成立日期 / date the enterprise was established")
     employee_count: int | None = _count("从业人员数 / number of employees")
     principal: Principal | None = _opt("主要负责人 / the principal")
-    responsibility_system: ResponsibilitySystem | None = _opt("全员安全生产责任制 / safety responsibility system")
+    responsibility_system: ResponsibilitySystem | None = _opt(
+        "全员安全生产责任制 / safety responsibility system"
+    )
     internal_assessments: list[dt.date] | None = _opt(
         "内部监督考核日期 / dates of internal supervision and assessment"
     )
     five_in_place: FiveInPlace | None = _opt("五到位 / the five things in place")
     management: Management | None = _opt("安全管理机构和人员 / safety management body and staff")
-    safety_costs: list[SafetyCost] | None = _opt("安全生产费用（按年）/ safety costs, per year")
+    safety_costs: list[SafetyCost] | None = _opt("安全生产费用（按年） / safety costs, per year")
     obsolete_equipment_in_use: int | None = _count(
         "在用淘汰落后设备、工艺数量 / number of obsolete pieces of equipment or processes in use"
     )
@@ -561,13 +631,16 @@ class Enterprise(FactModel):
     changes: list[Change] | None = _opt("变更 / changes")
     risk_control: RiskControl | None = _opt("风险分级管控 / graded risk control")
     risk_communication: RiskCommunication | None = _opt("风险告知 / risk communication")
-    reports: list[Report] | None = _opt("报告（风险清单、双报告、隐患）/ reports made")
+    reports: list[Report] | None = _opt("报告（风险清单、双报告、隐患） / reports made")
     hazard_system: HazardSystem | None = _opt("隐患排查治理制度 / hazard investigation system")
     hazards: list[Hazard] | None = _opt("事故隐患 / hazards")
     commitments: list[Commitment] | None = _opt("安全承诺 / safety commitments")
     accidents: list[Accident] | None = _opt("生产安全事故 / accidents")
     inspection_findings: list[InspectionFinding] | None = _opt("执法检查发现 / inspection findings")
     insurance: list[Insurance] | None = _opt("保险 / insurance policies")
+
+    _strict_dates = _dates("established_on", "standardization_self_assessed_on")
+    _strict_date_list = field_validator("internal_assessments", mode="before")(_date_list_or_none)
 
 
 def enterprise_json_schema() -> dict[str, Any]:

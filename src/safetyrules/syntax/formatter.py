@@ -21,7 +21,7 @@ _PREC_BINARY = {
     "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5, "in": 5, "not in": 5,
     "+": 6, "-": 6, "*": 7,
 }
-_ATOM = 10
+_ATOM = 11
 
 
 def precedence(e: ast.Expr) -> int:
@@ -36,8 +36,10 @@ def precedence(e: ast.Expr) -> int:
             return 5
         case ast.Unary():
             return 8
-        case ast.Field() | ast.ParamAt():
+        case ast.ParamAt():
             return 9
+        case ast.Field():
+            return 10
         case ast.IntLit(value=v) if v < 0:
             return 8  # printed with a leading minus
         case ast.IntRange():
@@ -81,9 +83,9 @@ def format_expr(e: ast.Expr) -> str:
         case ast.AsOf():
             return "as_of"
         case ast.Field(target=t, name=name):
-            return f"{_child(t, 9)}.{name}"
+            return f"{_child(t, 10)}.{name}"
         case ast.ParamAt(param=p, at=at):
-            return f"{p} at {_child(at, _ATOM)}"
+            return f"{p} at {_child(at, 10)}"
         case ast.Call(func=f, args=args):
             return f"{f}({', '.join(format_expr(a) for a in args)})"
         case ast.Quantifier(kind=k, var=v, collection=c, where=w, body=b):

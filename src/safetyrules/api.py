@@ -1,0 +1,228 @@
+"""The public library API: load a policy once, evaluate enterprises many times.
+
+    from safetyrules import load_policy
+    policy = load_policy()                                   # the bundled seed policy (附件4)
+    result = policy.evaluate({"id": "E1", "industry": "construction"}, "2022-06-30")
+    for r in result.results:
+        print(r.rule, r.outcome, r.message.zh)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from safetyrules.check.checker import CheckedPolicy
+from safetyrules.check.pipeline import Compilation, compile_paths, compile_sources
+from safetyrules.diagnostics import Diagnostic, PolicyError
+from safetyrules.engine.params import ParamTable
+from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
+from safetyrules.engine.rules import RuleEngine
+from safetyrules.facts.models import Enterprise
+from safetyrules.report.explain import message, remedy
+from safetyrules.syntax import ast
+from safetyrules.syntax.formatter import format_expr
+
+
+def bundled_policy_path() -> Path:
+    """The seed policy shipped inside the package (a folder of `.policy` files)."""
+    return Path(__file__).parent / "bundled" / "policies" / "annex4"
+
+
+def bundled_example_path() -> Path:
+    return Path(__file__).parent / "bundled" / "examples" / "town.jsonl"
+
+
+class FactError(ValueError):
+    """An enterprise record passed to `evaluate` breaks the fact contract."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
+
+
+@dataclass(frozen=True, slots=True)
+class ParamInfo:
+    name: str
+    type: str
+    default: Any
+    dated: tuple[tuple[dt.date, Any], ...]
+    sources: tuple[tuple[str, str], ...]
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    name: str
+    kind: str
+    implements: tuple[str, ...]
+    title: Text
+    sources: tuple[tuple[str, str], ...]
+    due: str
+    params: tuple[str, ...]
+    rules_used: tuple[str, ...]
+    severity: str | None
+    file: str
+    line: int
+
+
+def as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True) -> dict[str, Any]:
+    """The engine's view of an enterprise: absent keys = unknown, None = known not to exist."""
+    if isinstance(enterprise, BaseModel):
+        return enterprise.model_dump(exclude_unset=True)
+    if not validate:
+        return dict(enterprise)
+    try:
+        model = Enterprise.model_validate(dict(enterprise))
+    except ValidationError as err:
+        raise FactError([{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                         for e in err.errors()]) from None
+    return model.model_dump(exclude_unset=True)
+
+
+class Policy:
+    """A checked policy, ready to evaluate. Build it with `load_policy` or `load_policy_text`."""
+
+    def __init__(self, compilation: Compilation) -> None:
+        if compilation.policy is None:
+            raise PolicyError(compilation.errors or compilation.diagnostics, compilation.sources)
+        self.compilation = compilation
+        self.checked: CheckedPolicy = compilation.policy
+        self._engines: dict[tuple[tuple[str, str], ...], RuleEngine] = {}
+
+    # ------------------------------------------------------------------ description
+    @property
+    def name(self) -> str:
+        return self.checked.header.name
+
+    @property
+    def title(self) -> Text:
+        t = next((i for i in self.checked.header.items if isinstance(i, ast.Title)), None)
+        return Text(t.text.zh, t.text.en) if t else Text(self.name, self.name)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.compilation.diagnostics if not d.is_error]
+
+    @property
+    def catalogue(self) -> tuple[str, ...]:
+        return self.checked.catalogue
+
+    def rules(self) -> list[RuleInfo]:
+        out = []
+        for r in self.checked.rules:
+            title = r.first(ast.Title)
+            out.append(RuleInfo(
+                name=r.name, kind=r.kind, implements=r.implements,
+                title=Text(title.text.zh, title.text.en) if title else Text(r.name, r.name),
+                sources=tuple((s.section, s.quote) for s in r.all(ast.Source)),
+                due=_due_text(r),
+                params=tuple(sorted(self.checked.params_used.get(r.name, set()))),
+                rules_used=tuple(sorted(self.checked.rule_deps.get(r.name, set()))),
+                severity=s.level if (s := r.first(ast.SeverityItem)) else None,
+                file=r.span.file, line=r.span.line,
+            ))
+        return out
+
+    def params(self) -> list[ParamInfo]:
+        table = ParamTable(self.checked)
+        out = []
+        for name, decl in self.checked.params.items():
+            sched = table.schedules[name]
+            out.append(ParamInfo(
+                name=name, type=str(self.checked.param_types[name]), default=sched.entries[0][1],
+                dated=tuple((d, v) for d, v in sched.entries[1:] if d is not None),
+                sources=tuple((i.section, i.quote) for i in decl.items if isinstance(i, ast.Source)),
+                doc="\n".join(decl.doc)))
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+    def engine(self, params: Mapping[str, Any] | None = None) -> RuleEngine:
+        key = tuple(sorted((k, repr(v)) for k, v in (params or {}).items()))
+        if key not in self._engines:
+            self._engines[key] = RuleEngine(self.checked, ParamTable(self.checked, params))
+        return self._engines[key]
+
+    def evaluate(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
+                 params: Mapping[str, Any] | None = None, explain: bool = True) -> EnterpriseResult:
+        """Every rule's outcome for one enterprise on one date (explanations included by default)."""
+        record = fact_record(enterprise)
+        return self._evaluate_record(record, as_date(as_of), self.engine(params), explain)
+
+    def evaluate_many(self, enterprises: Iterable[Mapping[str, Any] | BaseModel], as_of: dt.date | str,
+                      params: Mapping[str, Any] | None = None, explain: bool = False,
+                      ) -> Iterator[EnterpriseResult]:
+        """Evaluate a population lazily, one enterprise at a time (bounded memory)."""
+        engine = self.engine(params)
+        day = as_date(as_of)
+        for e in enterprises:
+            yield self._evaluate_record(fact_record(e), day, engine, explain)
+
+    def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, params: Mapping[str, Any] | None = None,
+                        explain: bool = False) -> EnterpriseResult:
+        """Evaluate an already validated record (`model_dump(exclude_unset=True)` of an Enterprise)."""
+        return self._evaluate_record(record, as_of, self.engine(params), explain)
+
+    def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
+                         explain: bool) -> EnterpriseResult:
+        results = engine.evaluate(record, as_of, trace=explain)
+        outcomes = {r.rule: r.outcome for r in results}
+        for r in results:
+            annotate(r, self.checked.rule(r.rule), outcomes)
+        return EnterpriseResult(str(record.get("id", "")), as_of, results)
+
+
+def annotate(result: RuleResult, rule: ast.RuleDecl, outcomes: Mapping[str, Outcome]) -> None:
+    result.message = message(result, outcomes)
+    authored = rule.first(ast.Remedy)
+    result.remedy = remedy(result, Text(authored.text.zh, authored.text.en) if authored else None, outcomes)
+
+
+def _due_text(r: ast.RuleDecl) -> str:
+    due = r.due
+    match due:
+        case ast.DueContinuous():
+            return "continuous"
+        case ast.DueBy(deadline=d):
+            return f"by {format_expr(d)}"
+        case ast.DueEvery(period=p):
+            return f"every {format_expr(p)}"
+        case ast.DueWithin(window=w, after=a):
+            return f"within {format_expr(w)} after {format_expr(a)}"
+        case ast.DueOn(deadline=d):
+            return f"on {format_expr(d)}"
+    if r.kind == "trigger":
+        listing = r.first(ast.Listing)
+        return f"listed for {format_expr(listing.duration)}" if listing else "trigger"
+    return "?"
+
+
+def load_policy(path: str | Path | list[str | Path] | None = None) -> Policy:
+    """Load, parse and check a policy (a `.policy` file or a folder of them; default: the bundled seed).
+
+    Raises `PolicyError` (with every diagnostic) when the policy has errors.
+    """
+    if path is None:
+        paths = [bundled_policy_path()]
+    elif isinstance(path, list):
+        paths = [Path(p) for p in path]
+    else:
+        paths = [Path(path)]
+    return Policy(compile_paths(paths))
+
+
+def load_policy_text(text: str, name: str = "<string>.policy") -> Policy:
+    return Policy(compile_sources({name: text}))

@@ -1,0 +1,493 @@
+"""The reference interpreter of expressions: three-valued, total, and able to record why.
+
+Values: `UNKNOWN` for an absent fact, `None` for an explicit null ("known not to exist"), then booleans,
+numbers, dates, instants, `Duration`s, strings, frozensets, lists and records (dicts).
+- and/or/not/implies follow Kleene's three-valued logic.
+- A comparison or arithmetic with UNKNOWN is UNKNOWN; a comparison with null is false, arithmetic with null
+  is null; `x is null` is UNKNOWN when x is unknown.
+- Quantifiers range over finite lists; an unknown list gives UNKNOWN, a null list counts as empty.
+When tracing, each logical step is recorded with its value, its span and the facts it read; the outcome
+layer turns those steps into explanations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from safetyrules.diagnostics import Span
+from safetyrules.engine.values import UNKNOWN, Duration, shift_date, shift_instant, show
+from safetyrules.syntax import ast
+from safetyrules.syntax.formatter import format_expr
+
+MAX_RANGE = 10_000  # an integer range longer than this is refused (evaluates to unknown)
+KEEP_ELEMENTS = 5  # list elements shown per quantifier in an explanation
+
+
+@dataclass(slots=True)
+class Step:
+    """One recorded sub-condition: its text, value, place, the facts it read and its own sub-steps."""
+
+    expr: str
+    value: Any
+    span: Span | None
+    children: list[Step] = field(default_factory=list)
+    facts: list[tuple[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+
+ELEMENT_KEYS = ("id", "date", "found_on", "published_on", "occurred_at", "year", "starts_on", "hired_on")
+
+
+def element_label(value: Any, index: int) -> str:
+    """How an element of a fact list is named in paths: its id, else its date, else its position."""
+    if isinstance(value, dict):
+        for key in ELEMENT_KEYS:
+            v = value.get(key)
+            if v is not None and v is not UNKNOWN:
+                return v.isoformat() if isinstance(v, dt.date) else str(v)
+    elif isinstance(value, dt.date):
+        return value.isoformat()
+    return str(index)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+
+class Interpreter:
+    """Evaluates expressions for one enterprise on one date."""
+
+    def __init__(
+        self,
+        record: Mapping[str, Any],
+        as_of: dt.date,
+        param_value: Callable[[str, dt.date], Any],
+        definitions: Mapping[str, ast.DefineDecl],
+        rule_outcome: Callable[[str], str],
+        trace: bool = False,
+    ) -> None:
+        self.record = record
+        self.as_of = as_of
+        self.param_value = param_value
+        self.definitions = definitions
+        self.rule_outcome = rule_outcome
+        self.trace = trace
+        self.missing: set[str] = set()  # fact paths read while unknown
+        self.params_read: set[str] = set()
+        self.rules_read: set[str] = set()
+        self._define_cache: dict[str, tuple[Any, set[str], set[str], set[str]]] = {}
+        self._stack: list[Step] = []
+
+    # ------------------------------------------------------------------ tracing
+    def evaluate(self, e: ast.Expr, env: dict[str, tuple[Any, str]] | None = None) -> tuple[Any, Step | None]:
+        """Evaluate a top-level expression; with tracing, also return its step tree."""
+        env = env or {}
+        if not self.trace:
+            return self.eval(e, env), None
+        root = Step(format_expr(e), None, e.span)
+        self._stack.append(root)
+        try:
+            root.value = self.eval(e, env)
+        finally:
+            self._stack.pop()
+        # a single recorded child that is the same expression is the root itself
+        if len(root.children) == 1 and root.children[0].expr == root.expr:
+            child = root.children[0]
+            child.facts = root.facts + child.facts
+            return root.value, child
+        return root.value, root
+
+    def _fact(self, path: str, value: Any) -> None:
+        if value is UNKNOWN:
+            self.missing.add(path)
+        if self.trace and self._stack:
+            facts = self._stack[-1].facts
+            if (path, value) not in facts:
+                facts.append((path, value))
+
+    def _recorded(self, e: ast.Expr, compute: Callable[[], Any], note: str | None = None) -> Any:
+        if not self.trace:
+            return compute()
+        step = Step(format_expr(e), None, e.span, note=note)
+        if not self._stack:
+            return compute()
+        self._stack[-1].children.append(step)
+        self._stack.append(step)
+        try:
+            step.value = compute()
+        finally:
+            self._stack.pop()
+        if len(step.children) == 1 and step.children[0].expr == step.expr:
+            child = step.children[0]
+            child.note = child.note or step.note
+            child.facts = step.facts + child.facts
+            self._stack[-1].children[-1] = child
+        return step.value
+
+    # ------------------------------------------------------------------ evaluation
+    def eval(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> Any:  # noqa: C901 - one dispatch
+        match e:
+            case ast.IntLit(value=v) | ast.StringLit(value=v) | ast.DateLit(value=v) | ast.InstantLit(value=v) \
+                    | ast.BoolLit(value=v):
+                return v
+            case ast.DurationLit(amount=n, unit=u):
+                return Duration.of(n, u)
+            case ast.NullLit():
+                return None
+            case ast.AsOf():
+                return self.as_of
+            case ast.Name(id=name):
+                return self._name(name, env)
+            case ast.Field():
+                return self._field(e, env)
+            case ast.ParamAt(param=p, at=at):
+                when = self.eval(at, env)
+                if when is UNKNOWN or when is None:
+                    return when
+                self.params_read.add(p)
+                return self.param_value(p, when)
+            case ast.SetLit(items=items):
+                values = [self.eval(i, env) for i in items]
+                if any(v is UNKNOWN for v in values):
+                    return UNKNOWN
+                return frozenset(values)
+            case ast.IntRange(low=lo, high=hi):
+                a, b = self.eval(lo, env), self.eval(hi, env)
+                if a is UNKNOWN or b is UNKNOWN or a is None or b is None or b - a > MAX_RANGE:
+                    return UNKNOWN
+                return list(range(int(a), int(b) + 1))
+            case ast.Unary(op="not", operand=o):
+                return self._recorded(e, lambda: _not(self.eval(o, env)))
+            case ast.Unary(operand=o):
+                v = self.eval(o, env)
+                return v if v is UNKNOWN or v is None else -v
+            case ast.Binary(op="and" | "or" | "implies"):
+                return self._recorded(e, lambda: self._logic(e, env))
+            case ast.Binary(op="==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in"):
+                return self._recorded(e, lambda: self._compare(e, env))
+            case ast.Binary(op=op, left=lhs, right=rhs):
+                return _arith(op, self.eval(lhs, env), self.eval(rhs, env))
+            case ast.IsTest():
+                return self._recorded(e, lambda: self._is(e, env))
+            case ast.IfThenElse(cond=c, then=t, else_=x):
+                def branch() -> Any:
+                    cv = truth(self.eval(c, env))
+                    if cv is UNKNOWN:
+                        tv, xv = self.eval(t, env), self.eval(x, env)
+                        return tv if tv == xv and tv is not UNKNOWN else UNKNOWN
+                    return self.eval(t if cv else x, env)
+                return self._recorded(e, branch)
+            case ast.Call():
+                return self._recorded(e, lambda: self._call(e, env))
+            case ast.Quantifier() | ast.OrderPick():
+                return self._recorded(e, lambda: self._quantify(e, env))
+        raise TypeError(f"cannot evaluate {e!r}")  # pragma: no cover - the checker rejects it
+
+    def _name(self, name: str, env: dict[str, tuple[Any, str]]) -> Any:
+        if name in env:
+            return env[name][0]
+        if name in self.definitions:
+            return self._definition(name)
+        try:
+            value = self.param_value(name, self.as_of)
+        except KeyError:
+            pass
+        else:
+            self.params_read.add(name)
+            return value
+        value = self.record.get(name, UNKNOWN)
+        self._fact(name, value)
+        return value
+
+    def _definition(self, name: str) -> Any:
+        """A definition is evaluated once per enterprise; later reads replay what it read."""
+        cached = self._define_cache.get(name)
+        if cached is None:
+            outer = (self.missing, self.params_read, self.rules_read)
+            self.missing, self.params_read, self.rules_read = set(), set(), set()
+            try:
+                value = self._recorded(self.definitions[name].value,
+                                       lambda: self.eval(self.definitions[name].value, {}), note=name)
+                cached = (value, self.missing, self.params_read, self.rules_read)
+            finally:
+                self.missing, self.params_read, self.rules_read = outer
+            self._define_cache[name] = cached
+        elif self.trace and self._stack:
+            self._stack[-1].children.append(Step(name, cached[0], self.definitions[name].span, note="define"))
+        value, missing, params, rules = cached
+        self.missing |= missing
+        self.params_read |= params
+        self.rules_read |= rules
+        return value
+
+    def reset(self) -> None:
+        """Start a new rule: forget what the previous rule read (definitions stay cached)."""
+        self.missing = set()
+        self.params_read = set()
+        self.rules_read = set()
+
+    def path_of(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> str | None:
+        """The fact path an expression reads (`hazards[H-1].plan.time_limit`), when it reads one."""
+        names: list[str] = []
+        while isinstance(e, ast.Field):
+            names.append(e.name)
+            e = e.target
+        if not isinstance(e, ast.Name):
+            return None
+        if e.id in env:
+            base = env[e.id][1]
+        elif e.id in self.definitions:
+            return None
+        else:
+            base = e.id
+        return ".".join([base, *reversed(names)])
+
+    def _field(self, e: ast.Field, env: dict[str, tuple[Any, str]]) -> Any:
+        target = self.eval(e.target, env)
+        if target is UNKNOWN or target is None:
+            value = target
+        elif isinstance(target, Mapping):
+            value = target.get(e.name, UNKNOWN)
+        else:  # pragma: no cover - the checker allows fields of records only
+            value = UNKNOWN
+        path = self.path_of(e, env)
+        if path is not None:
+            self._fact(path, value)
+        return value
+
+    def _logic(self, e: ast.Binary, env: dict[str, tuple[Any, str]]) -> Any:
+        """Kleene and/or/implies. A chain `a or b or c` is one step; when tracing, every operand is
+        evaluated (no short cut) so that the explanation names all that decided it."""
+        if e.op == "implies":
+            left = truth(self.eval(e.left, env))
+            if left is False and not self.trace:
+                return True
+            right = truth(self.eval(e.right, env))
+            if left is False or right is True:
+                return True
+            return False if left is True and right is False else UNKNOWN
+        operands = _chain(e, e.op)
+        decisive = e.op == "or"  # the value that settles the chain
+        seen_unknown = False
+        settled = False
+        for operand in operands:
+            v = truth(self.eval(operand, env))
+            if v is decisive:
+                settled = True
+                if not self.trace:
+                    break
+            elif v is UNKNOWN:
+                seen_unknown = True
+        if settled:
+            return decisive
+        return UNKNOWN if seen_unknown else not decisive
+
+    def _compare(self, e: ast.Binary, env: dict[str, tuple[Any, str]]) -> Any:
+        left, right = self.eval(e.left, env), self.eval(e.right, env)
+        op = e.op
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
+        if op in ("in", "not in"):
+            if right is None:
+                return op == "not in"
+            if left is None:
+                return op == "not in"
+            found = left in right
+            return found if op == "in" else not found
+        if op in ("==", "!="):
+            same = left == right
+            return same if op == "==" else not same
+        if left is None or right is None:
+            return False
+        try:
+            return _COMPARE[op](left, right)
+        except TypeError:  # e.g. a naive and an aware instant: refuse rather than guess
+            return UNKNOWN
+
+    def _is(self, e: ast.IsTest, env: dict[str, tuple[Any, str]]) -> Any:
+        v = self.eval(e.operand, env)
+        if e.test == "unknown":
+            result: Any = v is UNKNOWN
+        elif e.test == "known":
+            result = v is not UNKNOWN
+        else:
+            result = UNKNOWN if v is UNKNOWN else v is None
+        return _not(result) if e.negated else result
+
+    def _call(self, e: ast.Call, env: dict[str, tuple[Any, str]]) -> Any:
+        f = e.func
+        if f in ("violated", "triggered"):
+            arg = e.args[0]
+            assert isinstance(arg, ast.Name)
+            self.rules_read.add(arg.id)
+            outcome = self.rule_outcome(arg.id)
+            if outcome == "unknown":
+                return UNKNOWN
+            return outcome == ("violated" if f == "violated" else "triggered")
+        args = [self.eval(a, env) for a in e.args]
+        if f == "coalesce":
+            for a in args:
+                if a is not UNKNOWN and a is not None:
+                    return a
+            return UNKNOWN if any(a is UNKNOWN for a in args) else None
+        if any(a is UNKNOWN for a in args):
+            return UNKNOWN
+        if any(a is None for a in args):
+            return None
+        match f:
+            case "date" if len(args) == 3:
+                try:
+                    return dt.date(int(args[0]), int(args[1]), int(args[2]))
+                except ValueError:
+                    return UNKNOWN
+            case "date":
+                return args[0].date()
+            case "year":
+                return args[0].year
+            case "days_between":
+                return (args[1] - args[0]).days
+            case "greatest":
+                return max(args)
+            case "least":
+                return min(args)
+        raise TypeError(f)  # pragma: no cover
+
+    def _quantify(self, q: ast.Quantifier | ast.OrderPick, env: dict[str, tuple[Any, str]]) -> Any:
+        coll = self.eval(q.collection, env)
+        if coll is UNKNOWN:
+            return UNKNOWN
+        items = sorted(coll, key=repr) if isinstance(coll, frozenset) else list(coll or [])
+        base = self.path_of(q.collection, env) or q.var
+        rows: list[tuple[Any, Any, Any, Step | None]] = []  # element, where, body/key, step
+        for i, item in enumerate(items):
+            inner = {**env, q.var: (item, f"{base}[{element_label(item, i)}]")}
+            step = None
+            if self.trace:
+                step = Step(f"{q.var} = {inner[q.var][1]}", None, None)
+                self._stack.append(step)
+            try:
+                where = True if q.where is None else truth(self.eval(q.where, inner))
+                if where is False:
+                    value = None
+                elif isinstance(q, ast.OrderPick):
+                    value = self.eval(q.key, inner)
+                elif q.body is None:
+                    value = True
+                elif q.kind in ("any", "all", "count"):
+                    value = truth(self.eval(q.body, inner))
+                else:
+                    value = self.eval(q.body, inner)
+            finally:
+                if step is not None:
+                    self._stack.pop()
+            rows.append((item, where, value, step))
+        result, chosen = _aggregate(q, rows)
+        if result is UNKNOWN and isinstance(q, ast.Quantifier) and q.kind == "find" and q.where is not None:
+            bound = ", ".join(f"{k}={show(v[0])}" for k, v in env.items() if not isinstance(v[0], dict | list))
+            self.missing.add(f"{base}[{format_expr(q.where)}{'; ' + bound if bound else ''}]")
+        if self.trace and self._stack:
+            kept = [s for s in chosen if s is not None][:KEEP_ELEMENTS]
+            for s in kept:
+                s.value = True
+            self._stack[-1].children.extend(kept)
+            if len(items) and not kept:
+                self._stack[-1].note = f"{len(items)} element(s), none decisive"
+        return result
+
+
+def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[tuple[Any, Any, Any, Step | None]],
+               ) -> tuple[Any, list[Step | None]]:
+    """The quantifier's value and the elements that decided it."""
+    unknown_rows = [r for r in rows if r[1] is UNKNOWN or (r[1] is True and r[2] is UNKNOWN)]
+    if isinstance(q, ast.OrderPick):
+        if unknown_rows:
+            return UNKNOWN, [r[3] for r in unknown_rows]
+        keyed = [r for r in rows if r[1] is True and r[2] is not None]
+        if not keyed:
+            return None, []
+        pick = max(keyed, key=lambda r: r[2]) if q.kind == "latest" else min(keyed, key=lambda r: r[2])
+        return pick[0], [pick[3]]
+    kind = q.kind
+    if kind == "any":
+        hits = [r for r in rows if r[1] is True and r[2] is True]
+        if hits:
+            return True, [hits[0][3]]
+        return (UNKNOWN, [r[3] for r in unknown_rows]) if unknown_rows else (False, [])
+    if kind == "all":
+        fails = [r for r in rows if r[1] is True and r[2] is False]
+        if fails:
+            return False, [r[3] for r in fails]
+        return (UNKNOWN, [r[3] for r in unknown_rows]) if unknown_rows else (True, [])
+    if unknown_rows:
+        return UNKNOWN, [r[3] for r in unknown_rows]
+    matched = [r for r in rows if r[1] is True]
+    if kind == "count":
+        hits = [r for r in matched if r[2] is True]
+        return len(hits), [r[3] for r in hits]
+    if kind == "find":
+        return (matched[0][0], [matched[0][3]]) if matched else (UNKNOWN, [])  # no such record: unknown
+    values = [r for r in matched if r[2] is not None]
+    if kind == "sum":
+        return sum(r[2] for r in values), [r[3] for r in values]
+    if not values:
+        return None, []
+    pick = max(values, key=lambda r: r[2]) if kind == "max" else min(values, key=lambda r: r[2])
+    return pick[2], [pick[3]]
+
+
+def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
+    """The operands of a left-nested `a op b op c` chain, in order (iteratively: no recursion)."""
+    parts: list[ast.Expr] = []
+    while isinstance(e, ast.Binary) and e.op == op:
+        parts.append(e.right)
+        e = e.left
+    parts.append(e)
+    return parts[::-1]
+
+
+def truth(v: Any) -> Any:
+    """A condition's value: True, False or UNKNOWN; an explicit null counts as false (not established)."""
+    if v is UNKNOWN or v is True or v is False:
+        return v
+    return False if v is None else bool(v)
+
+
+def _not(v: Any) -> Any:
+    v = truth(v)
+    return UNKNOWN if v is UNKNOWN else not v
+
+
+def _arith(op: str, a: Any, b: Any) -> Any:
+    if a is UNKNOWN or b is UNKNOWN:
+        return UNKNOWN
+    if a is None or b is None:
+        return None
+    try:
+        if isinstance(a, dt.datetime) and isinstance(b, Duration):
+            return shift_instant(a, b, 1 if op == "+" else -1)
+        if isinstance(a, dt.date) and isinstance(b, Duration):
+            return shift_date(a, b, 1 if op == "+" else -1)
+        if isinstance(a, Duration) and isinstance(b, dt.date):
+            return shift_date(b, a)
+        if isinstance(a, dt.date) and isinstance(b, dt.date) and op == "-":
+            return (a - b).days
+        if isinstance(a, Duration) and isinstance(b, Duration):
+            return a + b
+        if op == "*" and isinstance(a, Duration):
+            return a.scaled(int(b))
+        if op == "*" and isinstance(b, Duration):
+            return b.scaled(int(a))
+        if isinstance(a, frozenset):
+            return a | b if op == "+" else a - b
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        return a * b
+    except (OverflowError, ValueError):  # a date beyond year 9999: no answer rather than a crash
+        return UNKNOWN

@@ -1,0 +1,200 @@
+"""Result types of an evaluation: plain data, JSON-ready, with a versioned schema.
+
+RESULT_SCHEMA_VERSION changes whenever a field is renamed or removed (adding fields keeps it); the
+JSON layout is documented in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from safetyrules.engine.interpreter import Step
+from safetyrules.engine.values import show, to_json
+
+RESULT_SCHEMA_VERSION = "1.0"
+
+
+class Outcome(StrEnum):
+    VIOLATED = "violated"
+    PENDING = "pending"
+    SATISFIED = "satisfied"
+    NOT_APPLICABLE = "not_applicable"
+    UNKNOWN = "unknown"
+    TRIGGERED = "triggered"
+    EXPIRED = "expired"
+    NOT_TRIGGERED = "not_triggered"
+
+
+OUTCOME_ZH = {
+    Outcome.VIOLATED: "违反",
+    Outcome.PENDING: "待履行",
+    Outcome.SATISFIED: "符合",
+    Outcome.NOT_APPLICABLE: "不适用",
+    Outcome.UNKNOWN: "无法判断",
+    Outcome.TRIGGERED: "已触发",
+    Outcome.EXPIRED: "已过期",
+    Outcome.NOT_TRIGGERED: "未触发",
+}
+
+# How bad an outcome is, to combine several (per event, per requirement) into one.
+SEVERITY_ORDER = {
+    Outcome.VIOLATED: 5, Outcome.UNKNOWN: 4, Outcome.PENDING: 3, Outcome.SATISFIED: 2,
+    Outcome.NOT_APPLICABLE: 1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    zh: str
+    en: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True, slots=True)
+class ParamUse:
+    name: str
+    value: Any
+    overridden: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": to_json(self.value), "overridden": self.overridden}
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    document: str
+    section: str
+    quote: str
+
+    def label(self) -> str:
+        return f"{self.document} {self.section}".strip()
+
+    def to_json(self) -> dict[str, str]:
+        return {"document": self.document, "section": self.section, "quote": self.quote}
+
+
+@dataclass(slots=True)
+class EventResult:
+    """One event of an event-triggered obligation or a trigger (a hazard, a change, an accident…)."""
+
+    path: str
+    outcome: Outcome
+    event_on: dt.date | None = None
+    due_on: dt.date | None = None
+    done_on: dt.date | None = None
+    delay_days: int | None = None
+    listed_until: dt.date | None = None
+    missing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "outcome": str(self.outcome),
+            "event_on": to_json(self.event_on),
+            "due_on": to_json(self.due_on),
+            "done_on": to_json(self.done_on),
+            "delay_days": self.delay_days,
+            "listed_until": to_json(self.listed_until),
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(slots=True)
+class RuleResult:
+    enterprise: str
+    rule: str
+    kind: str  # "obligation" | "trigger"
+    implements: tuple[str, ...]
+    outcome: Outcome
+    as_of: dt.date
+    title: Text
+    citations: tuple[Citation, ...]
+    severity: str | None = None
+    due_on: dt.date | None = None
+    days_overdue: int | None = None
+    days_remaining: int | None = None
+    delay_days: int | None = None
+    last_event_on: dt.date | None = None
+    period: str | None = None
+    reason: Text | None = None  # why not_applicable, or what is unknown
+    exception: str | None = None
+    missing: tuple[str, ...] = ()
+    params: tuple[ParamUse, ...] = ()
+    rules_used: tuple[str, ...] = ()
+    events: list[EventResult] = field(default_factory=list)
+    effect: Text | None = None
+    listed_until: dt.date | None = None
+    steps: list[Step] = field(default_factory=list)
+    message: Text | None = None
+    remedy: Text | None = None
+
+    @property
+    def is_finding(self) -> bool:
+        return self.outcome in (Outcome.VIOLATED, Outcome.TRIGGERED)
+
+    def to_json(self, explanation: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "enterprise": self.enterprise,
+            "rule": self.rule,
+            "kind": self.kind,
+            "implements": list(self.implements),
+            "outcome": str(self.outcome),
+            "as_of": self.as_of.isoformat(),
+            "due_on": to_json(self.due_on),
+            "days_overdue": self.days_overdue,
+            "days_remaining": self.days_remaining,
+            "delay_days": self.delay_days,
+            "last_event_on": to_json(self.last_event_on),
+            "severity": self.severity,
+            "title": self.title.to_json(),
+            "citations": [c.to_json() for c in self.citations],
+            "reason": self.reason.to_json() if self.reason else None,
+            "exception": self.exception,
+            "missing": list(self.missing),
+            "params": [p.to_json() for p in self.params],
+            "rules_used": list(self.rules_used),
+            "events": [e.to_json() for e in self.events],
+            "effect": self.effect.to_json() if self.effect else None,
+            "listed_until": to_json(self.listed_until),
+            "message": self.message.to_json() if self.message else None,
+            "remedy": self.remedy.to_json() if self.remedy else None,
+        }
+        if explanation:
+            out["explanation"] = [step_json(s) for s in self.steps]
+        return out
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    return {
+        "expr": step.expr,
+        "value": to_json(step.value),
+        "at": str(step.span) if step.span else None,
+        "facts": [{"path": p, "value": to_json(v)} for p, v in step.facts],
+        "note": step.note,
+        "children": [step_json(c) for c in step.children],
+    }
+
+
+@dataclass(slots=True)
+class EnterpriseResult:
+    enterprise: str
+    as_of: dt.date
+    results: list[RuleResult]
+
+    def by_rule(self, rule: str) -> RuleResult:
+        for r in self.results:
+            if r.rule == rule:
+                return r
+        raise KeyError(rule)
+
+    def by_catalogue_id(self, cid: str) -> list[RuleResult]:
+        return [r for r in self.results if cid in r.implements]
+
+
+def fact_text(path: str, value: Any, lang: str) -> str:
+    return f"{path}={show(value, lang)}"

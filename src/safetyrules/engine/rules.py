@@ -1,0 +1,384 @@
+"""Rule semantics: from a rule's items to an outcome, a due date and the steps that explain it.
+
+The semantics are those of docs/semantics.md (from ../shared/guide/obligations.md "General semantics"):
+- `due continuous`: the requirement must hold on the evaluation date.
+- `due by D`: pending until D inclusive, violated from the day after; an enterprise established after D has
+  until its establishment + `new_entrant_grace`; met late is satisfied with the delay recorded.
+- `due every P last E`: due E + P; with no event, one period after the later of
+  `periodic_first_due_anchor` (default: the policy's start) and the establishment date (or `first F`).
+- `due within W after S done A` / `due on D done A`, per `each` event: satisfied when A ≤ due; pending up to
+  the due date; violated after it; a late act leaves it violated for `late_act_memory` after the act.
+- triggers: each matching event is active until its date + listing period, then expired.
+Rules are evaluated in dependency order so that `violated(r)` sees r's outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from safetyrules.check.checker import CheckedPolicy
+from safetyrules.check.types import BOOL
+from safetyrules.engine.interpreter import Interpreter, Step, element_label, truth
+from safetyrules.engine.params import ParamTable
+from safetyrules.engine.results import (
+    SEVERITY_ORDER,
+    Citation,
+    EventResult,
+    Outcome,
+    ParamUse,
+    RuleResult,
+    Text,
+)
+from safetyrules.engine.values import UNKNOWN, Duration, shift_date
+from safetyrules.facts.as_of import as_of_view
+from safetyrules.syntax import ast
+
+DEFAULT_NEW_ENTRANT_GRACE = Duration(days=90)
+DEFAULT_LATE_ACT_MEMORY = Duration(months=12)
+
+
+@dataclass(slots=True)
+class _Body:
+    """What a rule's body computed, before the common fields are attached."""
+
+    outcome: Outcome
+    due_on: dt.date | None = None
+    delay_days: int | None = None
+    last_event_on: dt.date | None = None
+    period: Duration | None = None
+    events: list[EventResult] | None = None
+    listed_until: dt.date | None = None
+    reason: Text | None = None
+    exception: str | None = None
+
+
+def worst(outcomes: list[Outcome]) -> Outcome:
+    return max(outcomes, key=lambda o: SEVERITY_ORDER.get(o, 0))
+
+
+class RuleEngine:
+    """Evaluates every rule of a checked policy for one enterprise at a time."""
+
+    def __init__(self, policy: CheckedPolicy, params: ParamTable) -> None:
+        self.policy = policy
+        self.params = params
+        header = policy.header
+        self.document = next((i.name for i in header.items if isinstance(i, ast.Document)), "")
+        self.period_start = next((i.start for i in header.items if isinstance(i, ast.Period)), None)
+        # results are reported in the order the policy declares its rules, not the evaluation order
+        declared = [d.name for m in policy.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
+        self.position = {name: i for i, name in enumerate(declared)}
+
+    # ------------------------------------------------------------------ entry point
+    def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False) -> list[RuleResult]:
+        view = as_of_view(dict(record), as_of)
+        outcomes: dict[str, Outcome] = {}
+        interp = Interpreter(view, as_of, self.params.value, self.policy.defines,
+                             lambda name: str(outcomes.get(name, Outcome.UNKNOWN)), trace)
+        results = []
+        for rule in self.policy.rules:
+            interp.reset()
+            result = self._rule(rule, interp, view, as_of)
+            outcomes[rule.name] = result.outcome
+            results.append(result)
+        results.sort(key=lambda r: self.position.get(r.rule, 0))
+        return results
+
+    # ------------------------------------------------------------------ one rule
+    def _rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
+              ) -> RuleResult:
+        steps: list[Step] = []
+        reserved: set[str] = set()
+        title = rule.first(ast.Title)
+        result = RuleResult(
+            enterprise=str(view.get("id", "")),
+            rule=rule.name,
+            kind=rule.kind,
+            implements=rule.implements,
+            outcome=Outcome.UNKNOWN,
+            as_of=as_of,
+            title=Text(title.text.zh, title.text.en) if title else Text(rule.name, rule.name),
+            citations=tuple(Citation(self.document, s.section, s.quote) for s in rule.all(ast.Source)),
+            severity=sev.level if (sev := rule.first(ast.SeverityItem)) else None,
+        )
+        effect = rule.first(ast.Effect)
+        if effect is not None:
+            result.effect = Text(effect.text.zh, effect.text.en)
+
+        def record(label: str, e: ast.Expr, env: dict[str, tuple[Any, str]] | None = None) -> Any:
+            value, step = interp.evaluate(e, env)
+            if self.policy.expr_types.get(id(e)) == BOOL:
+                value = truth(value)
+            if step is not None:
+                step.note = label if step.note is None else f"{label}: {step.note}"
+                steps.append(step)
+            return value
+
+        effective = rule.first(ast.Effective)
+        applicable: Any = True
+        if effective is not None and as_of < effective.start:
+            body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective.start} 起施行",
+                                                             f"in force from {effective.start}"))
+        else:
+            applies = rule.first(ast.Applies)
+            if applies is not None:
+                applicable = record("applies", applies.cond)
+            if applicable is False:
+                body = _Body(Outcome.NOT_APPLICABLE, reason=Text(
+                    f"适用条件不成立：{_text(applies)}", f"the rule applies only when {_text(applies)}"))
+            else:
+                excepted, exception_unknown = self._excepted(rule, record)
+                body = excepted or (
+                    self._trigger(rule, interp, record, as_of) if rule.kind == "trigger"
+                    else self._obligation(rule, interp, view, record, as_of, reserved))
+                compliant = (Outcome.NOT_APPLICABLE, Outcome.SATISFIED, Outcome.NOT_TRIGGERED)
+                if applicable is UNKNOWN and body.outcome is not Outcome.NOT_APPLICABLE:
+                    body.outcome = Outcome.UNKNOWN
+                    body.reason = Text("无法判断是否适用", "whether the rule applies is unknown")
+                elif exception_unknown is not None and body.outcome not in compliant:
+                    body.outcome = Outcome.UNKNOWN
+                    body.reason = Text(f"无法判断是否适用例外 `{exception_unknown}`",
+                                       f"whether exception `{exception_unknown}` applies is unknown")
+        result.outcome = body.outcome
+        result.due_on = body.due_on
+        result.delay_days = body.delay_days
+        result.last_event_on = body.last_event_on
+        result.period = body.period.text() if body.period else None
+        result.events = body.events or []
+        result.listed_until = body.listed_until
+        result.reason = body.reason
+        result.exception = body.exception
+        if body.due_on is not None:
+            if body.outcome is Outcome.VIOLATED:
+                result.days_overdue = (as_of - body.due_on).days
+            elif body.outcome is Outcome.PENDING:
+                result.days_remaining = (body.due_on - as_of).days
+        if body.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
+            result.missing = tuple(sorted(interp.missing))
+        used = set(self.policy.params_used.get(rule.name, set())) | interp.params_read | reserved
+        result.params = tuple(
+            ParamUse(n, self.params.value(n, as_of), self.params.is_overridden(n))
+            for n in sorted(used) if n in self.params.schedules)
+        result.rules_used = tuple(sorted(interp.rules_read))
+        result.steps = steps
+        return result
+
+    def _excepted(self, rule: ast.RuleDecl, record: Any) -> tuple[_Body | None, str | None]:
+        """The exception that applies (if any), and the first one whose condition is unknown."""
+        unknown = None
+        for u in rule.all(ast.Unless):
+            holds = record(f"unless {u.name}", u.when)
+            if holds is True:
+                return _Body(Outcome.NOT_APPLICABLE, exception=u.name, reason=Text(
+                    f"例外 `{u.name}`（{u.source.section}）", f"exception `{u.name}` ({u.source.section})")), None
+            if holds is UNKNOWN and unknown is None:
+                unknown = u.name
+        return None, unknown
+
+    def _requirement(self, rule: ast.RuleDecl, interp: Interpreter, record: Any,
+                     env: dict[str, tuple[Any, str]] | None = None) -> Any:
+        """The Kleene conjunction of the `require` items."""
+        value: Any = True
+        for req in rule.all(ast.Require):
+            v = record("require", req.cond, env)
+            if v is False:
+                value = False
+            elif v is UNKNOWN and value is True:
+                value = UNKNOWN
+        return value
+
+    def _events(self, rule: ast.RuleDecl, interp: Interpreter, record: Any,
+                ) -> list[tuple[str, Any, dict[str, tuple[Any, str]]]] | None:
+        """`(path, where-value, env)` for each element of the rule's `each`; None when the list is unknown."""
+        each = rule.first(ast.Each)
+        assert each is not None
+        coll = interp.eval(each.collection, {})
+        if coll is UNKNOWN:
+            return None
+        base = interp.path_of(each.collection, {}) or each.var
+        out = []
+        for i, item in enumerate(coll or []):
+            path = f"{base}[{element_label(item, i)}]"
+            env = {each.var: (item, path)}
+            where = True if each.where is None else record(f"each {path}", each.where, env)
+            if where is not False:
+                out.append((path, where, env))
+        return out
+
+    def _obligation(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], record: Any,
+                    as_of: dt.date, reserved: set[str]) -> _Body:
+        due = rule.due
+        each = rule.first(ast.Each)
+        if isinstance(due, ast.DueWithin | ast.DueOn):
+            return self._per_event(rule, due, interp, record, as_of, reserved)
+        if each is not None:  # a requirement on every element: vacuously true without elements
+            events = self._events(rule, interp, record)
+            if events is None:
+                holds: Any = UNKNOWN
+            else:
+                values = [self._requirement(rule, interp, record, env) if where is True else UNKNOWN
+                          for _, where, env in events]
+                holds = False if False in values else (UNKNOWN if any(v is UNKNOWN for v in values) else True)
+        else:
+            holds = self._requirement(rule, interp, record) if rule.all(ast.Require) else True
+        if isinstance(due, ast.DueBy):
+            return self._deadline(due, holds, interp, view, record, as_of, reserved)
+        if isinstance(due, ast.DueEvery):
+            body = self._periodic(due, interp, view, record, as_of, reserved)
+            if rule.all(ast.Require):
+                body.outcome = worst([body.outcome, _continuous(holds)])
+            return body
+        return _Body(_continuous(holds))
+
+    def _deadline(self, due: ast.DueBy, holds: Any, interp: Interpreter, view: Mapping[str, Any], record: Any,
+                  as_of: dt.date, reserved: set[str]) -> _Body:
+        deadline = record("deadline", due.deadline)
+        if not isinstance(deadline, dt.date):
+            return _Body(Outcome.UNKNOWN, reason=Text("期限未知", "the deadline is unknown"))
+        established = view.get("established_on")
+        if isinstance(established, dt.date) and established > deadline:
+            reserved.add("new_entrant_grace")
+            deadline = shift_date(established, self._reserved("new_entrant_grace", as_of, DEFAULT_NEW_ENTRANT_GRACE))
+        met = record("met", due.met) if due.met is not None else None
+        if holds is True:
+            delay = (met - deadline).days if isinstance(met, dt.date) and met > deadline else None
+            return _Body(Outcome.SATISFIED, due_on=deadline, delay_days=delay,
+                         last_event_on=met if isinstance(met, dt.date) else None)
+        if as_of <= deadline:
+            return _Body(Outcome.PENDING, due_on=deadline)
+        return _Body(Outcome.VIOLATED if holds is False else Outcome.UNKNOWN, due_on=deadline)
+
+    def _periodic(self, due: ast.DueEvery, interp: Interpreter, view: Mapping[str, Any], record: Any,
+                  as_of: dt.date, reserved: set[str]) -> _Body:
+        period = record("period", due.period)
+        last = record("last", due.last)
+        if not isinstance(period, Duration) or last is UNKNOWN:
+            return _Body(Outcome.UNKNOWN, period=period if isinstance(period, Duration) else None)
+        if isinstance(last, dt.date):
+            due_on = shift_date(last, period)
+            outcome = Outcome.SATISFIED if as_of <= due_on else Outcome.VIOLATED
+            return _Body(outcome, due_on=due_on, last_event_on=last, period=period)
+        # no qualifying event on record: first due one period after the anchor or the establishment
+        if due.first is not None:
+            first = record("first", due.first)
+            if not isinstance(first, dt.date):
+                return _Body(Outcome.UNKNOWN, period=period)
+            due_on = first
+        else:
+            reserved.add("periodic_first_due_anchor")
+            anchor = self._reserved("periodic_first_due_anchor", as_of, self.period_start)
+            established = view.get("established_on", UNKNOWN)
+            interp.missing.add("established_on") if established is UNKNOWN else None
+            if not isinstance(anchor, dt.date):
+                return _Body(Outcome.UNKNOWN, period=period)
+            start = max(anchor, established) if isinstance(established, dt.date) else anchor
+            due_on = shift_date(start, period)
+            if established is UNKNOWN and as_of > due_on:
+                return _Body(Outcome.UNKNOWN, due_on=due_on, period=period, reason=Text(
+                    "无评估记录，且成立日期未知", "no qualifying event on record and the establishment date is unknown"))
+        outcome = Outcome.PENDING if as_of <= due_on else Outcome.VIOLATED
+        return _Body(outcome, due_on=due_on, period=period)
+
+    def _per_event(self, rule: ast.RuleDecl, due: ast.DueWithin | ast.DueOn, interp: Interpreter, record: Any,
+                   as_of: dt.date, reserved: set[str]) -> _Body:
+        events = self._events(rule, interp, record)
+        if events is None:
+            return _Body(Outcome.UNKNOWN)
+        if not events:
+            return _Body(Outcome.NOT_APPLICABLE, events=[], reason=Text("没有相关事件", "no such events"))
+        reserved.add("late_act_memory")
+        memory = self._reserved("late_act_memory", as_of, DEFAULT_LATE_ACT_MEMORY)
+        results: list[EventResult] = []
+        for path, where, env in events:
+            before = set(interp.missing)
+            ev = self._event(due, path, where, env, record, as_of, memory)
+            if ev.outcome is Outcome.UNKNOWN:
+                ev.missing = tuple(sorted(interp.missing - before)) or tuple(sorted(interp.missing))
+            results.append(ev)
+        if rule.all(ast.Require):
+            holds = self._requirement(rule, interp, record)
+            extra = [_continuous(holds)]
+        else:
+            extra = []
+        outcome = worst([e.outcome for e in results] + extra)
+        deciding = [e for e in results if e.outcome is outcome and e.due_on is not None]
+        due_on = min((e.due_on for e in deciding if e.due_on), default=None)
+        delay = max((e.delay_days for e in deciding if e.delay_days), default=None)
+        return _Body(outcome, due_on=due_on, events=results, delay_days=delay)
+
+    def _event(self, due: ast.DueWithin | ast.DueOn, path: str, where: Any, env: dict[str, tuple[Any, str]],
+               record: Any, as_of: dt.date, memory: Duration) -> EventResult:
+        label = f"event {path}"
+        if isinstance(due, ast.DueWithin):
+            start = record(label, due.after, env)
+            window = record("window", due.window, env)
+            if not isinstance(start, dt.date) or not isinstance(window, Duration):
+                return EventResult(path, Outcome.UNKNOWN)
+            due_on = shift_date(start, window)
+        else:
+            start = None
+            due_on = record(label, due.deadline, env)
+            if not isinstance(due_on, dt.date):
+                return EventResult(path, Outcome.UNKNOWN)
+        done = record("done", due.done, env)
+        ev = EventResult(path, Outcome.UNKNOWN, event_on=start, due_on=due_on,
+                         done_on=done if isinstance(done, dt.date) else None)
+        if where is UNKNOWN:
+            return ev
+        if isinstance(done, dt.date):
+            if done <= due_on:
+                ev.outcome = Outcome.SATISFIED
+            else:
+                ev.delay_days = (done - due_on).days
+                ev.outcome = Outcome.VIOLATED if as_of <= shift_date(done, memory) else Outcome.SATISFIED
+        elif as_of <= due_on:
+            ev.outcome = Outcome.PENDING
+        else:
+            ev.outcome = Outcome.VIOLATED if done is None else Outcome.UNKNOWN
+        return ev
+
+    def _trigger(self, rule: ast.RuleDecl, interp: Interpreter, record: Any, as_of: dt.date) -> _Body:
+        events = self._events(rule, interp, record)
+        if events is None:
+            return _Body(Outcome.UNKNOWN)
+        on = rule.first(ast.TriggerOn)
+        listing = rule.first(ast.Listing)
+        assert on is not None and listing is not None
+        results: list[EventResult] = []
+        for path, where, env in events:
+            day = record(f"on {path}", on.date, env)
+            period = record("listing", listing.duration, env)
+            ev = EventResult(path, Outcome.UNKNOWN, event_on=day if isinstance(day, dt.date) else None)
+            if where is True and isinstance(day, dt.date) and isinstance(period, Duration):
+                ev.listed_until = shift_date(day, period)
+                ev.outcome = Outcome.TRIGGERED if as_of <= ev.listed_until else Outcome.EXPIRED
+            results.append(ev)
+        kinds = {e.outcome for e in results}
+        outcome = next((o for o in (Outcome.TRIGGERED, Outcome.UNKNOWN, Outcome.EXPIRED) if o in kinds),
+                       Outcome.NOT_TRIGGERED)
+        until = max((e.listed_until for e in results if e.outcome is outcome and e.listed_until), default=None)
+        return _Body(outcome, events=results, listed_until=until,
+                     last_event_on=max((e.event_on for e in results if e.event_on), default=None))
+
+    def _reserved(self, name: str, as_of: dt.date, default: Any) -> Any:
+        try:
+            return self.params.value(name, as_of)
+        except KeyError:
+            return default
+
+
+def _continuous(holds: Any) -> Outcome:
+    if holds is True:
+        return Outcome.SATISFIED
+    if holds is False:
+        return Outcome.VIOLATED
+    return Outcome.UNKNOWN
+
+
+def _text(applies: ast.Applies | None) -> str:
+    from safetyrules.syntax.formatter import format_expr
+
+    return format_expr(applies.cond) if applies is not None else ""
