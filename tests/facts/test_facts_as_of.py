@@ -24,10 +24,7 @@ def build(path: str, value: object) -> dict[str, Any]:
     parts = path.split(".")
     leaf: object = value
     for part in reversed(parts):
-        if part.endswith("[]"):
-            leaf = {part[:-2]: [leaf]}
-        else:
-            leaf = {part: leaf}
+        leaf = {part[:-2]: [leaf]} if part.endswith("[]") else {part: leaf}
     assert isinstance(leaf, dict)
     return {"id": "E1", **leaf}
 
@@ -140,7 +137,10 @@ def test_example_seen_at_an_earlier_date(example: dict[str, Any]) -> None:
 def test_accident_compares_its_local_date() -> None:
     late_evening = dt.datetime(2021, 8, 9, 23, 30, tzinfo=CST)  # 15:30 UTC, same day
     after_midnight = dt.datetime(2021, 8, 10, 0, 30, tzinfo=CST)  # 16:30 UTC on the 9th
-    record = {"id": "E1", "accidents": [{"id": "A1", "occurred_at": late_evening}, {"id": "A2", "occurred_at": after_midnight}]}
+    record = {
+        "id": "E1",
+        "accidents": [{"id": "A1", "occurred_at": late_evening}, {"id": "A2", "occurred_at": after_midnight}],
+    }
     assert [a["id"] for a in as_of_view(record, dt.date(2021, 8, 9))["accidents"]] == ["A1"]
 
 
@@ -156,7 +156,11 @@ def test_absent_stays_absent_and_null_stays_null() -> None:
 
 
 def test_iso_strings_are_understood() -> None:
-    record = {"id": "E1", "hazards": [{"found_on": "2022-05-04"}], "accidents": [{"occurred_at": "2022-05-03T23:59:00+08:00"}]}
+    record = {
+        "id": "E1",
+        "hazards": [{"found_on": "2022-05-04"}],
+        "accidents": [{"occurred_at": "2022-05-03T23:59:00+08:00"}],
+    }
     view = as_of_view(record, D)
     assert view["hazards"] == [] and len(view["accidents"]) == 1
 
@@ -179,8 +183,10 @@ def test_a_datetime_is_not_an_evaluation_date() -> None:
 
 days = st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2023, 12, 31))
 instants = st.builds(
-    lambda day, minutes, hours: dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone(dt.timedelta(hours=hours)))
-    + dt.timedelta(minutes=minutes),
+    lambda day, minutes, hours: (
+        dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone(dt.timedelta(hours=hours)))
+        + dt.timedelta(minutes=minutes)
+    ),
     days,
     st.integers(0, 24 * 60 - 1),
     st.sampled_from([0, 8, -5]),
@@ -207,7 +213,9 @@ def _value(shape: Shape) -> st.SearchStrategy[Any]:
 def records_of(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
     """Dicts shaped like ``model.model_dump(exclude_unset=True)``: any field absent, null or set."""
     optional = {name: st.none() | _value(shape) for name, shape in field_shapes(model).items()}
-    optional["x_extra"] = st.none() | st.integers() | st.dictionaries(st.sampled_from(["found_on", "a"]), days)
+    optional["x_extra"] = (
+        st.none() | st.integers() | st.dictionaries(st.sampled_from(["found_on", "a"]), days)
+    )
     required = {"id": optional.pop("id")} if model is Enterprise else {}
     return st.fixed_dictionaries(required, optional=optional)
 
@@ -222,7 +230,9 @@ def key_paths(value: object, prefix: str = "") -> set[str]:
 
 @settings(max_examples=150, deadline=None)
 @given(records_of(Enterprise), days, days)
-def test_view_adds_no_key_is_idempotent_and_composes(record: dict[str, Any], first: dt.date, second: dt.date) -> None:
+def test_view_adds_no_key_is_idempotent_and_composes(
+    record: dict[str, Any], first: dt.date, second: dt.date
+) -> None:
     before = copy.deepcopy(record)
     view = as_of_view(record, first)
     assert record == before

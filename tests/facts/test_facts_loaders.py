@@ -11,8 +11,8 @@ import pytest
 
 from safetyrules.facts import (
     Enterprise,
-    FactSource,
     FactsFileError,
+    FactSource,
     Loaded,
     LoadReport,
     Position,
@@ -151,7 +151,8 @@ def test_bom_and_bad_utf8(tmp_path: Path) -> None:
 def test_json_array_positions_name_record_and_line(tmp_path: Path) -> None:
     path = tmp_path / "town.json"
     path.write_text(
-        '[\n  {"id": "A"},\n  {"id": "B",\n   "employee_count": -1},\n  "text",\n  {"id": "D"}\n]\n', encoding="utf-8"
+        '[\n  {"id": "A"},\n  {"id": "B",\n   "employee_count": -1},\n  "text",\n  {"id": "D"}\n]\n',
+        encoding="utf-8",
     )
     items = list(load(path))
     assert [(item.position.record, item.position.line) for item in items] == [(1, 2), (2, 3), (3, 5), (4, 6)]
@@ -178,9 +179,10 @@ def test_broken_json_array_stops_with_a_rejection(tmp_path: Path) -> None:
     items = list(load(path, report))
     assert isinstance(items[0], Loaded)
     assert rejected_paths(items[1]) == [("", "json_invalid")]
-    assert items[1].position == Position(str(path), 2, 2)
-    assert "line 2 column 13" in items[1].errors[0].message
-    assert "the rest of the file could not be read" in items[1].errors[0].message
+    broken = items[1]
+    assert isinstance(broken, Rejected) and broken.position == Position(str(path), 2, 2)
+    assert "line 2 column 13" in broken.errors[0].message
+    assert "the rest of the file could not be read" in broken.errors[0].message
     assert (report.loaded, report.rejected) == (1, 1)
 
 

@@ -84,7 +84,10 @@ def test_explicit_null_and_absent_are_kept_apart_at_every_level() -> None:
         "safety_costs": None,
     }
     record = Enterprise.model_validate(data).model_dump(exclude_unset=True)
-    assert record == {**data, "hazards": [data["hazards"][0], {"plan": {"made_on": None, "time_limit": dt.date(2022, 7, 31)}}, {}]}
+    assert record == {
+        **data,
+        "hazards": [data["hazards"][0], {"plan": {"made_on": None, "time_limit": dt.date(2022, 7, 31)}}, {}],
+    }
     assert Enterprise.model_validate({"id": "E1"}).model_dump(exclude_unset=True) == {"id": "E1"}
 
 
@@ -103,7 +106,11 @@ def test_extra_fields_are_kept_at_every_level() -> None:
         ({"employee_count": 5.0}, "employee_count", "int_type"),
         ({"employee_count": True}, "employee_count", "int_type"),
         ({"employee_count": -1}, "employee_count", "greater_than_equal"),
-        ({"safety_costs": [{"year": 2021, "misappropriated": -5}]}, "safety_costs[0].misappropriated", "greater_than_equal"),
+        (
+            {"safety_costs": [{"year": 2021, "misappropriated": -5}]},
+            "safety_costs[0].misappropriated",
+            "greater_than_equal",
+        ),
         ({"established_on": 0}, "established_on", "date_type"),
         ({"established_on": "2022-02-30"}, "established_on", "date_value"),
         ({"established_on": "2022/01/01"}, "established_on", "date_format"),
@@ -111,10 +118,18 @@ def test_extra_fields_are_kept_at_every_level() -> None:
         ({"established_on": "1640995200"}, "established_on", "date_format"),
         ({"industry": "mines"}, "industry", "enum"),
         ({"industry": 3}, "industry", "enum"),
-        ({"accidents": [{"occurred_at": "2021-08-09T10:20:00"}]}, "accidents[0].occurred_at", "timezone_aware"),
+        (
+            {"accidents": [{"occurred_at": "2021-08-09T10:20:00"}]},
+            "accidents[0].occurred_at",
+            "timezone_aware",
+        ),
         ({"accidents": [{"occurred_at": 1628475600}]}, "accidents[0].occurred_at", "datetime_type"),
         ({"accidents": [{"occurred_at": "2021-08-09"}]}, "accidents[0].occurred_at", "datetime_type"),
-        ({"accidents": [{"occurred_at": "2021-02-30T10:00:00+08:00"}]}, "accidents[0].occurred_at", "datetime_value"),
+        (
+            {"accidents": [{"occurred_at": "2021-02-30T10:00:00+08:00"}]},
+            "accidents[0].occurred_at",
+            "datetime_value",
+        ),
         ({"id": 5}, "id", "string_type"),
         ({"hazards": "none"}, "hazards", "list_type"),
         ({"principal": []}, "principal", "model_type"),
@@ -129,7 +144,11 @@ def test_bad_values_are_rejected_with_their_path(patch: dict[str, Any], path: st
 
 def test_every_bad_item_of_a_date_list_is_named() -> None:
     found = errors_of({"id": "E1", "internal_assessments": ["2021-01-01", 0, "2021-13-01", "x"]})
-    assert [path for path, _ in found] == ["internal_assessments[1]", "internal_assessments[2]", "internal_assessments[3]"]
+    assert [path for path, _ in found] == [
+        "internal_assessments[1]",
+        "internal_assessments[2]",
+        "internal_assessments[3]",
+    ]
 
 
 def test_missing_id_is_rejected() -> None:
@@ -139,17 +158,42 @@ def test_missing_id_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("patch", "path", "code"),
     [
-        ({"hazards": [{"found_on": "2022-05-03", "remediated_on": "2022-05-02"}]}, "hazards[0].remediated_on",
-         "remediated_before_found"),
-        ({"hazards": [{"found_on": "2022-05-03", "verified_on": "2022-05-02"}]}, "hazards[0].verified_on",
-         "verified_before_found"),
-        ({"accidents": [{"occurred_at": "2021-08-09T10:20:00+08:00", "reported_at": "2021-08-09T10:19:00+08:00"}]},
-         "accidents[0].reported_at", "reported_before_occurred"),
-        ({"accidents": [{"occurred_at": "2021-08-09T10:20:00+08:00",
-                         "principal_informed_at": "2021-08-09T02:19:00+00:00"}]},
-         "accidents[0].principal_informed_at", "informed_before_occurred"),
-        ({"insurance": [{"starts_on": "2022-01-01", "ends_on": "2021-12-31"}]}, "insurance[0].ends_on",
-         "ends_before_starts"),
+        (
+            {"hazards": [{"found_on": "2022-05-03", "remediated_on": "2022-05-02"}]},
+            "hazards[0].remediated_on",
+            "remediated_before_found",
+        ),
+        (
+            {"hazards": [{"found_on": "2022-05-03", "verified_on": "2022-05-02"}]},
+            "hazards[0].verified_on",
+            "verified_before_found",
+        ),
+        (
+            {
+                "accidents": [
+                    {"occurred_at": "2021-08-09T10:20:00+08:00", "reported_at": "2021-08-09T10:19:00+08:00"}
+                ]
+            },
+            "accidents[0].reported_at",
+            "reported_before_occurred",
+        ),
+        (
+            {
+                "accidents": [
+                    {
+                        "occurred_at": "2021-08-09T10:20:00+08:00",
+                        "principal_informed_at": "2021-08-09T02:19:00+00:00",
+                    }
+                ]
+            },
+            "accidents[0].principal_informed_at",
+            "informed_before_occurred",
+        ),
+        (
+            {"insurance": [{"starts_on": "2022-01-01", "ends_on": "2021-12-31"}]},
+            "insurance[0].ends_on",
+            "ends_before_starts",
+        ),
     ],
 )
 def test_order_of_dates(patch: dict[str, Any], path: str, code: str) -> None:
@@ -161,19 +205,31 @@ def test_same_day_and_same_instant_are_allowed() -> None:
         "id": "E1",
         "hazards": [{"found_on": "2022-05-03", "remediated_on": "2022-05-03", "verified_on": "2022-05-03"}],
         # 02:20 UTC is 10:20 in +08:00: the same instant
-        "accidents": [{"occurred_at": "2021-08-09T10:20:00+08:00", "reported_at": "2021-08-09T02:20:00+00:00"}],
+        "accidents": [
+            {"occurred_at": "2021-08-09T10:20:00+08:00", "reported_at": "2021-08-09T02:20:00+00:00"}
+        ],
         "insurance": [{"starts_on": "2022-01-01", "ends_on": "2022-01-01"}],
     }
     assert errors_of(data) == []
 
 
 def test_order_is_not_checked_against_an_unknown_or_null_date() -> None:
-    assert errors_of({"id": "E1", "hazards": [{"remediated_on": "2022-05-03"}, {"found_on": None, "verified_on": "2020-01-01"}]}) == []
+    assert (
+        errors_of(
+            {
+                "id": "E1",
+                "hazards": [{"remediated_on": "2022-05-03"}, {"found_on": None, "verified_on": "2020-01-01"}],
+            }
+        )
+        == []
+    )
 
 
 def test_chinese_message_of_a_field_error() -> None:
     with pytest.raises(ValidationError) as info:
-        Enterprise.model_validate({"id": "E1", "hazards": [{"found_on": "2022-05-03", "remediated_on": "2022-05-02"}]})
+        Enterprise.model_validate(
+            {"id": "E1", "hazards": [{"found_on": "2022-05-03", "remediated_on": "2022-05-02"}]}
+        )
     (error,) = field_errors(info.value)
     assert error.message_zh == "字段 hazards[0].remediated_on：整改日期早于发现日期"
     assert error.message == "remediated on 2022-05-02, before the hazard was found on 2022-05-03"
@@ -189,7 +245,7 @@ def test_python_values_are_accepted() -> None:
     )
     assert model.accidents is not None and model.accidents[0].occurred_at is not None
     with pytest.raises(ValidationError):
-        Hazard(found_on=dt.datetime(2022, 1, 1))  # type: ignore[arg-type]
+        Hazard(found_on=dt.datetime(2022, 1, 1))  # a date and time is not a date
 
 
 def test_annotations_are_plain() -> None:

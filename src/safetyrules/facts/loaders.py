@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from . import _tabular
 from ._shapes import field_shapes
 from .errors import FactsFileError, FieldError, Position, field_errors, zh_field
 from .models import Enterprise
@@ -180,8 +181,6 @@ class FactSource:
             elif self.format == "json":
                 yield from self._read_json()
             else:
-                from . import _tabular  # openpyxl is imported only when needed
-
                 yield from _tabular.read_tables(self)
         except OSError as exc:
             raise FactsFileError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc

@@ -129,15 +129,52 @@ def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
 
 
 def _wrapped(head: str, e: ast.Expr, indent: str) -> list[str]:
-    """`head expr`, broken before each top-level `and`/`or` when the line is too long."""
-    flat = f"{indent}{head}{format_expr(e)}"
-    if len(flat) <= MAX_WIDTH or not (isinstance(e, ast.Binary) and e.op in ("and", "or")):
-        return [flat]
-    parts = _chain(e, e.op)
-    p = _PREC_BINARY[e.op]
-    lines = [f"{indent}{head}{_child(parts[0], p)}"]
-    lines.extend(f"{indent}{INDENT * 2}{e.op} {_child(x, p + 1)}" for x in parts[1:])
-    return lines
+    """`head expr` on one line, or broken over several when it is longer than MAX_WIDTH."""
+    return layout(e, indent + head, indent + INDENT * 2)
+
+
+def layout(e: ast.Expr, head: str, indent: str, min_prec: int = 0) -> list[str]:
+    """Lay out an expression after `head`; continuation lines start with `indent`.
+
+    Breaks, in this order of preference: before each `and`/`or` of a chain, before `then`/`else`, after a
+    quantifier's `:`, between a call's arguments. Anything else stays on one line.
+    """
+    flat = format_expr(e)
+    if precedence(e) < min_prec:
+        if len(head) + len(flat) + 2 <= MAX_WIDTH:
+            return [f"{head}({flat})"]
+        lines = layout(e, head + "(", indent)
+        lines[-1] += ")"
+        return lines
+    if len(head) + len(flat) <= MAX_WIDTH:
+        return [head + flat]
+    deeper = indent + INDENT * 2
+    match e:
+        case ast.Binary(op="and" | "or" as op):
+            p = _PREC_BINARY[op]
+            parts = _chain(e, op)
+            lines = layout(parts[0], head, deeper, p)
+            for part in parts[1:]:
+                lines.extend(layout(part, f"{indent}{op} ", deeper, p + 1))
+            return lines
+        case ast.IfThenElse(cond=c, then=t, else_=x):
+            return [*layout(c, head + "if ", deeper), *layout(t, indent + "then ", deeper),
+                    *layout(x, indent + "else ", deeper)]
+        case ast.Unary(op="not", operand=o):
+            return layout(o, head + "not ", indent, 4)
+        case ast.Quantifier(kind=k, var=v, collection=c, where=w, body=b) if b is not None:
+            lines = [f"{head}{k}({v} in {_collection(c)}{_opt('where', w)}:"]
+            lines.extend(layout(b, deeper, deeper))
+            lines[-1] += ")"
+            return lines
+        case ast.Call(func=f, args=args) if args:
+            lines = [f"{head}{f}("]
+            for i, arg in enumerate(args):
+                arg_lines = layout(arg, deeper, deeper)
+                arg_lines[-1] += "," if i < len(args) - 1 else ")"
+                lines.extend(arg_lines)
+            return lines
+    return [head + flat]
 
 
 # ------------------------------------------------------------------------------------------ declarations
@@ -167,7 +204,16 @@ def _policy_item(item: ast.PolicyItem, indent: str) -> list[str]:
             flat = f"{indent}catalogue {{{', '.join(_string(i) for i in ids)}}}"
             if len(flat) <= MAX_WIDTH:
                 return [flat]
-            return [f"{indent}catalogue {{", *(f"{indent}{INDENT}{_string(i)}," for i in ids), f"{indent}}}"]
+            lines = [f"{indent}catalogue {{"]
+            row = ""
+            for cid in ids:
+                word = _string(cid) + ","
+                if row and len(indent + INDENT + row + " " + word) > MAX_WIDTH:
+                    lines.append(indent + INDENT + row)
+                    row = ""
+                row = f"{row} {word}" if row else word
+            lines.extend([indent + INDENT + row, f"{indent}}}"])
+            return lines
     raise TypeError(item)  # pragma: no cover
 
 
@@ -205,15 +251,18 @@ def _rule_item(item: ast.RuleItem, indent: str) -> list[str]:
         case ast.DueBy(deadline=d, met=m):
             return [f"{indent}due by {format_expr(d)}{_opt('met', m)}"]
         case ast.DueEvery(period=p, last=last, first=f):
-            lines = [f"{indent}due every {format_expr(p)}", f"{indent}{INDENT * 2}last {format_expr(last)}"]
+            cont = indent + INDENT * 2
+            lines = [f"{indent}due every {format_expr(p)}", *layout(last, cont + "last ", cont + INDENT * 2)]
             if f is not None:
-                lines.append(f"{indent}{INDENT * 2}first {format_expr(f)}")
+                lines.extend(layout(f, cont + "first ", cont + INDENT * 2))
             return lines
         case ast.DueWithin(window=w, after=a, done=d):
+            cont = indent + INDENT * 2
             return [f"{indent}due within {format_expr(w)} after {format_expr(a)}",
-                    f"{indent}{INDENT * 2}done {format_expr(d)}"]
+                    *layout(d, cont + "done ", cont + INDENT * 2)]
         case ast.DueOn(deadline=d, done=done):
-            return [f"{indent}due on {format_expr(d)}", f"{indent}{INDENT * 2}done {format_expr(done)}"]
+            cont = indent + INDENT * 2
+            return [f"{indent}due on {format_expr(d)}", *layout(done, cont + "done ", cont + INDENT * 2)]
         case ast.Effect(text=t):
             return [indent + _bilingual("effect", t)]
         case ast.Remedy(text=t):
@@ -238,7 +287,11 @@ class _Comments:
     def before(self, line: int, indent: str) -> list[str]:
         out = []
         while self.pending and self.pending[0].line < line:
-            out.append(indent + self.pending.pop(0).text)
+            comment = self.pending.pop(0)
+            out.append(indent + comment.text)
+            following = self.pending[0].line if self.pending and self.pending[0].line < line else line
+            if following > comment.line + 1 and not indent:  # keep a blank line that separated a comment
+                out.append("")
         return out
 
     def trailing(self, line: int) -> str:

@@ -1,0 +1,32 @@
+"""The command line: thin verbs over the library (one module per verb, as OPA's cmd/ does).
+
+Exit codes (the same for every verb): 0 success; 1 findings (check errors, fmt --check changes, failed policy
+tests, --fail-on hits); 2 usage error; 3 bad input data (unreadable facts, rejected records); 4 policy errors.
+"""
+
+from __future__ import annotations
+
+import click
+
+from safetyrules import __version__
+from safetyrules.cli.check import check_command
+from safetyrules.cli.evaluate import eval_command, explain_command
+from safetyrules.cli.fmt import fmt_command
+from safetyrules.cli.schema import schema_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="safetyrules")
+def cli() -> None:
+    """safetyrules — work-safety law as executable, explainable policy.
+
+    Start with `safetyrules eval`: the bundled 附件4 policy over the bundled example town.
+    """
+
+
+for command in (check_command, fmt_command, eval_command, explain_command, schema_command):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="safetyrules")

@@ -1,0 +1,124 @@
+"""What every command shares: exit codes, consoles, policy loading with diagnostics, fact reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from safetyrules.api import Policy, bundled_example_path, bundled_policy_path
+from safetyrules.check.pipeline import compile_paths
+from safetyrules.diagnostics import render
+from safetyrules.engine.params import ParamError
+from safetyrules.facts.errors import FactsFileError
+from safetyrules.facts.loaders import FactSource, Loaded, Rejected
+
+
+class Exit(IntEnum):
+    """Exit codes, the same for every command (documented in docs/cli.md)."""
+
+    OK = 0  # success; no errors or findings that the command fails on
+    FINDINGS = 1  # check found errors; fmt --check found files to reformat; test failures; --fail-on hit
+    USAGE = 2  # bad command line (click's own code)
+    BAD_INPUT = 3  # unreadable facts, or records rejected by the fact contract
+    POLICY_ERROR = 4  # the policy does not parse or check
+
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+    out.width = max(out.width, 160)
+
+
+def fail(message: str, code: Exit) -> None:
+    err.print(f"[bold red]error:[/bold red] {message}")
+    sys.exit(int(code))
+
+
+def load_policy_or_exit(paths: tuple[Path, ...]) -> Policy:
+    compilation = compile_paths(list(paths) or [bundled_policy_path()])
+    errors = compilation.errors
+    if errors:
+        for d in errors:
+            err.print(render(d, compilation.sources.get(d.span.file)), markup=False)
+        fail(f"the policy has {len(errors)} error(s); run `safetyrules check` for details", Exit.POLICY_ERROR)
+    return Policy(compilation)
+
+
+def parse_params(pairs: tuple[str, ...], policy: Policy) -> dict[str, Any]:
+    """`name=value` pairs; values are read with the policy grammar and checked against the param's type."""
+    from safetyrules.engine.params import ParamTable
+
+    overrides: dict[str, Any] = {}
+    table = ParamTable(policy.checked)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"`{pair}`: expected name=value", param_hint="--param")
+        try:
+            overrides[name.strip()] = table.coerce(name.strip(), value.strip())
+        except ParamError as e:
+            raise click.BadParameter(str(e), param_hint="--param") from None
+    return overrides
+
+
+def parse_date(value: str | None, what: str = "--as-of") -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"`{value}` is not a date (YYYY-MM-DD)", param_hint=what) from None
+
+
+def facts_path(path: Path | None) -> Path:
+    return path if path is not None else bundled_example_path()
+
+
+def read_facts(path: Path, progress: bool = True) -> tuple[FactSource, Iterator[Loaded]]:
+    """The loaded records of a facts file; rejected ones are printed to stderr as they come."""
+    try:
+        source = FactSource(path)
+    except FactsFileError as e:
+        fail(str(e), Exit.BAD_INPUT)
+        raise  # unreachable: fail exits
+
+    def loaded() -> Iterator[Loaded]:
+        try:
+            for item in _with_progress(source, path, progress):
+                if isinstance(item, Rejected):
+                    err.print(f"[yellow]rejected[/yellow] {item}", markup=True)
+                else:
+                    yield item
+        except FactsFileError as e:
+            fail(str(e), Exit.BAD_INPUT)
+
+    return source, loaded()
+
+
+def _with_progress(source: FactSource, path: Path, enabled: bool) -> Iterator[Loaded | Rejected]:
+    if not enabled or not err.is_terminal:
+        yield from source
+        return
+    total = _count_lines(path) if path.suffix in (".jsonl", ".ndjson") else None
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"evaluating {path.name}", total=total)
+        for item in source:
+            yield item
+            bar.advance(task)
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return None

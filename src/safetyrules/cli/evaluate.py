@@ -1,0 +1,174 @@
+"""`safetyrules eval` (a population) and `safetyrules explain` (one enterprise, the whole tree)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from safetyrules.api import bundled_example_path
+from safetyrules.cli.common import (
+    Exit,
+    err,
+    facts_path,
+    fail,
+    load_policy_or_exit,
+    out,
+    parse_date,
+    parse_params,
+    read_facts,
+)
+from safetyrules.engine.results import RESULT_SCHEMA_VERSION, OUTCOME_ZH, EnterpriseResult, Outcome
+from safetyrules.engine.values import to_json
+from safetyrules.report.explain import render_tree
+from safetyrules.report.summary import OUTCOME_STYLE, Summary
+
+EXAMPLE_AS_OF = dt.date(2022, 12, 31)  # the end of the action period: the bundled town's horizon
+
+policy_option = click.option("--policy", "policy_paths", multiple=True, type=click.Path(path_type=Path),
+                             help="A .policy file or a folder of them (repeatable). Default: the bundled 附件4 policy.")
+facts_option = click.option("--facts", "facts", type=click.Path(path_type=Path),
+                            help="Enterprises: .jsonl, .json, .csv or .xlsx. Default: the bundled example town.")
+as_of_option = click.option("--as-of", "as_of", help="Evaluation date YYYY-MM-DD. Default: today; 2022-12-31 "
+                            "for the bundled example town.")
+param_option = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                            help="Override a param for this run, e.g. --param other_assessment_period='2 years'.")
+
+
+def _as_of(value: str | None, facts: Path | None) -> dt.date:
+    given = parse_date(value)
+    if given is not None:
+        return given
+    day = EXAMPLE_AS_OF if facts is None else dt.date.today()
+    err.print(f"as of {day} (the default{' for the bundled example town' if facts is None else ''}; "
+              "choose with --as-of)", markup=False)
+    return day
+
+
+@click.command("eval")
+@policy_option
+@facts_option
+@as_of_option
+@param_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
+@click.option("--explain/--no-explain", default=None,
+              help="Include explanation trees in json/jsonl output (default: on for json/jsonl).")
+@click.option("--top", default=10, show_default=True, help="How many items the summary lists.")
+@click.option("--fail-on", type=click.Choice(["never", "violated", "triggered", "any"]), default="never",
+              show_default=True, help="Exit 1 when a result of this kind is found.")
+def eval_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str | None, params: tuple[str, ...],
+                 fmt: str, explain: bool | None, top: int, fail_on: str) -> None:
+    """Evaluate a policy over a population of enterprises.
+
+    With no arguments: the bundled 附件4 policy over the bundled example town, as of 2022-12-31.
+    """
+    policy = load_policy_or_exit(policy_paths)
+    overrides = parse_params(params, policy)
+    day = _as_of(as_of, facts)
+    path = facts_path(facts)
+    if facts is None:
+        err.print(f"facts: the bundled example town ({path.name}); choose with --facts", markup=False)
+    source, records = read_facts(path)
+    summary = Summary(day, top=top)
+    with_trees = fmt != "table" if explain is None else explain
+    found = {"violated": 0, "triggered": 0}
+    results_json: list[dict[str, Any]] = []
+    for loaded in records:
+        res = policy.evaluate_record(loaded.record, day, overrides, explain=with_trees)
+        rec = loaded.record
+        summary.add(res, str(rec.get("name", "")), str(rec.get("village", "")))
+        for r in res.results:
+            if r.outcome is Outcome.VIOLATED:
+                found["violated"] += 1
+            elif r.outcome is Outcome.TRIGGERED:
+                found["triggered"] += 1
+        if fmt == "jsonl":
+            for r in res.results:
+                click.echo(json.dumps(r.to_json(with_trees), ensure_ascii=False))
+        elif fmt == "json":
+            results_json.extend(r.to_json(with_trees) for r in res.results)
+    report = source.report
+    if fmt == "json":
+        doc = {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "policy": policy.name,
+            "as_of": day.isoformat(),
+            "params": {k: to_json(v) for k, v in overrides.items()},
+            "facts": str(path),
+            "loaded": report.loaded,
+            "rejected": report.rejected,
+            "warnings": report.warnings,
+            "summary": summary.to_json(),
+            "results": results_json,
+        }
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    elif fmt == "table":
+        summary.render(out)
+        out.print(f"详情 Details: safetyrules explain --enterprise ID [--rule RULE]"
+                  f"{' --facts ' + str(facts) if facts else ''} --as-of {day}", markup=False)
+    err.print(report.summary(), markup=False)
+    for w in report.warnings:
+        err.print(f"[yellow]warning[/yellow] {w}")
+    if report.rejected:
+        sys.exit(int(Exit.BAD_INPUT))
+    hit = {"never": False, "violated": found["violated"] > 0, "triggered": found["triggered"] > 0,
+           "any": found["violated"] + found["triggered"] > 0}[fail_on]
+    sys.exit(int(Exit.FINDINGS if hit else Exit.OK))
+
+
+@click.command("explain")
+@policy_option
+@facts_option
+@as_of_option
+@param_option
+@click.option("--enterprise", "enterprise_id", required=True, help="The enterprise id.")
+@click.option("--rule", "rules", multiple=True, help="A rule name or catalogue id (repeatable). Default: all "
+              "rules, violated and unknown first.")
+@click.option("--lang", type=click.Choice(["zh", "en", "both"]), default="both", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str | None, params: tuple[str, ...],
+                    enterprise_id: str, rules: tuple[str, ...], lang: str, fmt: str) -> None:
+    """Explain one enterprise's outcomes: the conditions evaluated, the facts that decided them, the deadline,
+    the params used and the cited clause."""
+    policy = load_policy_or_exit(policy_paths)
+    overrides = parse_params(params, policy)
+    day = _as_of(as_of, facts)
+    _, records = read_facts(facts_path(facts), progress=False)
+    record = next((x.record for x in records if str(x.record.get("id")) == enterprise_id), None)
+    if record is None:
+        fail(f"no enterprise with id `{enterprise_id}` in {facts_path(facts)}", Exit.BAD_INPUT)
+        return
+    res: EnterpriseResult = policy.evaluate_record(record, day, overrides, explain=True)
+    chosen = [r for r in res.results if not rules or r.rule in rules or set(r.implements) & set(rules)]
+    if rules and not chosen:
+        known = ", ".join(r.rule for r in res.results)
+        fail(f"no rule or catalogue id {', '.join(rules)}; the rules are: {known}", Exit.USAGE)
+    if fmt == "json":
+        click.echo(json.dumps({"schema_version": RESULT_SCHEMA_VERSION, "enterprise": enterprise_id,
+                               "as_of": day.isoformat(), "results": [r.to_json() for r in chosen]},
+                              ensure_ascii=False, indent=2))
+        return
+    order = {Outcome.VIOLATED: 0, Outcome.TRIGGERED: 0, Outcome.UNKNOWN: 1, Outcome.PENDING: 2}
+    if not rules:
+        chosen.sort(key=lambda r: order.get(r.outcome, 3))
+        table = Table(title=f"{enterprise_id} {record.get('name', '')} — as of {day}", title_justify="left")
+        for head in ("条款 id", "规则 rule", "结果 outcome", "到期 due"):
+            table.add_column(head)
+        for r in chosen:
+            table.add_row(", ".join(r.implements), r.rule,
+                          f"[{OUTCOME_STYLE[r.outcome]}]{OUTCOME_ZH[r.outcome]} {r.outcome.value}[/]",
+                          str(r.due_on or ""))
+        out.print(table)
+        chosen = [r for r in chosen if r.outcome in order]
+    for r in chosen:
+        out.print(render_tree(r, lang), markup=False)
+        out.print("")
+
+
+def bundled_facts_note() -> str:
+    return str(bundled_example_path())

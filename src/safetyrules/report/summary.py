@@ -1,0 +1,177 @@
+"""The population summary a regulator wants first: compliance per obligation and per village, the
+enforcement candidates, the active credit triggers and the most overdue items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from safetyrules.engine.results import OUTCOME_ZH, EnterpriseResult, Outcome, RuleResult
+
+OUTCOME_STYLE = {
+    Outcome.VIOLATED: "bold red", Outcome.PENDING: "yellow", Outcome.SATISFIED: "green",
+    Outcome.NOT_APPLICABLE: "dim", Outcome.UNKNOWN: "magenta", Outcome.TRIGGERED: "bold red",
+    Outcome.EXPIRED: "dim", Outcome.NOT_TRIGGERED: "green",
+}
+ENFORCEMENT_ID = "enforcement"
+
+
+@dataclass(slots=True)
+class Overdue:
+    enterprise: str
+    name: str
+    village: str
+    rule: str
+    implements: tuple[str, ...]
+    due_on: dt.date | None
+    days_overdue: int
+
+
+@dataclass(slots=True)
+class Summary:
+    as_of: dt.date
+    enterprises: int = 0
+    by_rule: dict[str, Counter[Outcome]] = field(default_factory=lambda: defaultdict(Counter))
+    rule_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rule_titles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    by_village: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    candidates: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
+    triggers: list[tuple[str, str, str, tuple[str, ...], dt.date | None]] = field(default_factory=list)
+    overdue: list[Overdue] = field(default_factory=list)
+    top: int = 10
+
+    def add(self, result: EnterpriseResult, name: str = "", village: str = "") -> None:
+        self.enterprises += 1
+        village = village or "（未知 unknown）"
+        any_violation = False
+        for r in result.results:
+            self.by_rule[r.rule][r.outcome] += 1
+            self.rule_ids.setdefault(r.rule, r.implements)
+            self.rule_titles.setdefault(r.rule, (r.title.zh, r.title.en))
+            if r.outcome is Outcome.VIOLATED and ENFORCEMENT_ID not in r.implements:
+                any_violation = True
+                if r.days_overdue is not None:
+                    self._keep_overdue(Overdue(result.enterprise, name, village, r.rule, r.implements,
+                                               r.due_on, r.days_overdue))
+            if ENFORCEMENT_ID in r.implements and r.outcome is Outcome.VIOLATED:
+                self.candidates.append((result.enterprise, name, village, _violated_uses(r, result)))
+            if r.outcome is Outcome.TRIGGERED:
+                self.triggers.append((result.enterprise, name, r.rule, r.implements, r.listed_until))
+        self.by_village[village]["enterprises"] += 1
+        if any_violation:
+            self.by_village[village]["with_violation"] += 1
+        if any(ENFORCEMENT_ID in r.implements and r.outcome is Outcome.VIOLATED for r in result.results):
+            self.by_village[village]["candidates"] += 1
+
+    def _keep_overdue(self, item: Overdue) -> None:
+        self.overdue.append(item)
+        if len(self.overdue) > 4 * self.top:  # keep memory bounded on large populations
+            self.overdue.sort(key=lambda o: -o.days_overdue)
+            del self.overdue[self.top:]
+
+    def most_overdue(self) -> list[Overdue]:
+        return sorted(self.overdue, key=lambda o: (-o.days_overdue, o.enterprise, o.rule))[: self.top]
+
+    def compliance_rate(self, rule: str) -> float | None:
+        c = self.by_rule[rule]
+        judged = c[Outcome.SATISFIED] + c[Outcome.VIOLATED]
+        return c[Outcome.SATISFIED] / judged if judged else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "enterprises": self.enterprises,
+            "by_rule": [
+                {"rule": rule, "implements": list(self.rule_ids[rule]),
+                 "title": {"zh": self.rule_titles[rule][0], "en": self.rule_titles[rule][1]},
+                 "counts": {str(o): n for o, n in sorted(c.items())},
+                 "compliance_rate": self.compliance_rate(rule)}
+                for rule, c in self.by_rule.items()],
+            "by_village": {v: dict(c) for v, c in sorted(self.by_village.items())},
+            "enforcement_candidates": [{"enterprise": e, "name": n, "village": v, "violated": rules}
+                                       for e, n, v, rules in self.candidates],
+            "active_triggers": [{"enterprise": e, "name": n, "rule": r, "implements": list(i),
+                                 "listed_until": d.isoformat() if d else None}
+                                for e, n, r, i, d in self.triggers],
+            "most_overdue": [{"enterprise": o.enterprise, "name": o.name, "village": o.village, "rule": o.rule,
+                              "implements": list(o.implements), "due_on": o.due_on.isoformat() if o.due_on else None,
+                              "days_overdue": o.days_overdue} for o in self.most_overdue()],
+        }
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, console: Console) -> None:
+        console.print(self._rule_table())
+        console.print(self._village_table())
+        self._render_candidates(console)
+        self._render_triggers(console)
+        console.print(self._overdue_table())
+
+    def _rule_table(self) -> Table:
+        table = Table(title=f"各项义务合规情况 Compliance per obligation — as of {self.as_of} — "
+                            f"{self.enterprises} enterprises", title_justify="left")
+        table.add_column("条款 id")
+        table.add_column("义务 obligation")
+        for o, head in ((Outcome.VIOLATED, "违反"), (Outcome.PENDING, "待履行"), (Outcome.SATISFIED, "符合"),
+                        (Outcome.NOT_APPLICABLE, "不适用"), (Outcome.UNKNOWN, "未知")):
+            table.add_column(f"{head}\n{o.value}", justify="right", style=OUTCOME_STYLE[o])
+        table.add_column("合规率\nrate", justify="right")
+        for rule, c in self.by_rule.items():
+            if c[Outcome.TRIGGERED] + c[Outcome.EXPIRED] + c[Outcome.NOT_TRIGGERED]:
+                continue
+            rate = self.compliance_rate(rule)
+            table.add_row(", ".join(self.rule_ids[rule]), _clip(self.rule_titles[rule][0], 30),
+                          *(str(c[o]) for o in (Outcome.VIOLATED, Outcome.PENDING, Outcome.SATISFIED,
+                                                Outcome.NOT_APPLICABLE, Outcome.UNKNOWN)),
+                          "—" if rate is None else f"{rate:.0%}")
+        return table
+
+    def _village_table(self) -> Table:
+        table = Table(title="各村（社区）情况 By village", title_justify="left")
+        table.add_column("村 village")
+        table.add_column("企业\nenterprises", justify="right")
+        table.add_column("有违反\nwith a violation", justify="right", style="red")
+        table.add_column("查处对象\nenforcement", justify="right", style="bold red")
+        for village, c in sorted(self.by_village.items()):
+            table.add_row(village, str(c["enterprises"]), str(c["with_violation"]), str(c["candidates"]))
+        return table
+
+    def _render_candidates(self, console: Console) -> None:
+        console.print(f"[bold]依法查处对象 Enforcement candidates: {len(self.candidates)}[/bold]")
+        for e, name, village, rules in self.candidates[: self.top]:
+            console.print(f"  {e}  {name}  {village}  ← {', '.join(rules)}")
+        if len(self.candidates) > self.top:
+            console.print(f"  … {len(self.candidates) - self.top} more (--format json lists all)")
+
+    def _render_triggers(self, console: Console) -> None:
+        console.print(f"[bold]有效失信记录 Active credit triggers: {len(self.triggers)}[/bold]")
+        for e, name, rule, ids, until in self.triggers[: self.top]:
+            console.print(f"  {e}  {name}  {', '.join(ids)} {rule}  until {until}")
+        if len(self.triggers) > self.top:
+            console.print(f"  … {len(self.triggers) - self.top} more (--format json lists all)")
+
+    def _overdue_table(self) -> Table:
+        table = Table(title=f"逾期最久的 {self.top} 项 The {self.top} most overdue items", title_justify="left")
+        for head in ("企业 enterprise", "名称 name", "村 village", "条款 id", "规则 rule", "到期 due", "逾期天数 days"):
+            table.add_column(head, justify="right" if head.endswith("days") else "left")
+        for o in self.most_overdue():
+            table.add_row(o.enterprise, _clip(o.name, 18), o.village, ", ".join(o.implements), o.rule,
+                          str(o.due_on), str(o.days_overdue))
+        return table
+
+
+def _violated_uses(r: RuleResult, result: EnterpriseResult) -> list[str]:
+    outcomes = {x.rule: x.outcome for x in result.results}
+    return [u for u in r.rules_used if outcomes.get(u) is Outcome.VIOLATED]
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def outcome_label(o: Outcome) -> str:
+    return f"{OUTCOME_ZH[o]} {o.value}"
