@@ -88,7 +88,7 @@ def test_golden_files_cover_every_code() -> None:
 
 
 def test_golden_files_are_otherwise_valid() -> None:
-    # The base that the golden files are made from must itself be clean, or the files test two mistakes.
+    # The fragments that the golden files are made from must be clean, or a file would hold two mistakes.
     base = (HERE / "golden_base.policy").read_text(encoding="utf-8")
     compilation = compile_sources({"base.policy": base})
     assert compilation.diagnostics == []
@@ -116,10 +116,12 @@ def test_io_diagnostic(tmp_path: Path) -> None:
 
 
 def _caret_under(rendered: str, needle: str) -> None:
-    """The caret line of `rendered` starts exactly under `needle` as a terminal shows the source line."""
+    """Under the diagnostic whose message names `needle`, the caret starts exactly under `needle` as a
+    terminal shows the source line (tabs to multiples of 8, CJK characters two cells wide)."""
     lines = rendered.splitlines()
-    src_i = next(i for i, line in enumerate(lines) if "| " in line and needle in line)
-    source_line, caret_line = lines[src_i], lines[src_i + 1]
+    head = next(i for i, line in enumerate(lines)
+                if re.search(r": (error|warning)\[", line) and needle in line)
+    source_line, caret_line = lines[head + 1], lines[head + 2]
     shown = source_line.expandtabs(8)
     caret_at = display_width(caret_line.expandtabs(8)[: caret_line.index("^")])
     assert caret_at == display_width(shown[: shown.index(needle)]), f"\n{source_line}\n{caret_line}"

@@ -61,7 +61,9 @@ identifiers = st.one_of(
     st.sampled_from(_TRICKY),
 ).filter(lambda s: s not in KEYWORDS)
 
-_SPECIAL_TEXT = ['"', "\\", "\n", "\t", "\\n", '\\"', "安全生产", "企业", "#", "///", "\r", "\u3000", " ", "'"]
+_SPECIAL_TEXT = [
+    '"', "\\", "\n", "\t", "\\n", '\\"', "安全生产", "企业", "#", "///", "\r", "\u3000", " ", "'",
+]
 
 texts = st.one_of(
     st.text(max_size=12),

@@ -43,7 +43,8 @@ def _never_raises(text: str) -> None:
     if not result.ok:
         assert compilation.errors and compilation.policy is None
     rendered = render_all(compilation.diagnostics, compilation.sources)
-    assert rendered.count("error[") + rendered.count("warning[") == len(compilation.diagnostics)
+    for d in compilation.diagnostics:
+        assert f"{d.span}: {d.severity}[{d.code}]: " in rendered
 
 
 def test_the_fuzz_seed_policy_is_valid() -> None:
@@ -110,7 +111,8 @@ def mutated(draw: st.DrawFn, text: str = VALID) -> str:
             del parts[i]
         elif op == "insert":
             pool = sorted(set(parts)) if by_token else _INSERTS
-            parts.insert(i, draw(st.one_of(st.sampled_from(_INSERTS), st.sampled_from(pool), st.characters())))
+            extra = st.one_of(st.sampled_from(_INSERTS), st.sampled_from(pool), st.characters())
+            parts.insert(i, draw(extra))
         elif op == "duplicate":
             parts.insert(i, parts[i])
         else:
@@ -148,9 +150,9 @@ N = 10_000
 def _too_deep_only(text: str) -> None:
     start = time.perf_counter()
     result = parse(text, "deep.policy")
-    compilation = compile_sources({"deep.policy": text})
     elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"took {elapsed:.1f}s"
+    assert elapsed < 5, f"parse took {elapsed:.1f}s"
+    compilation = compile_sources({"deep.policy": text})
     assert [d.code for d in result.diagnostics] == ["too-deep"]
     (diag,) = result.diagnostics
     assert diag.severity is Severity.ERROR
@@ -163,7 +165,8 @@ def _too_deep_only(text: str) -> None:
 
 
 HEADER = 'policy p { title zh "题" en "t" }\ndefine deep = '
-USE = '\nobligation o {\n  implements "1"\n  title zh "a" en "b"\n  source "s" "q"\n  require deep\n  due continuous\n}\n'
+USE = ('\nobligation o {\n  implements "1"\n  title zh "a" en "b"\n  source "s" "q"\n  require deep\n'
+       "  due continuous\n}\n")
 
 
 @pytest.mark.parametrize(

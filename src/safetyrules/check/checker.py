@@ -335,11 +335,10 @@ class Checker:
         self._rule_shape(r)
 
         scope = _Scope()
-        for item in r.items:
-            if isinstance(item, ast.Applies):
-                self._expect(item.cond, BOOL, scope, "an applicability condition")
-            elif isinstance(item, ast.Unless):
-                self._expect(item.when, BOOL, scope, "an exception condition")
+        for applies in r.all(ast.Applies):
+            self._expect(applies.cond, BOOL, scope, "an applicability condition")
+        for unless in r.all(ast.Unless):
+            self._expect(unless.when, BOOL, scope, "an exception condition")
         names = [u.name for u in r.all(ast.Unless)]
         for i, u in enumerate(r.all(ast.Unless)):
             if u.name in names[:i]:
@@ -352,8 +351,8 @@ class Checker:
             scope.bound.append((each.var, elem))
             if each.where is not None:
                 self._expect(each.where, BOOL, scope, "an `each … where` filter")
-        for item in r.items:
-            match item:
+        for rule_item in r.items:
+            match rule_item:
                 case ast.Require(cond=c):
                     self._expect(c, BOOL, scope, "a requirement")
                 case ast.DueBy(deadline=d, met=m):
@@ -487,14 +486,16 @@ class Checker:
                 return ListType(NUMBER)
             case ast.SetLit(items=items):
                 elem_expected = expected.elem if isinstance(expected, SetType | ListType) else None
-                elem: LangType = NULL
-                for item in items:
-                    it = self._expr(item, scope, elem_expected)
-                    if elem != NULL and not compatible(it, elem):
-                        self.sink.error("type-mismatch", f"a set holds values of one type: {_a(elem)} and "
-                                        f"{_a(it)}", item.span)
-                    elem = unify(elem, it)
-                return SetType(elem_expected if elem_expected is not None and elem in (STRING, NULL) else elem)
+                elem_type: LangType = NULL
+                for member in items:
+                    it = self._expr(member, scope, elem_expected)
+                    if elem_type != NULL and not compatible(it, elem_type):
+                        self.sink.error("type-mismatch", f"a set holds values of one type: {_a(elem_type)} and "
+                                        f"{_a(it)}", member.span)
+                    elem_type = unify(elem_type, it)
+                if elem_expected is not None and elem_type in (STRING, NULL):
+                    return SetType(elem_expected)
+                return SetType(elem_type)
             case ast.Unary(op="not", operand=o):
                 self._expect(o, BOOL, scope, "the operand of `not`")
                 return BOOL
@@ -502,7 +503,7 @@ class Checker:
                 self._expect(o, NUMBER, scope, "the operand of `-`")
                 return NUMBER
             case ast.Binary():
-                return self._binary(e, scope)
+                return self._binary(e, scope, expected)
             case ast.IsTest(operand=o):
                 self._expr(o, scope)
                 return BOOL
@@ -646,7 +647,7 @@ class Checker:
             self.sink.error("not-ordered", f"`{f}` needs numbers, dates or instants, not {t}", c.span)
         return t
 
-    def _binary(self, b: ast.Binary, scope: _Scope) -> LangType:
+    def _binary(self, b: ast.Binary, scope: _Scope, expected: LangType | None = None) -> LangType:
         op = b.op
         if op in ("and", "or", "implies"):
             self._expect(b.left, BOOL, scope, f"the left side of `{op}`")
@@ -687,8 +688,9 @@ class Checker:
                 bad = lt if lt not in (*ORDERED, ANY, NULL) else rt
                 self.sink.error("not-ordered", f"`{op}` compares numbers, dates or instants, not {bad}", b.span)
             return BOOL
-        lt = self._expr(b.left, scope)
-        rt = self._expr(b.right, scope)
+        want = expected if isinstance(expected, SetType) else None  # set union/difference: check the codes
+        lt = self._expr(b.left, scope, want)
+        rt = self._expr(b.right, scope, want or (lt if isinstance(lt, SetType) else None))
         result = _arithmetic(op, lt, rt)
         if result is None:
             self.sink.error("type-mismatch", f"cannot apply `{op}` to {_a(lt)} and {_a(rt)}", b.span)

@@ -41,7 +41,7 @@ def display_name(file: Path, root: Path) -> str:
     try:
         return str(file.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        base = root.parent if root.is_dir() else root.parent
+        base = root.parent
         return str(file.relative_to(base)) if file.is_relative_to(base) else str(file)
 
 

@@ -177,7 +177,7 @@ def type_names() -> list[str]:
 
 def compatible(actual: LangType, expected: LangType) -> bool:
     """Whether a value of `actual` may stand where `expected` is needed."""
-    if actual == expected or ANY in (actual, expected) or actual == NULL or expected == NULL:
+    if actual in (expected, NULL) or ANY in (actual, expected) or expected == NULL:
         return True
     if isinstance(actual, EnumType) and expected == STRING:
         return True

@@ -12,7 +12,9 @@ from safetyrules import __version__
 from safetyrules.cli.check import check_command
 from safetyrules.cli.evaluate import eval_command, explain_command
 from safetyrules.cli.fmt import fmt_command
+from safetyrules.cli.inspect import inspect_command
 from safetyrules.cli.schema import schema_command
+from safetyrules.cli.test import test_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +26,8 @@ def cli() -> None:
     """
 
 
-for command in (check_command, fmt_command, eval_command, explain_command, schema_command):
+for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
+                schema_command):
     cli.add_command(command)
 
 

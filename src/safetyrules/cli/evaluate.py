@@ -23,7 +23,7 @@ from safetyrules.cli.common import (
     parse_params,
     read_facts,
 )
-from safetyrules.engine.results import RESULT_SCHEMA_VERSION, OUTCOME_ZH, EnterpriseResult, Outcome
+from safetyrules.engine.results import OUTCOME_ZH, RESULT_SCHEMA_VERSION, EnterpriseResult, Outcome
 from safetyrules.engine.values import to_json
 from safetyrules.report.explain import render_tree
 from safetyrules.report.summary import OUTCOME_STYLE, Summary

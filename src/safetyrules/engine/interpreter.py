@@ -130,7 +130,7 @@ class Interpreter:
         return step.value
 
     # ------------------------------------------------------------------ evaluation
-    def eval(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> Any:  # noqa: C901 - one dispatch
+    def eval(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> Any:
         match e:
             case ast.IntLit(value=v) | ast.StringLit(value=v) | ast.DateLit(value=v) | ast.InstantLit(value=v) \
                     | ast.BoolLit(value=v):

@@ -241,7 +241,8 @@ class RuleEngine:
         established = view.get("established_on")
         if isinstance(established, dt.date) and established > deadline:
             reserved.add("new_entrant_grace")
-            deadline = shift_date(established, self._reserved("new_entrant_grace", as_of, DEFAULT_NEW_ENTRANT_GRACE))
+            grace = self._reserved("new_entrant_grace", as_of, DEFAULT_NEW_ENTRANT_GRACE)
+            deadline = shift_date(established, grace)
         met = record("met", due.met) if due.met is not None else None
         if holds is True:
             delay = (met - deadline).days if isinstance(met, dt.date) and met > deadline else None
@@ -278,7 +279,7 @@ class RuleEngine:
             due_on = shift_date(start, period)
             if established is UNKNOWN and as_of > due_on:
                 return _Body(Outcome.UNKNOWN, due_on=due_on, period=period, reason=Text(
-                    "无评估记录，且成立日期未知", "no qualifying event on record and the establishment date is unknown"))
+                    "无记录，且成立日期未知", "no qualifying event on record and the establishment date is unknown"))
         outcome = Outcome.PENDING if as_of <= due_on else Outcome.VIOLATED
         return _Body(outcome, due_on=due_on, period=period)
 

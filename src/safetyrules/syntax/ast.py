@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from safetyrules.diagnostics import NO_SPAN, Span
 
@@ -174,10 +174,28 @@ class IfThenElse:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Expr = Union[
-    IntLit, StringLit, DateLit, InstantLit, DurationLit, BoolLit, NullLit, Name, AsOf, Field, ParamAt,
-    Call, Quantifier, OrderPick, IntRange, SetLit, Unary, Binary, IsTest, IfThenElse,
-]
+Expr = (
+    IntLit
+    | StringLit
+    | DateLit
+    | InstantLit
+    | DurationLit
+    | BoolLit
+    | NullLit
+    | Name
+    | AsOf
+    | Field
+    | ParamAt
+    | Call
+    | Quantifier
+    | OrderPick
+    | IntRange
+    | SetLit
+    | Unary
+    | Binary
+    | IsTest
+    | IfThenElse
+)
 
 # ------------------------------------------------------------------------------------------ block items
 
@@ -312,7 +330,13 @@ class DueOn:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Due = Union[DueContinuous, DueBy, DueEvery, DueWithin, DueOn]
+Due = (
+    DueContinuous
+    | DueBy
+    | DueEvery
+    | DueWithin
+    | DueOn
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,12 +371,37 @@ class Listing:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-PolicyItem = Union[Title, Document, Period, Catalogue]
-ParamItem = Union[ParamDefault, ParamFrom, Source]
-RuleItem = Union[
-    Implements, Title, Source, SeverityItem, Effective, Applies, Unless, Require,
-    DueContinuous, DueBy, DueEvery, DueWithin, DueOn, Effect, Each, TriggerOn, Listing, Remedy,
-]
+PolicyItem = (
+    Title
+    | Document
+    | Period
+    | Catalogue
+)
+ParamItem = (
+    ParamDefault
+    | ParamFrom
+    | Source
+)
+RuleItem = (
+    Implements
+    | Title
+    | Source
+    | SeverityItem
+    | Effective
+    | Applies
+    | Unless
+    | Require
+    | DueContinuous
+    | DueBy
+    | DueEvery
+    | DueWithin
+    | DueOn
+    | Effect
+    | Each
+    | TriggerOn
+    | Listing
+    | Remedy
+)
 
 # ------------------------------------------------------------------------------------------ declarations
 
@@ -428,7 +477,12 @@ class RuleDecl:
         return tuple(i for item in self.all(Implements) for i in item.ids)
 
 
-Decl = Union[PolicyDecl, ParamDecl, DefineDecl, RuleDecl]
+Decl = (
+    PolicyDecl
+    | ParamDecl
+    | DefineDecl
+    | RuleDecl
+)
 
 
 @dataclass(frozen=True, slots=True)

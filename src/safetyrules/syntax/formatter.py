@@ -101,9 +101,9 @@ def format_expr(e: ast.Expr) -> str:
         case ast.Unary(operand=o):
             return f"-{_child(o, 8)}"
         case ast.Binary(op=op, left=lhs, right=rhs):
-            p = _PREC_BINARY[op]
+            prec = _PREC_BINARY[op]
             if op in ("or", "and", "+", "-", "*"):  # left-associative
-                return f"{_child(lhs, p)} {op} {_child(rhs, p + 1)}"
+                return f"{_child(lhs, prec)} {op} {_child(rhs, prec + 1)}"
             if op == "implies":
                 return f"{_child(lhs, 2)} implies {_child(rhs, 2)}"
             return f"{_child(lhs, 6)} {op} {_child(rhs, 6)}"  # comparisons do not chain

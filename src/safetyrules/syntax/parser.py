@@ -236,7 +236,8 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
         if near:
             suggestion = f"did you mean `{near[0]}`?"
     elif isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+        pos = err.pos_in_stream if err.pos_in_stream is not None else -1
+        ch = text[pos] if 0 <= pos < len(text) else "?"
         what = "a string that is not closed" if ch == '"' else f"character `{ch}`"
         message = f"unexpected {what}"
         if err.allowed:

@@ -1,0 +1,265 @@
+"""Policy unit tests (`safetyrules test`): YAML cases next to the policy, and coverage of rules and branches.
+
+A test file is `*.test.yaml` beside the `.policy` files:
+
+    cases:
+      - name: construction firm, last assessment 2020-11-03, is late
+        as_of: 2022-06-30
+        facts: {id: T1, industry: construction, risk_assessments: [{date: 2020-11-03, comprehensive: true}]}
+        params: {high_risk_assessment_period: 2 years}      # optional what-if overrides
+        expect:
+          3.1-a: violated                                    # a catalogue id or a rule name
+          risk_assessment_other: {outcome: not_applicable}
+          4.2-c: {outcome: pending, due_on: 2022-07-31, days_remaining: 31}
+
+`defaults: {facts: {...}}` at the top is merged (shallowly) under every case's facts. Timestamps stay text
+so that instants keep their offsets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from safetyrules.api import FactError, Policy
+from safetyrules.check.checker import children
+from safetyrules.check.types import BOOL
+from safetyrules.diagnostics import Span
+from safetyrules.engine.interpreter import Step
+from safetyrules.engine.params import ParamError
+from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
+from safetyrules.syntax import ast
+
+TEST_SUFFIX = ".test.yaml"
+CHECKABLE = ("outcome", "due_on", "days_overdue", "days_remaining", "delay_days", "exception", "listed_until")
+
+
+class _TextTimestamps(yaml.SafeLoader):
+    """YAML without implicit timestamps: dates and instants reach pydantic as ISO text."""
+
+
+_TextTimestamps.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(slots=True)
+class Case:
+    file: str
+    line: int
+    name: str
+    as_of: str
+    facts: dict[str, Any]
+    params: dict[str, Any]
+    expect: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CaseResult:
+    case: Case
+    failures: list[str]
+    result: EnterpriseResult | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+class CaseFileError(ValueError):
+    pass
+
+
+def find_test_files(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(p.rglob(f"*{TEST_SUFFIX}")))
+        elif p.name.endswith(TEST_SUFFIX):
+            out.append(p)
+    return out
+
+
+def load_cases(path: Path) -> list[Case]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=_TextTimestamps)
+        data = yaml.load(text, Loader=_TextTimestamps)
+    except yaml.YAMLError as e:
+        raise CaseFileError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise CaseFileError(f"{path}: expected a mapping with a `cases:` list")
+    lines = _case_lines(node)
+    defaults = (data.get("defaults") or {}).get("facts") or {}
+    cases = []
+    for i, raw in enumerate(data["cases"]):
+        line = lines[i] if i < len(lines) else 1
+        where = f"{path}:{line}"
+        if not isinstance(raw, dict):
+            raise CaseFileError(f"{where}: a case must be a mapping")
+        unknown = set(raw) - {"name", "as_of", "facts", "params", "expect"}
+        if unknown:
+            raise CaseFileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; a case has name, "
+                                "as_of, facts, params, expect")
+        for key in ("as_of", "facts", "expect"):
+            if key not in raw:
+                raise CaseFileError(f"{where}: the case has no `{key}`")
+        facts = {**defaults, **raw["facts"]}
+        facts.setdefault("id", f"case-{i + 1}")
+        cases.append(Case(str(path), line, str(raw.get("name", f"case {i + 1}")), str(raw["as_of"]), facts,
+                          dict(raw.get("params") or {}), dict(raw["expect"])))
+    return cases
+
+
+def _case_lines(node: yaml.Node | None) -> list[int]:
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "cases" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def run_case(policy: Policy, case: Case) -> CaseResult:
+    where = f"{case.file}:{case.line}"
+    try:
+        as_of = dt.date.fromisoformat(case.as_of)
+    except ValueError:
+        return CaseResult(case, [f"{where}: as_of `{case.as_of}` is not a date"])
+    try:
+        result = policy.evaluate(case.facts, as_of, params=case.params or None, explain=True)
+    except FactError as e:
+        return CaseResult(case, [f"{where}: the facts break the contract: {e}"])
+    except ParamError as e:
+        return CaseResult(case, [f"{where}: {e}"])
+    failures = []
+    for key, want in case.expect.items():
+        matches = [r for r in result.results if r.rule == key or key in r.implements]
+        if not matches:
+            failures.append(f"{where}: `{key}` is neither a rule nor a catalogue id of the policy")
+            continue
+        expected = want if isinstance(want, dict) else {"outcome": want}
+        bad_keys = set(expected) - set(CHECKABLE)
+        if bad_keys:
+            failures.append(f"{where}: cannot check {', '.join(sorted(bad_keys))}; use {', '.join(CHECKABLE)}")
+            continue
+        for r in matches:
+            failures.extend(_compare(where, key, r, expected))
+    return CaseResult(case, failures, result)
+
+
+def _compare(where: str, key: str, r: RuleResult, expected: dict[str, Any]) -> list[str]:
+    out = []
+    for attr, want in expected.items():
+        got = getattr(r, attr)
+        got_text = got.value if isinstance(got, Outcome) else (got.isoformat() if isinstance(got, dt.date) else got)
+        if str(got_text) != str(want):
+            hint = f" — {r.message.en}" if r.message and attr == "outcome" else ""
+            out.append(f"{where}: {key} ({r.rule}): expected {attr} {want}, got {got_text}{hint}")
+    return out
+
+
+# ------------------------------------------------------------------------------------------ coverage
+
+
+@dataclass(slots=True)
+class Coverage:
+    """Which rules the tests assert, and which branches (true/false) of their conditions they reach."""
+
+    rules: dict[str, set[str]] = field(default_factory=dict)  # rule → outcomes asserted
+    branches: dict[str, dict[Span, set[bool]]] = field(default_factory=dict)  # rule → condition → seen
+
+    @property
+    def rules_total(self) -> int:
+        return len(self.rules)
+
+    @property
+    def rules_covered(self) -> int:
+        return sum(1 for outcomes in self.rules.values() if outcomes)
+
+    def branch_counts(self, rule: str) -> tuple[int, int]:
+        conds = self.branches.get(rule, {})
+        return sum(len(seen) for seen in conds.values()), 2 * len(conds)
+
+    @property
+    def branches_covered(self) -> tuple[int, int]:
+        got = total = 0
+        for rule in self.branches:
+            g, t = self.branch_counts(rule)
+            got, total = got + g, total + t
+        return got, total
+
+
+def start_coverage(policy: Policy) -> Coverage:
+    cov = Coverage()
+    for rule in policy.checked.rules:
+        cov.rules[rule.name] = set()
+        cov.branches[rule.name] = {span: set() for span in _conditions(rule, policy)}
+    return cov
+
+
+def _conditions(rule: ast.RuleDecl, policy: Policy) -> list[Span]:
+    """Spans of the boolean conditions the interpreter records (connectives, comparisons, tests, quantifiers)."""
+    exprs: list[ast.Expr] = []
+    for item in rule.items:
+        match item:
+            case ast.Applies(cond=c) | ast.Require(cond=c) | ast.Unless(when=c):
+                exprs.append(c)
+            case ast.Each(where=w) if w is not None:
+                exprs.append(w)
+            case ast.DueWithin(done=d) | ast.DueOn(done=d):
+                exprs.append(d)
+    spans: list[Span] = []
+    while exprs:
+        e = exprs.pop()
+        recorded = isinstance(e, ast.Binary | ast.Unary | ast.IsTest | ast.Quantifier | ast.Call) and \
+            policy.checked.expr_types.get(id(e)) == BOOL and not (isinstance(e, ast.Unary) and e.op == "-")
+        if recorded and e.span not in spans:
+            spans.append(e.span)
+        if isinstance(e, ast.Binary) and e.op in ("and", "or"):
+            # a chain is recorded as one step: its inner links are not separate branches
+            left = e.left
+            while isinstance(left, ast.Binary) and left.op == e.op:
+                exprs.append(left.right)
+                left = left.left
+            exprs.extend([left, e.right])
+            continue
+        exprs.extend(children(e))
+    return spans
+
+
+def record_coverage(cov: Coverage, case: CaseResult) -> None:
+    if case.result is None:
+        return
+    asserted = set(case.case.expect)
+    for r in case.result.results:
+        if r.rule in asserted or asserted & set(r.implements):
+            cov.rules.setdefault(r.rule, set()).add(r.outcome.value)
+        conds = cov.branches.get(r.rule)
+        if conds is None:
+            continue
+        for step in _walk(r.steps):
+            if step.span in conds and isinstance(step.value, bool):
+                conds[step.span].add(step.value)
+
+
+def _walk(steps: list[Step]) -> list[Step]:
+    out: list[Step] = []
+    stack = list(steps)
+    while stack:
+        s = stack.pop()
+        out.append(s)
+        stack.extend(s.children)
+    return out
+
+
+def outcome_counts(results: list[CaseResult]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        counts["passed" if r.passed else "failed"] += 1
+    return dict(counts)

@@ -1,0 +1,29 @@
+"""Every `policy` and `policy-fragment` block of docs/language.md checks clean (no errors)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from safetyrules.check.pipeline import compile_sources
+from safetyrules.diagnostics import render_all
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
+BLOCKS = re.findall(r"```(policy|policy-fragment)\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+HEADER = BLOCKS[0][1]  # the first fragment block is the header the others are checked under
+
+
+def test_the_doc_has_examples() -> None:
+    assert len(BLOCKS) >= 10
+
+
+@pytest.mark.parametrize("index", range(1, len(BLOCKS)))
+def test_example_checks_clean(index: int) -> None:
+    kind, text = BLOCKS[index]
+    source = text if kind == "policy" else HEADER + "\n" + text
+    result = compile_sources({f"language.md#{index}": source})
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert not errors, render_all(errors, result.sources)
+    assert result.policy is not None
