@@ -122,8 +122,10 @@ class Policy:
         return self.checked.catalogue
 
     def rules(self) -> list[RuleInfo]:
+        """The rules in the order the policy declares them."""
         out = []
-        for r in self.checked.rules:
+        declared = [d for m in self.checked.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
+        for r in declared:
             title = r.first(ast.Title)
             out.append(RuleInfo(
                 name=r.name, kind=r.kind, implements=r.implements,

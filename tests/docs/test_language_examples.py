@@ -1,4 +1,4 @@
-"""Every `policy` and `policy-fragment` block of docs/language.md checks clean (no errors)."""
+"""Every `policy` and `policy-fragment` block of docs/language.md and docs/tutorial.md checks clean."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ HEADER = BLOCKS[0][1]  # the first fragment block is the header the others are c
 
 def test_the_doc_has_examples() -> None:
     assert len(BLOCKS) >= 10
+
+
+TUTORIAL = re.findall(r"```policy\n(.*?)```", (DOC.parent / "tutorial.md").read_text(encoding="utf-8"), re.S)
+
+
+@pytest.mark.parametrize("text", TUTORIAL)
+def test_tutorial_policy_checks_clean(text: str) -> None:
+    result = compile_sources({"tutorial.md": text})
+    assert not result.errors, render_all(result.errors, result.sources)
 
 
 @pytest.mark.parametrize("index", range(1, len(BLOCKS)))
