@@ -121,7 +121,7 @@ def _excerpt(span: Span, source: str | None) -> list[str]:
     lines = source.splitlines()
     if span.line > len(lines):
         return []
-    text = lines[span.line - 1]
+    text = lines[span.line - 1].replace("\t", " ")  # one cell per tab, as the caret line counts it
     end_col = span.end_column if span.end_line == span.line else len(text) + 1
     gutter = f"{span.line:>4} | "
     return [gutter + text, " " * (len(gutter) - 2) + "| " + _underline(text, span.column, end_col)]

@@ -133,11 +133,6 @@ def test_caret_is_shifted_by_the_display_width_of_chinese_text() -> None:
     assert any(unicodedata.east_asian_width(ch) == "W" for ch in path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render prints the source line with its tabs but counts a tab as one cell in the caret line, so "
-    "the caret is left of the error whenever a tab precedes it on the line",
-)
 def test_caret_is_under_the_error_after_a_tab() -> None:
     text = 'policy p {\n\ttitle zh "a" en "b"\n}\ndefine x =\temploye_count\n'
     compilation = compile_sources({"tab.policy": text})

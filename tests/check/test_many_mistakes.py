@@ -70,41 +70,22 @@ def test_a_name_declared_by_a_broken_declaration_is_not_unknown() -> None:
     assert [d.code for d in compile_sources({"f": text}).errors] == ["syntax"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`violated(a)` where obligation `a` failed to parse also gives not-a-rule: Checker._call does "
-    "not consult ignore_names (unparsed_names) as Checker._name does",
-)
 def test_violated_of_a_rule_that_failed_to_parse_is_not_a_second_error() -> None:
     text = HEADER + _rule("a", "true").replace("require", "requir") + _rule("b", "not violated(a)")
     assert [d.code for d in compile_sources({"f": text}).errors] == ["syntax"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`p at as_of` where param `p` failed to parse also gives not-a-param (ignore_names not consulted)",
-)
 def test_param_at_of_a_param_that_failed_to_parse_is_not_a_second_error() -> None:
     text = (HEADER + '\nparam p: number {\n  default 1 +\n  source "s" "q"\n}\n'
             + _rule("b", "employee_count > p at as_of"))
     assert [d.code for d in compile_sources({"f": text}).errors] == ["syntax"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a syntax error in the `policy` header also gives missing-policy: the checker does not know that "
-    "a header was there but failed to parse",
-)
 def test_a_broken_policy_header_is_one_error() -> None:
     text = 'policy p {\n  title zh "题 en "t"\n}\n' + _rule("o", "true")
     assert [d.code for d in compile_sources({"f": text}).errors] == ["syntax"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in a cycle of definitions the members are skipped, so a define used only by another member of "
-    "the cycle is also reported `unused` (a false warning next to the cycle error)",
-)
 def test_a_define_in_a_cycle_is_not_also_unused() -> None:
     text = HEADER + "\ndefine a = b + 1\n\ndefine b = a + 1\n" + _rule("o", "a > 1")
     assert [d.code for d in compile_sources({"f": text}).diagnostics] == ["cycle"]

@@ -246,23 +246,12 @@ def _at_stack_depth(frames: int, fn: object) -> object:
     return _at_stack_depth(frames - 1, fn)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RecursionError,
-    reason="the checker recurses ~4 Python frames per nesting level, so an expression at MAX_DEPTH (200) "
-    "uses ~800 of the default 1000 frames: a caller that is already ~250 frames deep gets a RecursionError "
-    "from compile_sources on a policy the parser accepted",
-)
 def test_deepest_accepted_nesting_is_checked_from_a_deep_caller() -> None:
     text = HEADER + _deepest(lambda n: "year(" * n + "as_of" + ")" * n) + USE
     assert sys.getrecursionlimit() == 1000
     _at_stack_depth(250, lambda: compile_sources({"deep.policy": text}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an integer literal of more than 4300 digits makes int() raise ValueError inside the lark "
-    "Transformer; parse() lets the VisitError escape instead of reporting a diagnostic",
-)
 @pytest.mark.parametrize("literal", ["1" * 5000, "1" * 5000 + " days"])
 def test_huge_integer_literal_is_a_diagnostic(literal: str) -> None:
     result = parse(f"define x = {literal}\n", "big.policy")
@@ -302,11 +291,6 @@ def test_comment_positions_are_kept_where_the_formatter_keeps_lines() -> None:
     assert formatted[-1] == "# c23 really the end"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a trailing comment on the first line of a multi-line item (`due every … # c`) is moved below "
-    "the item; the formatter only looks for trailing comments on an item's last line",
-)
 def test_trailing_comment_of_a_multi_line_item_stays_on_its_line() -> None:
     text = ("obligation o {\n  due every 1 year  # period\n    last as_of  # last\n  require true\n}\n")
     formatted = format_module(parse(text).module)
@@ -324,11 +308,6 @@ def test_comment_between_doc_and_declaration_stays_outside_the_block() -> None:
     assert formatted.index("# note") < formatted.index("policy p {")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a comment inside a multi-line `define` is moved after the define, so it ends up above (and seems "
-    "to document) the next declaration",
-)
 def test_comment_inside_a_define_stays_with_it() -> None:
     text = "define x =  # why\n  1\n\nobligation o {\n  require true\n}\n"
     formatted = format_module(parse(text).module)

@@ -102,11 +102,6 @@ def test_names_that_start_with_a_keyword_are_names(word: str, suffix: str) -> No
     assert _reparse(format_module(module)) == module
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="formatter prints `each x in 1 .. 3` for an Each over an IntRange, but the grammar's `each` takes "
-    "an `expr`, not a `collection`, so the text does not parse (and `..` cannot be parenthesised)",
-)
 def test_each_over_an_integer_range_round_trips() -> None:
     each = ast.Each("y", ast.IntRange(ast.IntLit(1), ast.IntLit(3)), None)
     module = ast.Module((ast.RuleDecl("trigger", "t", (each,)),))

@@ -37,6 +37,7 @@ from safetyrules.check.types import (
 )
 from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Related, Span
 from safetyrules.syntax import ast
+from safetyrules.syntax.parser import UNPARSED_HEADER
 
 SEVERITIES = ("high", "medium", "low")
 
@@ -118,6 +119,7 @@ class Checker:
         self.modules = modules
         self.sink = DiagnosticSink()
         self.ignore_names = ignore_names  # declared in text that did not parse: not "unknown"
+        self.header_unparsed = UNPARSED_HEADER in ignore_names
         self.decls: dict[str, ast.Decl] = {}
         self.params: dict[str, ast.ParamDecl] = {}
         self.param_types: dict[str, LangType] = {}
@@ -186,6 +188,8 @@ class Checker:
             if d.name in record_fields(self.root.model) and not isinstance(d, ast.RuleDecl):
                 self.sink.warning("shadowed-name",
                                   f"`{d.name}` hides the enterprise field of the same name", d.name_span)
+        if not headers and self.header_unparsed:
+            return None
         if not headers:
             span = self.modules[0].decls[0].span if self.modules and self.modules[0].decls else Span(
                 self.modules[0].file if self.modules else "<policy>", 1, 1, 1, 1)
@@ -272,7 +276,7 @@ class Checker:
         if not is_const:
             self.sink.error("not-constant", "a param value must be a literal (or a set of literals)", e.span)
             return
-        self._expect(e, t, _Scope(), "the param's type")
+        self._expect(e, t, _Scope(), f"a value of `{self._current}`" if self._current else "the value")
 
     def _type_ref(self, ref: ast.TypeRef) -> LangType:
         t = type_from_name(ref.name, ref.is_set)
@@ -292,6 +296,7 @@ class Checker:
                             d.name_span)
             for n in cycle:
                 self.define_types[n] = ANY
+                self.used.add(n)  # its members are reported as a cycle, not also as unused
         return [self.defines[n] for n in order]
 
     def _define(self, d: ast.DefineDecl) -> None:
@@ -299,7 +304,7 @@ class Checker:
         declared = self._type_ref(d.type) if d.type is not None else None
         t = self._expr(d.value, _Scope(), declared)
         if declared is not None and not compatible(t, declared):
-            self.sink.error("type-mismatch", f"`{d.name}` is declared {declared} but its value is {t}",
+            self.sink.error("type-mismatch", f"`{d.name}` is declared {declared}, but its value is {_a(t)}",
                             d.value.span)
         self.define_types[d.name] = declared or t
         self._current = None
@@ -460,6 +465,8 @@ class Checker:
                 return fields[name]
             case ast.ParamAt(param=p, at=at):
                 self._expect(at, DATE, scope, "the date after `at`")
+                if p not in self.params and p in self.ignore_names:
+                    return ANY
                 if p not in self.params:
                     self.sink.error("not-a-param", f"`{p} at …` needs a param, and `{p}` is not one", e.span,
                                     suggestion=suggest(p, self.params))
@@ -558,8 +565,8 @@ class Checker:
         elem = self._element(self._expr(q.collection, scope), q.collection)
         inner = _Scope([*scope.bound, (q.var, elem)])
         if q.var in record_fields(self.root.model) or q.var in self.params or q.var in self.defines:
-            self.sink.warning("shadowed-name", f"`{q.var}` hides a name of the policy or the enterprise",
-                              q.span)
+            what = "an enterprise field" if q.var in record_fields(self.root.model) else "a declaration"
+            self.sink.warning("shadowed-name", f"the variable `{q.var}` hides {what} of the same name", q.span)
         if q.where is not None:
             self._expect(q.where, BOOL, inner, "a `where` filter")
         if q.kind in ("any", "all", "count"):
@@ -595,7 +602,9 @@ class Checker:
         def arity(*ns: int) -> bool:
             if len(args) in ns:
                 return True
-            self.sink.error("arity", f"`{FUNCTIONS[f]}`: {len(args)} argument(s) given", c.span)
+            want = " or ".join(str(n) for n in ns if n <= 3)
+            self.sink.error("arity", f"`{f}` takes {want} argument(s), but {len(args)} were given "
+                            f"({FUNCTIONS[f]})", c.span)
             for a in args:
                 self._expr(a, scope)
             return False
@@ -605,6 +614,8 @@ class Checker:
                 return BOOL
             arg = args[0]
             want = "obligation" if f == "violated" else "trigger"
+            if isinstance(arg, ast.Name) and arg.id in self.ignore_names and arg.id not in self.rules:
+                return BOOL
             if not isinstance(arg, ast.Name) or arg.id not in self.rules:
                 self.sink.error("not-a-rule", f"`{f}(…)` takes the name of {_a_word(want)}", arg.span,
                                 suggestion=suggest(arg.id, self.rules) if isinstance(arg, ast.Name) else None)

@@ -35,6 +35,7 @@ from safetyrules.engine.results import (
 from safetyrules.engine.values import UNKNOWN, Duration, shift_date
 from safetyrules.facts.as_of import as_of_view
 from safetyrules.syntax import ast
+from safetyrules.syntax.formatter import format_expr
 
 DEFAULT_NEW_ENTRANT_GRACE = Duration(days=90)
 DEFAULT_LATE_ACT_MEMORY = Duration(months=12)
@@ -71,6 +72,7 @@ class RuleEngine:
         # results are reported in the order the policy declares its rules, not the evaluation order
         declared = [d.name for m in policy.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
         self.position = {name: i for i, name in enumerate(declared)}
+        self.applies_text = {r.name: format_expr(a.cond) for r in policy.rules if (a := r.first(ast.Applies))}
 
     # ------------------------------------------------------------------ entry point
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False) -> list[RuleResult]:
@@ -128,7 +130,8 @@ class RuleEngine:
                 applicable = record("applies", applies.cond)
             if applicable is False:
                 body = _Body(Outcome.NOT_APPLICABLE, reason=Text(
-                    f"适用条件不成立：{_text(applies)}", f"the rule applies only when {_text(applies)}"))
+                    f"适用条件不成立：{self.applies_text[rule.name]}",
+                    f"the rule applies only when {self.applies_text[rule.name]}"))
             else:
                 excepted, exception_unknown = self._excepted(rule, record)
                 body = excepted or (
@@ -379,7 +382,4 @@ def _continuous(holds: Any) -> Outcome:
     return Outcome.UNKNOWN
 
 
-def _text(applies: ast.Applies | None) -> str:
-    from safetyrules.syntax.formatter import format_expr
 
-    return format_expr(applies.cond) if applies is not None else ""

@@ -299,6 +299,23 @@ class _Comments:
             return "  " + self.pending.pop(0).text
         return ""
 
+    def attach(self, lines: list[str], start: int, end: int, indent: str) -> list[str]:
+        """Put the comments written inside a (possibly multi-line) construct back on it: one on its first
+        line ends the first output line, one on its last line ends the last, others go above it."""
+        above: list[str] = []
+        below: list[str] = []  # after a trailing comment, to keep the comments in source order
+        lines = list(lines)
+        taken: set[int] = set()  # output lines that already end with a comment
+        while self.pending and self.pending[0].line <= end:
+            c = self.pending.pop(0)
+            target = 0 if c.line == start else (len(lines) - 1 if c.line == end else None)
+            if target is not None and target not in taken and not below and (not taken or target > max(taken)):
+                lines[target] += "  " + c.text
+                taken.add(target)
+            else:
+                (below if taken else above).append(indent + c.text)
+        return above + lines + below
+
     def rest(self) -> list[str]:
         out = [c.text for c in self.pending]
         self.pending = []
@@ -326,9 +343,7 @@ def _decl(decl: ast.Decl, comments: _Comments) -> list[str]:
     match decl:
         case ast.DefineDecl(name=n, type=t, value=v):
             typ = "" if t is None else f": {_type(t)}"
-            lines = _wrapped(f"define {n}{typ} = ", v, "")
-            lines[-1] += comments.trailing(decl.span.end_line)
-            return lines
+            return comments.attach(_wrapped(f"define {n}{typ} = ", v, ""), decl.span.line, decl.span.end_line, "")
         case ast.PolicyDecl(name=n, items=items):
             header = f"policy {n} {{"
             body = [(i.span.line, i.span.end_line, _policy_item(i, INDENT)) for i in items]
@@ -343,9 +358,7 @@ def _decl(decl: ast.Decl, comments: _Comments) -> list[str]:
     lines = [header + _header_trailing(comments, decl)]
     for start, end, item_lines in body:
         lines.extend(comments.before(start, INDENT))
-        item_lines = list(item_lines)
-        item_lines[-1] += comments.trailing(end)
-        lines.extend(item_lines)
+        lines.extend(comments.attach(item_lines, start, end, INDENT))
     lines.extend(comments.before(decl.span.end_line, INDENT))
     lines.append("}" + comments.trailing(decl.span.end_line))
     return lines

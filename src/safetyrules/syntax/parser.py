@@ -27,7 +27,8 @@ from lark.exceptions import (
 from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Span
 from safetyrules.syntax import ast
 
-MAX_DEPTH = 200  # nesting deeper than this is refused before any recursive stage sees it
+UNPARSED_HEADER = "<policy header>"  # marks that a `policy` header was written but did not parse
+MAX_DEPTH = 120  # nesting deeper than this is refused before any recursive stage sees it
 
 
 @cache
@@ -70,7 +71,10 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
         padded = _blank(text[:start]) + text[start:end]
         chunk_decls = _parse_chunk(padded, file, sink, comments)
         if chunk_decls is None:
-            unparsed.update(m.group(2) for m in _DECL_NAME.finditer(text[start:end]))
+            for m in _DECL_NAME.finditer(text[start:end]):
+                unparsed.add(m.group(2))
+                if m.group(1) == "policy":
+                    unparsed.add(UNPARSED_HEADER)
         else:
             all_decls.extend(chunk_decls)
     return ParseResult(ast.Module(tuple(all_decls), file, tuple(comments)), sink.items, frozenset(unparsed))
@@ -116,7 +120,7 @@ def _parse_chunk(
     if deep is not None:
         sink.error(
             "too-deep",
-            f"expression nested more than {MAX_DEPTH} levels deep; split it into `define`s",
+            f"expression nested (or chained) more than {MAX_DEPTH} levels deep; split it into `define`s",
             _span_of(deep, file),
         )
         return None
@@ -129,8 +133,9 @@ def _parse_chunk(
     except VisitError as err:
         if isinstance(err.orig_exc, _BadLiteral):
             sink.error("bad-literal", err.orig_exc.message, err.orig_exc.span)
-            return None
-        raise
+        else:  # never let an internal failure escape as a crash: report it where the file starts
+            sink.error("syntax", f"cannot read this file: {err.orig_exc}", Span(file, 1, 1, 1, 2))
+        return None
     assert isinstance(start, list)
     return start
 
@@ -176,6 +181,7 @@ def _span_of(node: Tree[Token], file: str) -> Span:
 
 _TERMINAL_WORDS = {
     "NAME": "a name",
+    "FIELD": "a field name",
     "STRING": 'a string ("…")',
     "DATE": "a date (YYYY-MM-DD)",
     "INSTANT": "an instant (YYYY-MM-DDThh:mm+08:00)",
@@ -204,13 +210,17 @@ def _describe(terminal: str) -> str:
     return _terminal_patterns().get(terminal, terminal.lower())
 
 
+_CLOSERS = ("`}`", "`)`", "`,`", "`:`")
+
+
 def _expected_words(expected: set[str]) -> str:
-    words = sorted({_describe(t) for t in expected}, key=lambda w: (not w.startswith("`"), w))
+    words = sorted({_describe(t) for t in expected},
+                   key=lambda w: (w not in _CLOSERS, not w.startswith("`"), w))
     if len(words) == 1:
         return words[0]
-    if len(words) <= 12:
+    if len(words) <= 10:
         return "one of " + ", ".join(words[:-1]) + " or " + words[-1]
-    return "one of " + ", ".join(words[:12]) + " … (" + str(len(words) - 12) + " more)"
+    return "one of " + ", ".join(words[:10]) + f" and {len(words) - 10} more"
 
 
 def _keywords(expected: set[str]) -> list[str]:
@@ -224,6 +234,8 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
     suggestion = None
     if isinstance(err, UnexpectedToken) and err.token.type == "$END":
         message = f"unexpected end of file; expected {_expected_words(set(err.expected))}"
+        if "RBRACE" in err.expected:
+            message = "unexpected end of file: a `{` block is not closed (a `}` is missing)"
         line, col = _end_position(text)
         span = Span(file, line, col, line, col + 1)
     elif isinstance(err, UnexpectedToken):
@@ -238,8 +250,9 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
     elif isinstance(err, UnexpectedCharacters):
         pos = err.pos_in_stream if err.pos_in_stream is not None else -1
         ch = text[pos] if 0 <= pos < len(text) else "?"
-        what = "a string that is not closed" if ch == '"' else f"character `{ch}`"
-        message = f"unexpected {what}"
+        message = "a string is not closed (`\"` missing)" if ch == '"' else f"unexpected character `{ch}`"
+        if ch in "≥≤≠＝":
+            message += f"; write {dict(zip('≥≤≠＝', ('>=', '<=', '!=', '=='), strict=True))[ch]}"
         if err.allowed:
             message += f"; expected {_expected_words(set(err.allowed))}"
         span = Span(file, line, col, line, col + 1)
@@ -458,7 +471,7 @@ class _Builder(Transformer[Token, Any]):
     def neg(self, meta: Any, a: ast.Expr) -> ast.Unary:
         return ast.Unary("-", a, self._span(meta))
 
-    def field(self, meta: Any, target: ast.Expr, name: Token) -> ast.Field:
+    def field(self, meta: Any, target: ast.Expr, name: Token) -> ast.Field:  # FIELD token
         return ast.Field(target, str(name), self._span(meta))
 
     def param_at(self, meta: Any, name: Token, at: ast.Expr) -> ast.ParamAt:
@@ -487,8 +500,13 @@ class _Builder(Transformer[Token, Any]):
     def set_literal(self, meta: Any, *items: ast.Expr | None) -> ast.SetLit:
         return ast.SetLit(tuple(i for i in items if i is not None), self._span(meta))
 
+    def _int(self, tok: Token) -> int:
+        if len(str(tok)) > 30:  # far beyond any count, amount or year a policy needs
+            raise _BadLiteral(f"the number `{str(tok)[:12]}…` is too large (at most 30 digits)", self._tok(tok))
+        return int(str(tok))
+
     def int_lit(self, meta: Any, tok: Token) -> ast.IntLit:
-        return ast.IntLit(int(str(tok)), self._tok(tok))
+        return ast.IntLit(self._int(tok), self._tok(tok))
 
     def string_lit(self, meta: Any, tok: Token) -> ast.StringLit:
         return ast.StringLit(_unquote(tok), self._tok(tok))
@@ -506,7 +524,7 @@ class _Builder(Transformer[Token, Any]):
 
     def duration_lit(self, meta: Any, amount: Token, unit: Token) -> ast.DurationLit:
         u = str(unit)
-        return ast.DurationLit(int(str(amount)), _UNIT.get(u, u), self._span(meta))
+        return ast.DurationLit(self._int(amount), _UNIT.get(u, u), self._span(meta))
 
     def true_lit(self, meta: Any) -> ast.BoolLit:
         return ast.BoolLit(True, self._span(meta))
