@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from safetyrules.api import load_policy
-from safetyrules.tester import load_cases, record_coverage, run_case, start_coverage, find_test_files
+from safetyrules.tester import find_test_files, load_cases, record_coverage, run_case, start_coverage
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "annex4"

@@ -12,13 +12,13 @@ from rich.table import Table
 from safetyrules.check.pipeline import policy_files
 from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, out
 from safetyrules.tester import (
-    CaseResult,
     CaseFileError,
+    CaseResult,
+    find_test_files,
     load_cases,
     record_coverage,
     run_case,
     start_coverage,
-    find_test_files,
 )
 
 
