@@ -101,7 +101,7 @@ class Policy:
             raise PolicyError(compilation.errors or compilation.diagnostics, compilation.sources)
         self.compilation = compilation
         self.checked: CheckedPolicy = compilation.policy
-        self._engines: dict[tuple[tuple[str, str], ...], RuleEngine] = {}
+        self._engines: dict[tuple[tuple[tuple[str, str], ...], frozenset[str]], RuleEngine] = {}
 
     # ------------------------------------------------------------------ description
     @property
@@ -152,10 +152,14 @@ class Policy:
         return out
 
     # ------------------------------------------------------------------ evaluation
-    def engine(self, params: Mapping[str, Any] | None = None) -> RuleEngine:
-        key = tuple(sorted((k, repr(v)) for k, v in (params or {}).items()))
+    def engine(self, params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset()) -> RuleEngine:
+        """The reference engine for these param overrides (and rules switched off), built once."""
+        unknown = disabled - {r.name for r in self.checked.rules}
+        if unknown:
+            raise KeyError(f"no rule named {', '.join(sorted(unknown))}")
+        key = (tuple(sorted((k, repr(v)) for k, v in (params or {}).items())), disabled)
         if key not in self._engines:
-            self._engines[key] = RuleEngine(self.checked, ParamTable(self.checked, params))
+            self._engines[key] = RuleEngine(self.checked, ParamTable(self.checked, params), disabled)
         return self._engines[key]
 
     def evaluate(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
@@ -174,9 +178,9 @@ class Policy:
             yield self._evaluate_record(fact_record(e), day, engine, explain)
 
     def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, params: Mapping[str, Any] | None = None,
-                        explain: bool = False) -> EnterpriseResult:
+                        explain: bool = False, disabled: frozenset[str] = frozenset()) -> EnterpriseResult:
         """Evaluate an already validated record (`model_dump(exclude_unset=True)` of an Enterprise)."""
-        return self._evaluate_record(record, as_of, self.engine(params), explain)
+        return self._evaluate_record(record, as_of, self.engine(params, disabled), explain)
 
     def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
                          explain: bool) -> EnterpriseResult:

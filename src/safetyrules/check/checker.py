@@ -115,8 +115,10 @@ class _Scope:
 
 
 class Checker:
-    def __init__(self, modules: list[ast.Module], ignore_names: frozenset[str] = frozenset()) -> None:
+    def __init__(self, modules: list[ast.Module], ignore_names: frozenset[str] = frozenset(),
+                 extension_files: frozenset[str] = frozenset()) -> None:
         self.modules = modules
+        self.extension_files = extension_files  # what-if additions: may implement ids outside the catalogue
         self.sink = DiagnosticSink()
         self.ignore_names = ignore_names  # declared in text that did not parse: not "unknown"
         self.header_unparsed = UNPARSED_HEADER in ignore_names
@@ -325,7 +327,10 @@ class Checker:
         elif catalogue is not None:
             for item in r.all(ast.Implements):
                 for cid in item.ids:
-                    if cid not in catalogue:
+                    if cid not in catalogue and item.span.file in self.extension_files:
+                        self.sink.warning("new-catalogue-id", f"\"{cid}\" is not in the base policy's catalogue "
+                                          "(allowed in a what-if addition)", item.span)
+                    elif cid not in catalogue:
                         self.sink.error("unknown-catalogue-id", f"catalogue id \"{cid}\" is not in the policy's "
                                         "catalogue", item.span, suggestion=suggest(cid, catalogue))
         if not r.all(ast.Source):
@@ -861,5 +866,6 @@ def _toposort(deps: dict[str, set[str]]) -> tuple[list[str], list[list[str]]]:
     return [n for n in order if n not in cyclic], cycles
 
 
-def check(modules: list[ast.Module], ignore_names: frozenset[str] = frozenset()) -> CheckResult:
-    return Checker(modules, ignore_names).run()
+def check(modules: list[ast.Module], ignore_names: frozenset[str] = frozenset(),
+          extension_files: frozenset[str] = frozenset()) -> CheckResult:
+    return Checker(modules, ignore_names, extension_files).run()

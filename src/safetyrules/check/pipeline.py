@@ -69,7 +69,8 @@ def _file_error(file: str, message: str) -> Diagnostic:
     return Diagnostic("io", Severity.ERROR, message, Span(file, 0, 0, 0, 0))
 
 
-def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = None) -> Compilation:
+def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = None,
+                    extension_files: frozenset[str] = frozenset()) -> Compilation:
     diags = list(extra or [])
     modules: list[ast.Module] = []
     unparsed: set[str] = set()
@@ -80,7 +81,7 @@ def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = No
         unparsed |= result.unparsed_names
     policy = None
     if modules and not any(d.code == "io" for d in diags):
-        checked = check(modules, frozenset(unparsed))
+        checked = check(modules, frozenset(unparsed), extension_files)
         diags.extend(checked.diagnostics)
         if not any(d.is_error for d in diags):
             policy = checked.policy
@@ -88,6 +89,13 @@ def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = No
     return Compilation(sources, modules, diags, policy)
 
 
-def compile_paths(paths: list[Path]) -> Compilation:
+def compile_paths(paths: list[Path], extensions: list[Path] | None = None) -> Compilation:
+    """Compile a policy; `extensions` are what-if additions (rules that may implement new catalogue ids)."""
     sources, diags = read_sources(paths)
-    return compile_sources(sources, diags)
+    extension_files: set[str] = set()
+    if extensions:
+        more, more_diags = read_sources(extensions)
+        sources.update(more)
+        diags.extend(more_diags)
+        extension_files = set(more)
+    return compile_sources(sources, diags, frozenset(extension_files))

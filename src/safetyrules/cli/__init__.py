@@ -15,6 +15,7 @@ from safetyrules.cli.fmt import fmt_command
 from safetyrules.cli.inspect import inspect_command
 from safetyrules.cli.schema import schema_command
 from safetyrules.cli.test import test_command
+from safetyrules.cli.whatif import whatif_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +28,7 @@ def cli() -> None:
 
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
-                schema_command):
+                whatif_command, schema_command):
     cli.add_command(command)
 
 

@@ -63,9 +63,10 @@ def worst(outcomes: list[Outcome]) -> Outcome:
 class RuleEngine:
     """Evaluates every rule of a checked policy for one enterprise at a time."""
 
-    def __init__(self, policy: CheckedPolicy, params: ParamTable) -> None:
+    def __init__(self, policy: CheckedPolicy, params: ParamTable, disabled: frozenset[str] = frozenset()) -> None:
         self.policy = policy
         self.params = params
+        self.disabled = disabled  # rules switched off by a what-if scenario: not applicable
         header = policy.header
         self.document = next((i.name for i in header.items if isinstance(i, ast.Document)), "")
         self.period_start = next((i.start for i in header.items if isinstance(i, ast.Period)), None)
@@ -121,7 +122,9 @@ class RuleEngine:
 
         effective = rule.first(ast.Effective)
         applicable: Any = True
-        if effective is not None and as_of < effective.start:
+        if rule.name in self.disabled:
+            body = _Body(Outcome.NOT_APPLICABLE, reason=Text("情景中已停用", "switched off in this scenario"))
+        elif effective is not None and as_of < effective.start:
             body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective.start} 起施行",
                                                              f"in force from {effective.start}"))
         else:

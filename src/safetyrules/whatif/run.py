@@ -1,0 +1,186 @@
+"""Run a base and a scenario over a population, on one or more dates, and compare them.
+
+Both sides are evaluated by the same backend (`evaluate_side`); only what the scenario changes differs:
+params, rules switched off or added, fact patches. Each changed (enterprise, rule) pair carries the reason:
+the overridden params the rule read, the rule switched off or added, or the patched facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from safetyrules.api import Policy, fact_record
+from safetyrules.engine.results import Outcome
+from safetyrules.whatif.scenario import Scenario
+
+COMPLIANT = (Outcome.SATISFIED,)
+JUDGED = (Outcome.SATISFIED, Outcome.VIOLATED)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One (enterprise, rule) outcome, reduced to what comparisons need."""
+
+    enterprise: str
+    rule: str
+    implements: tuple[str, ...]
+    outcome: Outcome
+    due_on: dt.date | None
+    params: tuple[str, ...]  # overridden params this result read
+
+
+@dataclass(slots=True)
+class Change:
+    as_of: dt.date
+    enterprise: str
+    name: str
+    village: str
+    industry: str
+    rule: str
+    implements: tuple[str, ...]
+    base: Outcome
+    scenario: Outcome
+    because: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "enterprise": self.enterprise, "name": self.name,
+                "village": self.village, "industry": self.industry, "rule": self.rule,
+                "implements": list(self.implements), "base": str(self.base), "scenario": str(self.scenario),
+                "because": self.because}
+
+
+@dataclass(slots=True)
+class DateComparison:
+    as_of: dt.date
+    counts: dict[str, dict[str, Counter[str]]]  # side → rule → outcome → count
+    by_village: dict[str, dict[str, Counter[str]]]  # side → village → {"violated": n, "enterprises": n}
+    by_industry: dict[str, dict[str, Counter[str]]]
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class WhatIfResult:
+    scenario: Scenario
+    rules: list[tuple[str, tuple[str, ...], str]]  # name, ids, zh title — in policy order
+    dates: list[DateComparison]
+
+    def compliance(self, side: str, rule: str, day: DateComparison) -> float | None:
+        c = day.counts[side].get(rule, Counter())
+        judged = c["satisfied"] + c["violated"]
+        return c["satisfied"] / judged if judged else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "params": {k: str(v) for k, v in self.scenario.params.items()},
+            "rules_off": sorted(self.scenario.rules_off),
+            "rules_add": [str(p) for p in self.scenario.rules_add],
+            "patches": len(self.scenario.patches),
+            "dates": [{
+                "as_of": d.as_of.isoformat(),
+                "by_rule": [{"rule": r, "implements": list(ids),
+                             "base": dict(d.counts["base"].get(r, {})),
+                             "scenario": dict(d.counts["scenario"].get(r, {})),
+                             "delta": _delta(d.counts["base"].get(r, Counter()),
+                                             d.counts["scenario"].get(r, Counter()))}
+                            for r, ids, _ in self.rules],
+                "by_village": {side: {v: dict(c) for v, c in sorted(d.by_village[side].items())}
+                               for side in ("base", "scenario")},
+                "by_industry": {side: {v: dict(c) for v, c in sorted(d.by_industry[side].items())}
+                                for side in ("base", "scenario")},
+                "changes": [c.to_json() for c in d.changes],
+            } for d in self.dates],
+        }
+
+
+def _delta(base: Mapping[str, int], scen: Mapping[str, int]) -> dict[str, int]:
+    keys = set(base) | set(scen)
+    return {k: scen.get(k, 0) - base.get(k, 0) for k in sorted(keys) if scen.get(k, 0) != base.get(k, 0)}
+
+
+EvaluateSide = Callable[[Policy, list[dict[str, Any]], dt.date, Mapping[str, Any], frozenset[str]], list[Row]]
+
+
+def evaluate_reference(policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
+                       disabled: frozenset[str]) -> list[Row]:
+    """The reference engine over a batch of validated records (a pure function of the batch)."""
+    engine = policy.engine(params, disabled)
+    rows: list[Row] = []
+    for record in records:
+        for r in engine.evaluate(record, as_of):
+            rows.append(Row(r.enterprise, r.rule, r.implements, r.outcome, r.due_on,
+                            tuple(p.name for p in r.params if p.overridden)))
+    return rows
+
+
+def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, records: Iterable[dict[str, Any]],
+               dates: list[dt.date], evaluate: EvaluateSide = evaluate_reference,
+               progress: Callable[[int], None] | None = None) -> WhatIfResult:
+    """Evaluate base and scenario on every date and compare. `records` are raw fact dicts."""
+    base_records = [fact_record(r) for r in records]
+    scen_records = [fact_record(scenario.patch(dict(r))) for r in base_records] if scenario.changes_facts \
+        else base_records
+    info = {str(r.get("id")): (str(r.get("name", "")), str(r.get("village", "") or "（未知）"),
+                               str(r.get("industry", "") or "（未知）")) for r in base_records}
+    patched = {str(r.get("id")) for r, s in zip(base_records, scen_records, strict=True) if r != s}
+    params = scenario_policy_params(scenario)
+    added = {r.name for r in scenario_policy.checked.rules} - {r.name for r in base.checked.rules}
+    comparisons = []
+    for i, day in enumerate(dates):
+        base_rows = evaluate(base, base_records, day, {}, frozenset())
+        scen_rows = evaluate(scenario_policy, scen_records, day, params, scenario.rules_off)
+        comparisons.append(_compare(day, base_rows, scen_rows, info, patched, scenario, added))
+        if progress:
+            progress(i + 1)
+    rules = [(r.name, r.implements, r.title.zh) for r in scenario_policy.rules()]
+    return WhatIfResult(scenario, rules, comparisons)
+
+
+def scenario_policy_params(scenario: Scenario) -> dict[str, Any]:
+    return dict(scenario.params)
+
+
+def _compare(day: dt.date, base_rows: list[Row], scen_rows: list[Row], info: Mapping[str, tuple[str, str, str]],
+             patched: set[str], scenario: Scenario, added: set[str]) -> DateComparison:
+    counts: dict[str, dict[str, Counter[str]]] = {"base": defaultdict(Counter), "scenario": defaultdict(Counter)}
+    villages: dict[str, dict[str, Counter[str]]] = {"base": defaultdict(Counter), "scenario": defaultdict(Counter)}
+    industries: dict[str, dict[str, Counter[str]]] = {"base": defaultdict(Counter), "scenario": defaultdict(Counter)}
+    for side, rows in (("base", base_rows), ("scenario", scen_rows)):
+        violating: set[str] = set()
+        for row in rows:
+            counts[side][row.rule][row.outcome.value] += 1
+            if row.outcome is Outcome.VIOLATED:
+                violating.add(row.enterprise)
+        for ent, (_, village, industry) in info.items():
+            for table, key in ((villages, village), (industries, industry)):
+                table[side][key]["enterprises"] += 1
+                if ent in violating:
+                    table[side][key]["with_violation"] += 1
+    base_index = {(r.enterprise, r.rule): r for r in base_rows}
+    changes = []
+    for row in scen_rows:
+        before = base_index.get((row.enterprise, row.rule))
+        before_outcome = before.outcome if before else Outcome.NOT_APPLICABLE
+        if before_outcome is row.outcome:
+            continue
+        name, village, industry = info.get(row.enterprise, ("", "", ""))
+        changes.append(Change(day, row.enterprise, name, village, industry, row.rule, row.implements,
+                              before_outcome, row.outcome, _because(row, scenario, patched, added)))
+    return DateComparison(day, counts, villages, industries, changes)
+
+
+def _because(row: Row, scenario: Scenario, patched: set[str], added: set[str]) -> str:
+    reasons = []
+    if row.rule in scenario.rules_off:
+        reasons.append(f"rule {row.rule} switched off")
+    if row.rule in added:
+        reasons.append(f"rule {row.rule} added")
+    if row.params:
+        reasons.append("params " + ", ".join(f"{p}={scenario.params.get(p)}" for p in row.params))
+    if row.enterprise in patched:
+        reasons.append("facts patched")
+    return "; ".join(reasons) or "depends on a changed rule"
