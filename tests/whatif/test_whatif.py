@@ -38,7 +38,8 @@ def policy() -> Policy:
 
 
 def test_a_scenario_with_no_changes_has_an_empty_diff(policy: Policy) -> None:
-    result = run_whatif(policy, policy, Scenario("nothing"), population(), [dt.date(2022, 6, 30), dt.date(2022, 12, 31)])
+    dates = [dt.date(2022, 6, 30), dt.date(2022, 12, 31)]
+    result = run_whatif(policy, policy, Scenario("nothing"), population(), dates)
     assert all(not d.changes for d in result.dates)
     assert result.dates[0].counts["base"] == result.dates[0].counts["scenario"]
 

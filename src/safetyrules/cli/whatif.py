@@ -13,7 +13,7 @@ from rich.table import Table
 
 from safetyrules.api import Policy, bundled_policy_path
 from safetyrules.check.pipeline import compile_paths
-from safetyrules.cli.common import Exit, err, fail, facts_path, load_policy_or_exit, out, read_facts
+from safetyrules.cli.common import Exit, err, facts_path, fail, load_policy_or_exit, out, read_facts
 from safetyrules.cli.evaluate import EXAMPLE_AS_OF
 from safetyrules.diagnostics import render
 from safetyrules.engine.params import ParamError, ParamTable
@@ -86,8 +86,8 @@ def _print_summary(result: object) -> None:
     for head in ("条款 id", "规则 rule", "基准 base", "情景 scenario", "Δ"):
         table.add_column(head)
     for rule, ids, _ in result.rules:
-        b = last.counts["base"].get(rule, {}).get("violated", 0)
-        s = last.counts["scenario"].get(rule, {}).get("violated", 0)
+        b = last.count("base", rule)
+        s = last.count("scenario", rule)
         if b or s:
             table.add_row(", ".join(ids), rule, str(b), str(s), f"[{'red' if s > b else 'green'}]{s - b:+d}[/]"
                           if s != b else "0")

@@ -19,8 +19,8 @@ def write_workbook(result: WhatIfResult, path: Path) -> None:
                   "compliance_base", "compliance_scenario"])
     for d in result.dates:
         for rule, ids, title in result.rules:
-            b = d.counts["base"].get(rule, {}).get("violated", 0)
-            s = d.counts["scenario"].get(rule, {}).get("violated", 0)
+            b = d.count("base", rule)
+            s = d.count("scenario", rule)
             sheet.append([d.as_of, ", ".join(ids), rule, title, b, s, s - b,
                           result.compliance("base", rule, d), result.compliance("scenario", rule, d)])
     villages = wb.create_sheet("by_village")

@@ -50,7 +50,8 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
         points = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None]
         if len(points) == 1:
             cx, cy = points[0].split(",")
-            parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{PALETTE[k % 2]}"><title>{_e(name)}</title></circle>')
+            parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{PALETTE[k % 2]}">'
+                         f'<title>{_e(name)}</title></circle>')
         elif points:
             parts.append(f'<polyline fill="none" stroke="{PALETTE[k % 2]}" stroke-width="2" '
                          f'points="{" ".join(points)}"><title>{_e(name)}</title></polyline>')
@@ -117,8 +118,8 @@ def render_html(result: WhatIfResult) -> str:
                "<th class=l>规则 rule</th><th>违反 violated<br>基准 base</th><th>情景 scenario</th><th>Δ</th>"
                "<th>合规率 rate<br>基准 base</th><th>情景 scenario</th></tr>")
     for rule, ids, _title in result.rules:
-        b = last.counts["base"].get(rule, {}).get("violated", 0)
-        sc = last.counts["scenario"].get(rule, {}).get("violated", 0)
+        b = last.count("base", rule)
+        sc = last.count("scenario", rule)
         delta = sc - b
         cls = "up" if delta > 0 else "down" if delta < 0 else ""
         out.append(f"<tr><td class=l>{_e(', '.join(ids))}</td><td class=l>{_e(rule)}</td><td>{b}</td><td>{sc}</td>"

@@ -61,6 +61,9 @@ class DateComparison:
     by_industry: dict[str, dict[str, Counter[str]]]
     changes: list[Change] = field(default_factory=list)
 
+    def count(self, side: str, rule: str, outcome: str = "violated") -> int:
+        return self.counts[side][rule][outcome] if rule in self.counts[side] else 0
+
 
 @dataclass(slots=True)
 class WhatIfResult:

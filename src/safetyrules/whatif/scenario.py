@@ -135,7 +135,7 @@ def _date(value: Any, where: str) -> dt.date:
 
 def load_scenario(path: Path) -> Scenario:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e}") from None
     except yaml.YAMLError as e:
