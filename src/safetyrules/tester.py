@@ -30,7 +30,6 @@ from safetyrules.api import FactError, Policy
 from safetyrules.check.checker import children
 from safetyrules.check.types import BOOL
 from safetyrules.diagnostics import Span
-from safetyrules.engine.interpreter import Step
 from safetyrules.engine.params import ParamError
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
 from safetyrules.syntax import ast
@@ -243,19 +242,9 @@ def record_coverage(cov: Coverage, case: CaseResult) -> None:
         conds = cov.branches.get(r.rule)
         if conds is None:
             continue
-        for step in _walk(r.steps):
-            if step.span in conds and isinstance(step.value, bool):
-                conds[step.span].add(step.value)
-
-
-def _walk(steps: list[Step]) -> list[Step]:
-    out: list[Step] = []
-    stack = list(steps)
-    while stack:
-        s = stack.pop()
-        out.append(s)
-        stack.extend(s.children)
-    return out
+        for span, value in r.observed:
+            if span in conds:
+                conds[span].add(value)
 
 
 def outcome_counts(results: list[CaseResult]) -> dict[str, int]:

@@ -80,6 +80,7 @@ class Interpreter:
         self.missing: set[str] = set()  # fact paths read while unknown
         self.params_read: set[str] = set()
         self.rules_read: set[str] = set()
+        self.branches: set[tuple[Span, bool]] = set()  # when tracing: every value a condition took (coverage)
         self._define_cache: dict[str, tuple[Any, set[str], set[str], set[str]]] = {}
         self._stack: list[Step] = []
 
@@ -122,6 +123,8 @@ class Interpreter:
             step.value = compute()
         finally:
             self._stack.pop()
+        if isinstance(step.value, bool):
+            self.branches.add((e.span, step.value))
         if len(step.children) == 1 and step.children[0].expr == step.expr:
             child = step.children[0]
             child.note = child.note or step.note
@@ -230,6 +233,7 @@ class Interpreter:
         self.missing = set()
         self.params_read = set()
         self.rules_read = set()
+        self.branches = set()
 
     def path_of(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> str | None:
         """The fact path an expression reads (`hazards[H-1].plan.time_limit`), when it reads one."""

@@ -130,6 +130,7 @@ class RuleResult:
     effect: Text | None = None
     listed_until: dt.date | None = None
     steps: list[Step] = field(default_factory=list)
+    observed: set[tuple[Any, bool]] = field(default_factory=set)  # conditions' values seen (test coverage)
     message: Text | None = None
     remedy: Text | None = None
 

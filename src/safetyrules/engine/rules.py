@@ -170,6 +170,7 @@ class RuleEngine:
             for n in sorted(used) if n in self.params.schedules)
         result.rules_used = tuple(sorted(interp.rules_read))
         result.steps = steps
+        result.observed = interp.branches
         return result
 
     def _excepted(self, rule: ast.RuleDecl, record: Any) -> tuple[_Body | None, str | None]:
@@ -260,34 +261,52 @@ class RuleEngine:
 
     def _periodic(self, due: ast.DueEvery, interp: Interpreter, view: Mapping[str, Any], record: Any,
                   as_of: dt.date, reserved: set[str]) -> _Body:
+        """`due every P last E [first F]` (docs/semantics.md).
+
+        Without `first`: due E + P; with no event, one period after the later of the anchor and the
+        establishment. With `first F`: the duty first falls due on F (or one period after establishment, if
+        later) and is never due before that: due max(E + P, first due).
+        """
         period = record("period", due.period)
         last = record("last", due.last)
         if not isinstance(period, Duration) or last is UNKNOWN:
             return _Body(Outcome.UNKNOWN, period=period if isinstance(period, Duration) else None)
-        if isinstance(last, dt.date):
+        established = view.get("established_on", UNKNOWN)
+        if due.first is not None:
+            floor = record("first", due.first)
+            if not isinstance(floor, dt.date):
+                return _Body(Outcome.UNKNOWN, period=period,
+                             reason=Text("首次期限未知", "the first due date is unknown"))
+        elif isinstance(last, dt.date):  # the guide's plain periodic rule: events before the start count
             due_on = shift_date(last, period)
             outcome = Outcome.SATISFIED if as_of <= due_on else Outcome.VIOLATED
             return _Body(outcome, due_on=due_on, last_event_on=last, period=period)
-        # no qualifying event on record: first due one period after the anchor or the establishment
-        if due.first is not None:
-            first = record("first", due.first)
-            if not isinstance(first, dt.date):
-                return _Body(Outcome.UNKNOWN, period=period)
-            due_on = first
         else:
             reserved.add("periodic_first_due_anchor")
             anchor = self._reserved("periodic_first_due_anchor", as_of, self.period_start)
-            established = view.get("established_on", UNKNOWN)
-            interp.missing.add("established_on") if established is UNKNOWN else None
             if not isinstance(anchor, dt.date):
                 return _Body(Outcome.UNKNOWN, period=period)
-            start = max(anchor, established) if isinstance(established, dt.date) else anchor
-            due_on = shift_date(start, period)
-            if established is UNKNOWN and as_of > due_on:
-                return _Body(Outcome.UNKNOWN, due_on=due_on, period=period, reason=Text(
+            floor = shift_date(anchor, period)
+        # the first due date: the floor, or one period after establishment if that is later
+        if isinstance(established, dt.date):
+            first_due = max(floor, shift_date(established, period))
+        elif established is UNKNOWN and not isinstance(last, dt.date):
+            interp.missing.add("established_on")
+            if as_of > floor:  # it depends on when the enterprise was established
+                return _Body(Outcome.UNKNOWN, due_on=floor, period=period, reason=Text(
                     "无记录，且成立日期未知", "no qualifying event on record and the establishment date is unknown"))
-        outcome = Outcome.PENDING if as_of <= due_on else Outcome.VIOLATED
-        return _Body(outcome, due_on=due_on, period=period)
+            first_due = floor
+        else:
+            first_due = floor
+        if isinstance(last, dt.date):
+            next_due = shift_date(last, period)
+            due_on = max(next_due, first_due)
+            if as_of <= next_due:
+                return _Body(Outcome.SATISFIED, due_on=due_on, last_event_on=last, period=period)
+            outcome = Outcome.PENDING if as_of <= due_on else Outcome.VIOLATED
+            return _Body(outcome, due_on=due_on, last_event_on=last, period=period)
+        outcome = Outcome.PENDING if as_of <= first_due else Outcome.VIOLATED
+        return _Body(outcome, due_on=first_due, period=period)
 
     def _per_event(self, rule: ast.RuleDecl, due: ast.DueWithin | ast.DueOn, interp: Interpreter, record: Any,
                    as_of: dt.date, reserved: set[str]) -> _Body:

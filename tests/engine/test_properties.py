@@ -1,0 +1,349 @@
+"""Properties of the reference engine over generated enterprises (hypothesis), on the bundled seed policy.
+
+The generator covers most of the fact contract, with every field sometimes absent (unknown) and often null
+(known not to exist). Records always satisfy the contract's own checks (a hazard is not remediated before it
+is found, an accident is not reported before it occurred, insurance does not end before it starts), so the
+library's validation accepts them. Dates of a list are kept distinct where a rule picks "the latest" or
+"the one of year y", so that ties (see `test_ties_make_results_depend_on_list_order`) stay out of the
+general properties.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+
+from safetyrules.api import Policy, load_policy
+from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
+from safetyrules.facts.models import Industry
+
+O = Outcome
+POLICY = load_policy()
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+ABSENT = object()
+START, END = dt.date(2019, 1, 1), dt.date(2024, 12, 31)
+CST = dt.timezone(dt.timedelta(hours=8))
+
+dates = st.dates(min_value=START, max_value=END)
+flags = st.booleans()
+
+
+def maybe(strategy: st.SearchStrategy[Any], absent: int = 1, null: int = 1) -> st.SearchStrategy[Any]:
+    """A value, null or absent (weights: value 4, null `null`, absent `absent`)."""
+    options = [strategy] * 4 + [st.just(None)] * null + [st.just(ABSENT)] * absent
+    return st.one_of(*options)
+
+
+def obj(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """A JSON object whose fields may each be absent."""
+    return st.fixed_dictionaries({k: v for k, v in fields.items()}).map(
+        lambda d: {k: v for k, v in d.items() if v is not ABSENT})
+
+
+def iso(d: Any) -> Any:
+    return d.isoformat() if isinstance(d, dt.date) else d
+
+
+@st.composite
+def hazards(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    found = draw(maybe(dates, null=0))
+    after = st.integers(0, 90).map(lambda n: iso(found + dt.timedelta(days=n))) if isinstance(found, dt.date) \
+        else st.just(ABSENT)
+    plan = obj(responsibility=maybe(flags), measures=maybe(flags), funds=maybe(flags),
+               time_limit=maybe(dates.map(iso)), contingency=maybe(flags), made_on=maybe(dates.map(iso)))
+    h = {"id": f"H{index}", "major": draw(maybe(flags)), "found_on": iso(found),
+         "reported_on": draw(maybe(after)), "cause": draw(maybe(st.sampled_from(
+             ["illegal_command", "illegal_operation", "equipment_failure", "management", "other"]))),
+         "plan": draw(maybe(plan)), "remediated_on": draw(maybe(after)), "verified_on": draw(maybe(after))}
+    return {k: v for k, v in h.items() if v is not ABSENT}
+
+
+@st.composite
+def accidents(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    occurred = dt.datetime.combine(draw(dates), dt.time(draw(st.integers(0, 23)), draw(st.integers(0, 59))),
+                                   tzinfo=CST)
+    later = st.integers(0, 180).map(lambda m: (occurred + dt.timedelta(minutes=m)).isoformat())
+    a = {"id": f"A{index}", "occurred_at": occurred.isoformat(), "principal_informed_at": draw(maybe(later)),
+         "reported_at": draw(maybe(later, null=2)), "report_false": draw(maybe(flags, null=0))}
+    return {k: v for k, v in a.items() if v is not ABSENT}
+
+
+@st.composite
+def insurances(draw: st.DrawFn) -> dict[str, Any]:
+    starts = draw(dates)
+    ends = starts + dt.timedelta(days=draw(st.integers(0, 500)))
+    return {"kind": draw(st.sampled_from(["safety_liability", "safety_liability", "employer_liability"])),
+            "starts_on": starts.isoformat(), "ends_on": ends.isoformat()}
+
+
+def indexed(make: Any, max_size: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    return st.integers(0, max_size).flatmap(lambda n: st.tuples(*[make(i) for i in range(n)]).map(list))
+
+
+def unique_dated(item: st.SearchStrategy[dict[str, Any]], key: str, max_size: int = 4,
+                 ) -> st.SearchStrategy[list[dict[str, Any]]]:
+    return st.lists(item, max_size=max_size, unique_by=lambda x: x.get(key, "absent"))
+
+
+risk_assessments = unique_dated(obj(date=maybe(dates.map(iso), null=0), comprehensive=maybe(flags, null=0),
+                                    risk_list_updated=maybe(flags, null=0)), "date")
+changes = st.lists(obj(date=maybe(dates.map(iso), null=0), kind=st.sampled_from(["process", "equipment", "rules"]),
+                       major=maybe(flags, null=0), authorized=maybe(flags, null=0)), max_size=3)
+reports = st.lists(obj(kind=maybe(st.sampled_from(["risk_list", "dual_report", "hazard"]), null=0),
+                       channel=maybe(st.sampled_from(["platform", "workers_congress"]), null=0),
+                       date=maybe(dates.map(iso), null=0)), max_size=5)
+commitments = st.lists(obj(published_on=maybe(dates.map(iso), null=0), to_public=maybe(flags, null=0),
+                           to_staff=maybe(flags, null=0)), max_size=3)
+findings = st.lists(obj(date=dates.map(iso), kind=maybe(st.sampled_from(["evasion", "monitoring_destroyed", "other"]),
+                                                           null=0)), max_size=2)
+safety_costs = st.lists(
+    obj(year=st.integers(2019, 2024), required=maybe(st.integers(0, 10), null=0),
+        extracted=maybe(st.integers(0, 10), null=0), misappropriated=maybe(st.integers(0, 1), null=0),
+        internal_audit=maybe(flags, null=0), external_audit=maybe(flags, null=0)),
+    max_size=5, unique_by=lambda c: c["year"])
+staff = indexed(lambda i: obj(
+    id=st.just(f"S{i}"), role=maybe(st.sampled_from(["safety_manager", "special_operator", "general"]), null=0),
+    on_duty=maybe(flags), hired_on=maybe(dates.map(iso), null=0), mentor_id=maybe(st.just("S0")),
+    certificate_expires_on=maybe(dates.map(iso)), safety_training_passed_on=maybe(dates.map(iso))), 3)
+
+
+levels = st.lists(st.sampled_from(["enterprise", "workshop", "team", "post"]), unique=True)
+
+
+@st.composite
+def enterprises(draw: st.DrawFn) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "id": "91350525MA31XXXX0K",
+        "industry": draw(maybe(st.sampled_from([i.value for i in Industry]))),
+        "above_designated_size": draw(maybe(flags)),
+        "established_on": draw(maybe(dates.map(iso))),
+        "employee_count": draw(maybe(st.integers(0, 300))),
+        "principal": draw(maybe(obj(competence_certificate_expires_on=maybe(dates.map(iso)),
+                                    safety_training_passed_on=maybe(dates.map(iso))))),
+        "responsibility_system": draw(maybe(obj(
+            established_on=maybe(dates.map(iso)), covers_all_positions=maybe(flags),
+            one_post_dual_duty=maybe(flags), assessment_results_published=maybe(flags)))),
+        "internal_assessments": draw(maybe(st.lists(dates.map(iso), max_size=3, unique=True))),
+        "five_in_place": draw(maybe(obj(responsibility=maybe(flags), management=maybe(flags),
+                                        investment=maybe(flags), training=maybe(flags),
+                                        emergency_rescue=maybe(flags)))),
+        "management": draw(maybe(obj(safety_body=maybe(flags), full_time_safety_staff=maybe(st.integers(0, 3)),
+                                     part_time_safety_staff=maybe(st.integers(0, 3)), technical_team=maybe(flags),
+                                     technical_lead=maybe(st.just("李某"))))),
+        "safety_costs": draw(maybe(safety_costs)),
+        "obsolete_equipment_in_use": draw(maybe(st.integers(0, 2))),
+        "ppe": draw(maybe(obj(provided=maybe(flags), standard_compliant=maybe(flags), worn=maybe(flags)))),
+        "training_system": draw(maybe(obj(established_on=maybe(dates.map(iso)),
+                                          has_assessment_standard=maybe(flags)))),
+        "staff": draw(maybe(staff)),
+        "standardization_self_assessed_on": draw(maybe(dates.map(iso))),
+        "risk_assessments": draw(maybe(risk_assessments)),
+        "changes": draw(maybe(changes)),
+        "risk_control": draw(maybe(obj(established_on=maybe(dates.map(iso)), levels=maybe(levels)))),
+        "risk_communication": draw(maybe(obj(bulletin_board=maybe(flags), post_cards_for_all_posts=maybe(flags),
+                                             major_risk_sites=maybe(st.integers(0, 2)),
+                                             major_risk_sites_signed_and_monitored=maybe(st.integers(0, 2))))),
+        "reports": draw(maybe(reports)),
+        "hazard_system": draw(maybe(obj(established_on=maybe(dates.map(iso)), has_checklist=maybe(flags),
+                                        on_platform_since=maybe(dates.map(iso))))),
+        "hazards": draw(maybe(indexed(hazards, 3))),
+        "commitments": draw(maybe(commitments)),
+        "accidents": draw(maybe(indexed(accidents, 2))),
+        "inspection_findings": draw(maybe(findings)),
+        "insurance": draw(maybe(st.lists(insurances(), max_size=2))),
+    }
+    return {k: v for k, v in fields.items() if v is not ABSENT}
+
+
+as_of_dates = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2024, 12, 31))
+
+
+def evaluate(record: dict[str, Any], as_of: dt.date, explain: bool = True) -> EnterpriseResult:
+    return POLICY.evaluate(record, as_of, explain=explain)
+
+
+def one(result: EnterpriseResult, cid: str) -> RuleResult:
+    [r] = result.by_catalogue_id(cid)
+    return r
+
+
+def essence(r: RuleResult) -> tuple[Any, ...]:
+    """What a result says, independent of the order in which the facts listed things."""
+    events = sorted((str(e.outcome), str(e.event_on), str(e.due_on), str(e.done_on), str(e.delay_days),
+                     str(e.listed_until)) for e in r.events)
+    return (r.rule, r.outcome, r.due_on, r.days_overdue, r.days_remaining, r.delay_days, r.last_event_on,
+            r.listed_until, r.reason, r.exception, r.period, tuple(events))
+
+
+def shuffled(record: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
+    """A deep copy with every list (at every level) in another order."""
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            items = [walk(v) for v in value]
+            rnd.shuffle(items)
+            return items
+        return value
+    out: dict[str, Any] = walk(record)
+    return out
+
+
+@pytest.mark.parametrize("kind", list(Outcome), ids=[o.value for o in Outcome])
+def test_generator_reaches_every_outcome(kind: Outcome) -> None:
+    """The generator is rich enough: some generated record has each outcome kind for some rule."""
+    found = find(st.tuples(enterprises(), as_of_dates),
+                 lambda x: any(r.outcome is kind for r in evaluate(x[0], x[1], explain=False).results),
+                 settings=settings(max_examples=300, phases=[Phase.generate], database=None))
+    assert found is not None
+
+
+@SETTINGS
+@given(record=enterprises(), as_of=as_of_dates)
+def test_evaluation_is_deterministic_and_json_ready(record: dict[str, Any], as_of: dt.date) -> None:
+    first = evaluate(record, as_of)
+    second = evaluate(copy.deepcopy(record), as_of)
+    assert [r.to_json() for r in first.results] == [r.to_json() for r in second.results]
+    for r in first.results:
+        text = json.dumps(r.to_json())
+        assert json.loads(text)["outcome"] == r.outcome.value
+    quiet = evaluate(record, as_of, explain=False)  # tracing never changes an outcome
+    assert [essence(r) + (r.missing, r.params) for r in quiet.results] == [
+        essence(r) + (r.missing, r.params) for r in first.results]
+
+
+@SETTINGS
+@given(record=enterprises(), as_of=as_of_dates, seed=st.integers(0, 2**32 - 1))
+def test_results_do_not_depend_on_list_order(record: dict[str, Any], as_of: dt.date, seed: int) -> None:
+    before = evaluate(record, as_of, explain=False)
+    after = evaluate(shuffled(record, random.Random(seed)), as_of, explain=False)
+    assert [essence(r) for r in after.results] == [essence(r) for r in before.results]
+
+
+def added(record: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
+    out = copy.deepcopy(record)
+    out[key] = [*(out.get(key) or []), item]
+    return out
+
+
+NOT_WORSE = {O.SATISFIED, O.UNKNOWN, O.NOT_APPLICABLE}
+
+
+@SETTINGS
+@given(record=enterprises(), as_of=as_of_dates)
+def test_adding_a_qualifying_record_never_makes_things_worse(record: dict[str, Any], as_of: dt.date) -> None:
+    day = as_of.isoformat()
+    before = evaluate(record, as_of, explain=False)
+    cases = [
+        ("risk_assessments", {"date": day, "comprehensive": True, "risk_list_updated": True}, ("3.1-a", "3.1-b")),
+        ("commitments", {"published_on": day, "to_public": True, "to_staff": True}, ("5.1-a",)),
+        ("reports", {"kind": "risk_list", "channel": "platform", "date": day}, ("3.3-c",)),
+        ("internal_assessments", day, ("1.1-b",)),
+    ]
+    for key, item, cids in cases:
+        after = evaluate(added(record, key, item), as_of, explain=False)
+        for cid in cids:
+            old, new = one(before, cid).outcome, one(after, cid).outcome
+            assert new in NOT_WORSE, (key, cid, old, new)
+            if old is O.SATISFIED:
+                assert new is O.SATISFIED, (key, cid, old, new)
+            if new is O.SATISFIED:
+                assert one(after, cid).due_on is not None and one(after, cid).due_on >= as_of
+
+
+# Removing a fact that a rule needs can never make the rule satisfied: each rule listed reads the field on
+# every path to `satisfied` (a periodic duty's "last" event, a deadline's requirement, an `each` list…).
+NEEDS: list[tuple[str, tuple[str, ...]]] = [
+    ("risk_assessments", ("3.1-a", "3.1-b", "3.1-d")),
+    ("industry", ("3.1-a", "3.1-b", "1.2-a", "2.1-b")),
+    ("commitments", ("5.1-a",)),
+    ("reports", ("3.3-c", "4.1-b")),
+    ("responsibility_system", ("1.1-a", "1.3-a", "1.3-c")),
+    ("obsolete_equipment_in_use", ("2.2-c",)),
+    ("ppe", ("2.2-d",)),
+    ("changes", ("3.1-c",)),
+    ("hazards", ("4.2-a", "4.2-b", "4.2-c")),
+    ("insurance", ("5.4-a",)),
+    ("staff", ("2.3-c",)),
+    ("risk_communication", ("3.3-a",)),
+    ("hazard_system", ("4.1-a", "4.1-c")),
+]
+TRIGGER_NEEDS: list[tuple[str, tuple[str, ...]]] = [
+    ("accidents", ("5.2-t5", "5.2-t6", "5.2-t7")),
+    ("inspection_findings", ("5.2-t1", "5.2-t4")),
+    ("hazards", ("5.2-t2",)),
+    ("changes", ("5.2-t3",)),
+]
+
+
+@SETTINGS
+@given(record=enterprises(), as_of=as_of_dates)
+def test_an_absent_fact_never_yields_satisfied(record: dict[str, Any], as_of: dt.date) -> None:
+    for key, cids in NEEDS:
+        without = {k: v for k, v in record.items() if k != key}
+        result = evaluate(without, as_of, explain=False)
+        for cid in cids:
+            r = one(result, cid)
+            assert r.outcome is not O.SATISFIED, (key, cid)
+            if r.outcome is O.UNKNOWN:
+                assert r.missing or r.reason is not None, (key, cid)
+    for key, cids in TRIGGER_NEEDS:
+        without = {k: v for k, v in record.items() if k != key}
+        result = evaluate(without, as_of, explain=False)
+        for cid in cids:
+            r = one(result, cid)
+            assert r.outcome is O.UNKNOWN, (key, cid, r.outcome)
+            assert key in r.missing, (key, cid, r.missing)
+
+
+@SETTINGS
+@given(record=enterprises(), as_of=as_of_dates)
+def test_deadline_arithmetic_is_consistent(record: dict[str, Any], as_of: dt.date) -> None:
+    for r in evaluate(record, as_of, explain=False).results:
+        if r.outcome is O.VIOLATED and r.due_on is not None:
+            assert r.days_overdue == (as_of - r.due_on).days and r.days_overdue > 0, r.rule
+        else:
+            assert r.days_overdue is None, r.rule
+        if r.outcome is O.PENDING:
+            assert r.due_on is not None and r.days_remaining == (r.due_on - as_of).days >= 0, r.rule
+        else:
+            assert r.days_remaining is None, r.rule
+        if r.outcome is O.TRIGGERED:
+            assert r.listed_until is not None and r.listed_until >= as_of, r.rule
+        if r.outcome is O.EXPIRED:
+            assert r.listed_until is not None and r.listed_until < as_of, r.rule
+        if r.kind == "trigger":
+            assert r.outcome in {O.TRIGGERED, O.EXPIRED, O.NOT_TRIGGERED, O.UNKNOWN, O.NOT_APPLICABLE}
+        else:
+            assert r.outcome in {O.VIOLATED, O.PENDING, O.SATISFIED, O.NOT_APPLICABLE, O.UNKNOWN}
+
+
+# ------------------------------------------------------------------------------------------ ties
+
+TIED_COSTS = {"id": "E", "industry": "mining", "established_on": "2012-01-01",
+              "safety_costs": [{"year": 2020, "required": 10, "extracted": 10, "misappropriated": 0},
+                               {"year": 2020, "required": 10, "extracted": 5, "misappropriated": 0}]}
+TIED_ASSESSMENTS = {"id": "E", "risk_assessments": [{"date": "2021-05-01", "risk_list_updated": True},
+                                                    {"date": "2021-05-01", "risk_list_updated": False}]}
+
+
+@pytest.mark.xfail(strict=True, reason="find() takes the first matching element and latest() the first of "
+                   "tied elements, so two safety_costs records of one year (2.2-a) or two assessments on one day "
+                   "(3.1-d) give an outcome that depends on the order of the list; the contract does not forbid "
+                   "such duplicates, and docs/semantics.md says nothing about ties")
+@pytest.mark.parametrize(("record", "cid", "as_of"), [(TIED_COSTS, "2.2-a", "2021-06-30"),
+                                                     (TIED_ASSESSMENTS, "3.1-d", "2021-06-30")])
+def test_ties_make_results_depend_on_list_order(record: dict[str, Any], cid: str, as_of: str) -> None:
+    reversed_record = {**record, **{k: list(reversed(v)) for k, v in record.items() if isinstance(v, list)}}
+    forward = one(POLICY.evaluate(record, as_of), cid).outcome
+    backward = one(POLICY.evaluate(reversed_record, as_of), cid).outcome
+    assert forward is backward
