@@ -297,6 +297,8 @@ class _Firm:
 
     def system_date(self, deadline: int, on_time: float, ever: float) -> int | None:
         """When a system was set up (None: not by ``end``); ``deadline`` is moved for new entrants."""
+        if self.end - self.est < 180:
+            ever *= 0.5  # a firm of a few months has not set everything up yet
         if not self.chance(ever):
             return None
         deadline = max(deadline, self.est + _GRACE_DAYS)
@@ -592,7 +594,7 @@ class _Firm:
             when = self.day(self.lo, end)
             kind = rng.choices(_CHANGE_KINDS, _CHANGE_WEIGHTS)[0]
             change: dict[str, Any] = {"date": when, "kind": kind, "major": self.chance(0.35),
-                      "authorized": not (kind == "process" and self.chance(0.03))}
+                                      "authorized": not (kind == "process" and self.chance(0.03))}
             changes.append(change)
         if self.showcase == "process_change":
             changes.append({"date": self.recent(), "kind": "process", "major": self.chance(0.5),
@@ -696,7 +698,8 @@ class _Firm:
         rng = self.rng
         end = self.end
         hazard: dict[str, Any] = {"major": True, "found_on": _iso(found), "cause": cause}
-        roll = rng.random()
+        # a hazard of illegal command or operation is mostly exposed by an inspection, not self-reported
+        roll = rng.random() * (2.0 if cause in _CAUSES[:2] else 1.0)
         reported: int | None
         if roll < self.p(0.5, 0.97):
             reported = found + (0 if self.chance(0.7) else 1)
@@ -772,8 +775,8 @@ class _Firm:
         if self.absent():
             return
         reports.sort()
-        iso = _iso
-        self.rec["reports"] = [{"kind": kind, "channel": channel, "date": iso(when)}
+        iso = _ISO_CACHE  # filled by generate() for every day of the period
+        self.rec["reports"] = [{"kind": kind, "channel": channel, "date": iso[when]}
                                for when, kind, channel in reports]
 
     # -------------------------------------------------------------- 社会治理与监管执法

@@ -30,141 +30,147 @@ POLICY = load_policy()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ABSENT = object()
-START, END = dt.date(2019, 1, 1), dt.date(2024, 12, 31)
 CST = dt.timezone(dt.timedelta(hours=8))
-
-dates = st.dates(min_value=START, max_value=END)
 flags = st.booleans()
 
 
-def maybe(strategy: st.SearchStrategy[Any], absent: int = 1, null: int = 1) -> st.SearchStrategy[Any]:
-    """A value, null or absent (weights: value 4, null `null`, absent `absent`)."""
-    options = [strategy] * 4 + [st.just(None)] * null + [st.just(ABSENT)] * absent
-    return st.one_of(*options)
+def maybe(strategy: st.SearchStrategy[Any], absent: int = 1, null: int = 1, value: int = 4,
+          ) -> st.SearchStrategy[Any]:
+    """A value, null or absent, with these weights (one_of would ignore repeated alternatives)."""
+    kinds = ["value"] * value + ["null"] * null + ["absent"] * absent
+    return st.sampled_from(kinds).flatmap(
+        lambda k: strategy if k == "value" else st.just(None if k == "null" else ABSENT))
+
+
+def rare(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A field of a list item: nearly always there (absent 1 in 10), never null."""
+    return maybe(strategy, absent=1, null=0, value=9)
 
 
 def obj(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
     """A JSON object whose fields may each be absent."""
-    return st.fixed_dictionaries({k: v for k, v in fields.items()}).map(
-        lambda d: {k: v for k, v in d.items() if v is not ABSENT})
+    return st.fixed_dictionaries(fields).map(lambda d: {k: v for k, v in d.items() if v is not ABSENT})
 
 
 def iso(d: Any) -> Any:
     return d.isoformat() if isinstance(d, dt.date) else d
 
 
-@st.composite
-def hazards(draw: st.DrawFn, index: int) -> dict[str, Any]:
-    found = draw(maybe(dates, null=0))
-    after = st.integers(0, 90).map(lambda n: iso(found + dt.timedelta(days=n))) if isinstance(found, dt.date) \
-        else st.just(ABSENT)
-    plan = obj(responsibility=maybe(flags), measures=maybe(flags), funds=maybe(flags),
-               time_limit=maybe(dates.map(iso)), contingency=maybe(flags), made_on=maybe(dates.map(iso)))
-    h = {"id": f"H{index}", "major": draw(maybe(flags)), "found_on": iso(found),
-         "reported_on": draw(maybe(after)), "cause": draw(maybe(st.sampled_from(
-             ["illegal_command", "illegal_operation", "equipment_failure", "management", "other"]))),
-         "plan": draw(maybe(plan)), "remediated_on": draw(maybe(after)), "verified_on": draw(maybe(after))}
-    return {k: v for k, v in h.items() if v is not ABSENT}
-
-
-@st.composite
-def accidents(draw: st.DrawFn, index: int) -> dict[str, Any]:
-    occurred = dt.datetime.combine(draw(dates), dt.time(draw(st.integers(0, 23)), draw(st.integers(0, 59))),
-                                   tzinfo=CST)
-    later = st.integers(0, 180).map(lambda m: (occurred + dt.timedelta(minutes=m)).isoformat())
-    a = {"id": f"A{index}", "occurred_at": occurred.isoformat(), "principal_informed_at": draw(maybe(later)),
-         "reported_at": draw(maybe(later, null=2)), "report_false": draw(maybe(flags, null=0))}
-    return {k: v for k, v in a.items() if v is not ABSENT}
-
-
-@st.composite
-def insurances(draw: st.DrawFn) -> dict[str, Any]:
-    starts = draw(dates)
-    ends = starts + dt.timedelta(days=draw(st.integers(0, 500)))
-    return {"kind": draw(st.sampled_from(["safety_liability", "safety_liability", "employer_liability"])),
-            "starts_on": starts.isoformat(), "ends_on": ends.isoformat()}
-
-
 def indexed(make: Any, max_size: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """A list of items made by `make(i)` (each with its own id)."""
     return st.integers(0, max_size).flatmap(lambda n: st.tuples(*[make(i) for i in range(n)]).map(list))
 
 
-def unique_dated(item: st.SearchStrategy[dict[str, Any]], key: str, max_size: int = 4,
-                 ) -> st.SearchStrategy[list[dict[str, Any]]]:
-    return st.lists(item, max_size=max_size, unique_by=lambda x: x.get(key, "absent"))
-
-
-risk_assessments = unique_dated(obj(date=maybe(dates.map(iso), null=0), comprehensive=maybe(flags, null=0),
-                                    risk_list_updated=maybe(flags, null=0)), "date")
-changes = st.lists(obj(date=maybe(dates.map(iso), null=0), kind=st.sampled_from(["process", "equipment", "rules"]),
-                       major=maybe(flags, null=0), authorized=maybe(flags, null=0)), max_size=3)
-reports = st.lists(obj(kind=maybe(st.sampled_from(["risk_list", "dual_report", "hazard"]), null=0),
-                       channel=maybe(st.sampled_from(["platform", "workers_congress"]), null=0),
-                       date=maybe(dates.map(iso), null=0)), max_size=5)
-commitments = st.lists(obj(published_on=maybe(dates.map(iso), null=0), to_public=maybe(flags, null=0),
-                           to_staff=maybe(flags, null=0)), max_size=3)
-findings = st.lists(obj(date=dates.map(iso), kind=maybe(st.sampled_from(["evasion", "monitoring_destroyed", "other"]),
-                                                           null=0)), max_size=2)
-safety_costs = st.lists(
-    obj(year=st.integers(2019, 2024), required=maybe(st.integers(0, 10), null=0),
-        extracted=maybe(st.integers(0, 10), null=0), misappropriated=maybe(st.integers(0, 1), null=0),
-        internal_audit=maybe(flags, null=0), external_audit=maybe(flags, null=0)),
-    max_size=5, unique_by=lambda c: c["year"])
-staff = indexed(lambda i: obj(
-    id=st.just(f"S{i}"), role=maybe(st.sampled_from(["safety_manager", "special_operator", "general"]), null=0),
-    on_duty=maybe(flags), hired_on=maybe(dates.map(iso), null=0), mentor_id=maybe(st.just("S0")),
-    certificate_expires_on=maybe(dates.map(iso)), safety_training_passed_on=maybe(dates.map(iso))), 3)
-
-
-levels = st.lists(st.sampled_from(["enterprise", "workshop", "team", "post"]), unique=True)
+as_of_dates = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2024, 12, 31))
 
 
 @st.composite
-def enterprises(draw: st.DrawFn) -> dict[str, Any]:
+def cases(draw: st.DrawFn) -> tuple[dict[str, Any], dt.date]:
+    """An enterprise and an evaluation date; the record's dates lie around the date (most before it)."""
+    as_of = draw(as_of_dates)
+    days = st.one_of(st.integers(-1200, 30), st.integers(-400, 1), st.sampled_from([-365, -366, -91, -30, 0, 1]))
+    dates = days.map(lambda n: as_of + dt.timedelta(days=n))
+    text_dates = dates.map(iso)
+
+    def later_than(start: dt.date, top: int) -> st.SearchStrategy[str]:
+        return st.integers(0, top).map(lambda n: iso(start + dt.timedelta(days=n)))
+
+    @st.composite
+    def hazard(draw: st.DrawFn, index: int) -> dict[str, Any]:
+        found = draw(dates)
+        after = later_than(found, 40)
+        plan = obj(responsibility=rare(flags), measures=rare(flags), funds=rare(flags),
+                   time_limit=maybe(later_than(found, 90), null=1, absent=1, value=8), contingency=rare(flags),
+                   made_on=rare(later_than(found, 12)))
+        h = {"id": f"H-{index}", "major": draw(rare(flags)), "found_on": iso(found),
+             "reported_on": draw(maybe(later_than(found, 3))),
+             "cause": draw(rare(st.sampled_from(["illegal_command", "illegal_operation", "equipment_failure",
+                                                 "management", "other"]))),
+             "plan": draw(maybe(plan, absent=0)), "remediated_on": draw(maybe(after)),
+             "verified_on": draw(maybe(after))}
+        return {k: v for k, v in h.items() if v is not ABSENT}
+
+    @st.composite
+    def accident(draw: st.DrawFn, index: int) -> dict[str, Any]:
+        occurred = dt.datetime.combine(draw(dates), dt.time(draw(st.integers(0, 23)), draw(st.integers(0, 59))),
+                                       tzinfo=CST)
+        minutes = st.one_of(st.integers(0, 180), st.sampled_from([59, 60, 61]))
+        later = minutes.map(lambda m: (occurred + dt.timedelta(minutes=m)).isoformat())
+        a = {"id": f"A-{index}", "occurred_at": occurred.isoformat(), "principal_informed_at": draw(maybe(later)),
+             "reported_at": draw(maybe(later, null=2)), "report_false": draw(rare(flags))}
+        return {k: v for k, v in a.items() if v is not ABSENT}
+
+    @st.composite
+    def insurance(draw: st.DrawFn) -> dict[str, Any]:
+        starts = draw(dates)
+        return {"kind": draw(st.sampled_from(["safety_liability", "safety_liability", "employer_liability"])),
+                "starts_on": iso(starts), "ends_on": draw(later_than(starts, 500))}
+
+    def staff_member(i: int) -> st.SearchStrategy[dict[str, Any]]:
+        return obj(id=st.just(f"S{i}"), role=rare(st.sampled_from(["safety_manager", "special_operator", "general"])),
+                   on_duty=rare(flags), hired_on=rare(text_dates), mentor_id=maybe(st.just("S0")),
+                   certificate_expires_on=maybe(text_dates), safety_training_passed_on=maybe(text_dates))
+
+    # distinct dates (or years) where a rule picks "the latest" or "the one of year y": see the tie test below
+    risk_assessments = st.lists(obj(date=rare(text_dates), comprehensive=rare(flags), risk_list_updated=rare(flags)),
+                                max_size=4, unique_by=lambda x: x.get("date", "absent"))
+    changes = st.lists(obj(date=rare(text_dates), kind=st.sampled_from(["process", "equipment", "rules"]),
+                           major=rare(flags), authorized=rare(flags)), max_size=3)
+    reports = st.lists(obj(kind=rare(st.sampled_from(["risk_list", "dual_report", "hazard"])),
+                           channel=rare(st.sampled_from(["platform", "workers_congress"])), date=rare(text_dates)),
+                       max_size=6)
+    commitments = st.lists(obj(published_on=rare(text_dates), to_public=rare(flags), to_staff=rare(flags)),
+                           max_size=3)
+    findings = st.lists(obj(date=text_dates, kind=rare(st.sampled_from(["evasion", "monitoring_destroyed", "other"]))),
+                        max_size=2)
+    years = st.integers(as_of.year - 3, as_of.year)
+    safety_costs = st.lists(
+        obj(year=years, required=rare(st.integers(0, 10)), extracted=rare(st.integers(0, 10)),
+            misappropriated=rare(st.sampled_from([0, 0, 0, 1])), internal_audit=rare(flags),
+            external_audit=rare(flags)),
+        max_size=5, unique_by=lambda c: c["year"])
+    levels = st.lists(st.sampled_from(["enterprise", "workshop", "team", "post"]), unique=True)
+
     fields: dict[str, Any] = {
         "id": "91350525MA31XXXX0K",
         "industry": draw(maybe(st.sampled_from([i.value for i in Industry]))),
         "above_designated_size": draw(maybe(flags)),
-        "established_on": draw(maybe(dates.map(iso))),
+        "established_on": draw(maybe(st.one_of(dates, st.dates(dt.date(2000, 1, 1), dt.date(2019, 12, 31))).map(iso))),
         "employee_count": draw(maybe(st.integers(0, 300))),
-        "principal": draw(maybe(obj(competence_certificate_expires_on=maybe(dates.map(iso)),
-                                    safety_training_passed_on=maybe(dates.map(iso))))),
+        "principal": draw(maybe(obj(competence_certificate_expires_on=maybe(text_dates),
+                                    safety_training_passed_on=maybe(text_dates)))),
         "responsibility_system": draw(maybe(obj(
-            established_on=maybe(dates.map(iso)), covers_all_positions=maybe(flags),
-            one_post_dual_duty=maybe(flags), assessment_results_published=maybe(flags)))),
-        "internal_assessments": draw(maybe(st.lists(dates.map(iso), max_size=3, unique=True))),
-        "five_in_place": draw(maybe(obj(responsibility=maybe(flags), management=maybe(flags),
-                                        investment=maybe(flags), training=maybe(flags),
-                                        emergency_rescue=maybe(flags)))),
-        "management": draw(maybe(obj(safety_body=maybe(flags), full_time_safety_staff=maybe(st.integers(0, 3)),
-                                     part_time_safety_staff=maybe(st.integers(0, 3)), technical_team=maybe(flags),
+            established_on=maybe(text_dates), covers_all_positions=rare(flags),
+            one_post_dual_duty=rare(flags), assessment_results_published=rare(flags)))),
+        "internal_assessments": draw(maybe(st.lists(text_dates, max_size=3, unique=True))),
+        "five_in_place": draw(maybe(obj(responsibility=rare(flags), management=rare(flags),
+                                        investment=rare(flags), training=rare(flags),
+                                        emergency_rescue=rare(flags)))),
+        "management": draw(maybe(obj(safety_body=rare(flags), full_time_safety_staff=rare(st.integers(0, 3)),
+                                     part_time_safety_staff=rare(st.integers(0, 3)), technical_team=rare(flags),
                                      technical_lead=maybe(st.just("李某"))))),
         "safety_costs": draw(maybe(safety_costs)),
         "obsolete_equipment_in_use": draw(maybe(st.integers(0, 2))),
-        "ppe": draw(maybe(obj(provided=maybe(flags), standard_compliant=maybe(flags), worn=maybe(flags)))),
-        "training_system": draw(maybe(obj(established_on=maybe(dates.map(iso)),
-                                          has_assessment_standard=maybe(flags)))),
-        "staff": draw(maybe(staff)),
-        "standardization_self_assessed_on": draw(maybe(dates.map(iso))),
+        "ppe": draw(maybe(obj(provided=rare(flags), standard_compliant=rare(flags), worn=rare(flags)))),
+        "training_system": draw(maybe(obj(established_on=maybe(text_dates), has_assessment_standard=rare(flags)))),
+        "staff": draw(maybe(indexed(staff_member, 3))),
+        "standardization_self_assessed_on": draw(maybe(text_dates)),
         "risk_assessments": draw(maybe(risk_assessments)),
         "changes": draw(maybe(changes)),
-        "risk_control": draw(maybe(obj(established_on=maybe(dates.map(iso)), levels=maybe(levels)))),
-        "risk_communication": draw(maybe(obj(bulletin_board=maybe(flags), post_cards_for_all_posts=maybe(flags),
-                                             major_risk_sites=maybe(st.integers(0, 2)),
-                                             major_risk_sites_signed_and_monitored=maybe(st.integers(0, 2))))),
+        "risk_control": draw(maybe(obj(established_on=maybe(text_dates), levels=rare(levels)))),
+        "risk_communication": draw(maybe(obj(bulletin_board=rare(flags), post_cards_for_all_posts=rare(flags),
+                                             major_risk_sites=rare(st.integers(0, 2)),
+                                             major_risk_sites_signed_and_monitored=rare(st.integers(0, 2))))),
         "reports": draw(maybe(reports)),
-        "hazard_system": draw(maybe(obj(established_on=maybe(dates.map(iso)), has_checklist=maybe(flags),
-                                        on_platform_since=maybe(dates.map(iso))))),
-        "hazards": draw(maybe(indexed(hazards, 3))),
+        "hazard_system": draw(maybe(obj(established_on=maybe(text_dates), has_checklist=rare(flags),
+                                        on_platform_since=maybe(text_dates)))),
+        "hazards": draw(maybe(indexed(hazard, 3))),
         "commitments": draw(maybe(commitments)),
-        "accidents": draw(maybe(indexed(accidents, 2))),
+        "accidents": draw(maybe(indexed(accident, 2))),
         "inspection_findings": draw(maybe(findings)),
-        "insurance": draw(maybe(st.lists(insurances(), max_size=2))),
+        "insurance": draw(maybe(st.lists(insurance(), max_size=2))),
     }
-    return {k: v for k, v in fields.items() if v is not ABSENT}
-
-
-as_of_dates = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2024, 12, 31))
+    return {k: v for k, v in fields.items() if v is not ABSENT}, as_of
 
 
 def evaluate(record: dict[str, Any], as_of: dt.date, explain: bool = True) -> EnterpriseResult:
@@ -201,29 +207,30 @@ def shuffled(record: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", list(Outcome), ids=[o.value for o in Outcome])
 def test_generator_reaches_every_outcome(kind: Outcome) -> None:
     """The generator is rich enough: some generated record has each outcome kind for some rule."""
-    found = find(st.tuples(enterprises(), as_of_dates),
+    found = find(cases(),
                  lambda x: any(r.outcome is kind for r in evaluate(x[0], x[1], explain=False).results),
                  settings=settings(max_examples=300, phases=[Phase.generate], database=None))
     assert found is not None
 
 
 @SETTINGS
-@given(record=enterprises(), as_of=as_of_dates)
-def test_evaluation_is_deterministic_and_json_ready(record: dict[str, Any], as_of: dt.date) -> None:
+@given(case=cases())
+def test_evaluation_is_deterministic_and_json_ready(case: tuple[dict[str, Any], dt.date]) -> None:
+    record, as_of = case
     first = evaluate(record, as_of)
     second = evaluate(copy.deepcopy(record), as_of)
     assert [r.to_json() for r in first.results] == [r.to_json() for r in second.results]
     for r in first.results:
         text = json.dumps(r.to_json())
         assert json.loads(text)["outcome"] == r.outcome.value
-    quiet = evaluate(record, as_of, explain=False)  # tracing never changes an outcome
-    assert [essence(r) + (r.missing, r.params) for r in quiet.results] == [
-        essence(r) + (r.missing, r.params) for r in first.results]
+    quiet = evaluate(record, as_of, explain=False)  # tracing never changes an outcome (see the xfails below)
+    assert [essence(r) + (r.params,) for r in quiet.results] == [essence(r) + (r.params,) for r in first.results]
 
 
 @SETTINGS
-@given(record=enterprises(), as_of=as_of_dates, seed=st.integers(0, 2**32 - 1))
-def test_results_do_not_depend_on_list_order(record: dict[str, Any], as_of: dt.date, seed: int) -> None:
+@given(case=cases(), seed=st.integers(0, 2**32 - 1))
+def test_results_do_not_depend_on_list_order(case: tuple[dict[str, Any], dt.date], seed: int) -> None:
+    record, as_of = case
     before = evaluate(record, as_of, explain=False)
     after = evaluate(shuffled(record, random.Random(seed)), as_of, explain=False)
     assert [essence(r) for r in after.results] == [essence(r) for r in before.results]
@@ -239,8 +246,9 @@ NOT_WORSE = {O.SATISFIED, O.UNKNOWN, O.NOT_APPLICABLE}
 
 
 @SETTINGS
-@given(record=enterprises(), as_of=as_of_dates)
-def test_adding_a_qualifying_record_never_makes_things_worse(record: dict[str, Any], as_of: dt.date) -> None:
+@given(case=cases())
+def test_adding_a_qualifying_record_never_makes_things_worse(case: tuple[dict[str, Any], dt.date]) -> None:
+    record, as_of = case
     day = as_of.isoformat()
     before = evaluate(record, as_of, explain=False)
     cases = [
@@ -286,8 +294,9 @@ TRIGGER_NEEDS: list[tuple[str, tuple[str, ...]]] = [
 
 
 @SETTINGS
-@given(record=enterprises(), as_of=as_of_dates)
-def test_an_absent_fact_never_yields_satisfied(record: dict[str, Any], as_of: dt.date) -> None:
+@given(case=cases())
+def test_an_absent_fact_never_yields_satisfied(case: tuple[dict[str, Any], dt.date]) -> None:
+    record, as_of = case
     for key, cids in NEEDS:
         without = {k: v for k, v in record.items() if k != key}
         result = evaluate(without, as_of, explain=False)
@@ -306,8 +315,9 @@ def test_an_absent_fact_never_yields_satisfied(record: dict[str, Any], as_of: dt
 
 
 @SETTINGS
-@given(record=enterprises(), as_of=as_of_dates)
-def test_deadline_arithmetic_is_consistent(record: dict[str, Any], as_of: dt.date) -> None:
+@given(case=cases())
+def test_deadline_arithmetic_is_consistent(case: tuple[dict[str, Any], dt.date]) -> None:
+    record, as_of = case
     for r in evaluate(record, as_of, explain=False).results:
         if r.outcome is O.VIOLATED and r.due_on is not None:
             assert r.days_overdue == (as_of - r.due_on).days and r.days_overdue > 0, r.rule
@@ -347,3 +357,28 @@ def test_ties_make_results_depend_on_list_order(record: dict[str, Any], cid: str
     forward = one(POLICY.evaluate(record, as_of), cid).outcome
     backward = one(POLICY.evaluate(reversed_record, as_of), cid).outcome
     assert forward is backward
+
+
+# ------------------------------------------------------------------------------------------ explain on/off
+
+@pytest.mark.xfail(strict=True, reason="with explain=True `and`/`or` are not short-circuited, and facts read by "
+                   "non-deciding operands are added to `missing`: 2.3-b lists staff[S0].on_duty as missing although "
+                   "S0 is not a safety manager (the filter is false whatever on_duty is); explain=False does not")
+def test_missing_does_not_depend_on_explain() -> None:
+    record = {"id": "E", "staff": [{"id": "S0", "role": "special_operator"}]}
+    traced = one(POLICY.evaluate(record, "2020-01-01"), "2.3-b")
+    quiet = one(POLICY.evaluate(record, "2020-01-01", explain=False), "2.3-b")
+    assert quiet.missing == ("principal", "principal.safety_training_passed_on")
+    assert traced.missing == quiet.missing
+
+
+@pytest.mark.xfail(strict=True, reason="messages and remedies are built from the recorded steps, so with "
+                   "explain=False (the default of evaluate_many, evaluate_record and `eval --format table`) "
+                   "the message loses the facts (industry=construction（建筑施工）) and condition remedies vanish")
+def test_message_does_not_depend_on_explain() -> None:
+    record = {"id": "E", "industry": "construction",
+              "risk_assessments": [{"date": "2020-11-03", "comprehensive": True}]}
+    traced = one(POLICY.evaluate(record, "2022-06-30"), "3.1-a")
+    quiet = one(POLICY.evaluate(record, "2022-06-30", explain=False), "3.1-a")
+    assert traced.message is not None and "industry=construction（建筑施工）" in traced.message.zh
+    assert quiet.message == traced.message

@@ -14,6 +14,7 @@ from safetyrules.cli.evaluate import eval_command, explain_command
 from safetyrules.cli.fmt import fmt_command
 from safetyrules.cli.inspect import inspect_command
 from safetyrules.cli.schema import schema_command
+from safetyrules.cli.synth import synth_command
 from safetyrules.cli.test import test_command
 from safetyrules.cli.whatif import whatif_command
 
@@ -28,7 +29,7 @@ def cli() -> None:
 
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
-                whatif_command, schema_command):
+                whatif_command, synth_command, schema_command):
     cli.add_command(command)
 
 

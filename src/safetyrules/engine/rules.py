@@ -163,7 +163,8 @@ class RuleEngine:
             elif body.outcome is Outcome.PENDING:
                 result.days_remaining = (body.due_on - as_of).days
         if body.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
-            result.missing = tuple(sorted(interp.missing))
+            event_missing = {m for e in result.events for m in e.missing}
+            result.missing = tuple(sorted(interp.missing | event_missing))
         used = set(self.policy.params_used.get(rule.name, set())) | interp.params_read | reserved
         result.params = tuple(
             ParamUse(n, self.params.value(n, as_of), self.params.is_overridden(n))
@@ -321,7 +322,7 @@ class RuleEngine:
         for path, where, env in events:
             before = set(interp.missing)
             ev = self._event(due, path, where, env, record, as_of, memory)
-            if ev.outcome is Outcome.UNKNOWN:
+            if ev.outcome is Outcome.UNKNOWN and not ev.missing:
                 ev.missing = tuple(sorted(interp.missing - before)) or tuple(sorted(interp.missing))
             results.append(ev)
         if rule.all(ast.Require):
@@ -347,8 +348,9 @@ class RuleEngine:
         else:
             start = None
             due_on = record(label, due.deadline, env)
-            if not isinstance(due_on, dt.date):
-                return EventResult(path, Outcome.UNKNOWN)
+            if not isinstance(due_on, dt.date):  # no deadline on record (a plan without a time limit)
+                deadline_path = self._path(due.deadline, env)
+                return EventResult(path, Outcome.UNKNOWN, missing=(deadline_path,) if deadline_path else ())
         done = record("done", due.done, env)
         ev = EventResult(path, Outcome.UNKNOWN, event_on=start, due_on=due_on,
                          done_on=done if isinstance(done, dt.date) else None)
@@ -388,6 +390,16 @@ class RuleEngine:
         until = max((e.listed_until for e in results if e.outcome is outcome and e.listed_until), default=None)
         return _Body(outcome, events=results, listed_until=until,
                      last_event_on=max((e.event_on for e in results if e.event_on), default=None))
+
+    @staticmethod
+    def _path(e: ast.Expr, env: dict[str, tuple[Any, str]]) -> str | None:
+        names: list[str] = []
+        while isinstance(e, ast.Field):
+            names.append(e.name)
+            e = e.target
+        if isinstance(e, ast.Name) and e.id in env:
+            return ".".join([env[e.id][1], *reversed(names)])
+        return None
 
     def _reserved(self, name: str, as_of: dt.date, default: Any) -> Any:
         try:
