@@ -19,7 +19,8 @@ from safetyrules.engine.results import Outcome, RuleResult
 from safetyrules.engine.values import Duration
 
 D = dt.date
-O = Outcome
+Oc = Outcome  # short alias for the many expected outcomes
+
 
 HEADER = """policy p {
   title zh "测试" en "Test"
@@ -65,7 +66,7 @@ def outcome(items: str, record: dict[str, Any], as_of: str = "2022-06-30", **kw:
 CONTINUOUS = "require obsolete_equipment_in_use == 0\n  due continuous"
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0, O.SATISFIED), (2, O.VIOLATED), (None, O.VIOLATED)])
+@pytest.mark.parametrize(("value", "expected"), [(0, Oc.SATISFIED), (2, Oc.VIOLATED), (None, Oc.VIOLATED)])
 def test_continuous(value: int | None, expected: Outcome) -> None:
     r = run(CONTINUOUS, {"obsolete_equipment_in_use": value}, "2022-06-30")
     assert r.outcome is expected
@@ -76,7 +77,7 @@ def test_continuous(value: int | None, expected: Outcome) -> None:
 
 def test_continuous_unknown_names_missing_fact() -> None:
     r = run(CONTINUOUS, {}, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("obsolete_equipment_in_use",)
 
 
@@ -88,52 +89,52 @@ DUE_BY_MET = "require hazard_system.established_on is not null\n  due by 2021-12
 
 def test_due_by_deadline_day_is_pending() -> None:
     r = run(DUE_BY, {"obsolete_equipment_in_use": 1}, "2021-12-31")
-    assert (r.outcome, r.due_on, r.days_remaining, r.days_overdue) == (O.PENDING, D(2021, 12, 31), 0, None)
+    assert (r.outcome, r.due_on, r.days_remaining, r.days_overdue) == (Oc.PENDING, D(2021, 12, 31), 0, None)
 
 
 def test_due_by_day_after_deadline_is_violated() -> None:
     r = run(DUE_BY, {"obsolete_equipment_in_use": 1}, "2022-01-01")
-    assert (r.outcome, r.due_on, r.days_overdue, r.days_remaining) == (O.VIOLATED, D(2021, 12, 31), 1, None)
+    assert (r.outcome, r.due_on, r.days_overdue, r.days_remaining) == (Oc.VIOLATED, D(2021, 12, 31), 1, None)
 
 
 def test_due_by_far_before_deadline_counts_days_remaining() -> None:
     r = run(DUE_BY, {"obsolete_equipment_in_use": 1}, "2021-01-01")
-    assert (r.outcome, r.days_remaining) == (O.PENDING, 364)
+    assert (r.outcome, r.days_remaining) == (Oc.PENDING, 364)
 
 
 def test_due_by_met_is_satisfied_before_and_after_the_deadline() -> None:
     for as_of in ("2021-06-01", "2021-12-31", "2022-01-01", "2025-01-01"):
         r = run(DUE_BY, {"obsolete_equipment_in_use": 0}, as_of)
-        assert (r.outcome, r.due_on, r.delay_days) == (O.SATISFIED, D(2021, 12, 31), None)
+        assert (r.outcome, r.due_on, r.delay_days) == (Oc.SATISFIED, D(2021, 12, 31), None)
 
 
 def test_due_by_unknown_requirement_is_pending_then_unknown() -> None:
-    assert outcome(DUE_BY, {}, "2021-12-31") is O.PENDING
+    assert outcome(DUE_BY, {}, "2021-12-31") is Oc.PENDING
     r = run(DUE_BY, {}, "2022-01-01")
-    assert (r.outcome, r.due_on) == (O.UNKNOWN, D(2021, 12, 31))
+    assert (r.outcome, r.due_on) == (Oc.UNKNOWN, D(2021, 12, 31))
     assert r.missing == ("obsolete_equipment_in_use",)
 
 
 def test_due_by_met_on_the_deadline_has_no_delay() -> None:
     r = run(DUE_BY_MET, {"hazard_system": {"established_on": "2021-12-31"}}, "2022-06-30")
-    assert (r.outcome, r.delay_days, r.last_event_on) == (O.SATISFIED, None, D(2021, 12, 31))
+    assert (r.outcome, r.delay_days, r.last_event_on) == (Oc.SATISFIED, None, D(2021, 12, 31))
 
 
 def test_due_by_met_late_is_violated_until_met_then_satisfied_with_delay() -> None:
     record = {"hazard_system": {"established_on": "2022-01-10"}}
     before = run(DUE_BY_MET, record, "2022-01-09")  # the as-of view hides the later establishment
-    assert (before.outcome, before.days_overdue) == (O.VIOLATED, 9)
+    assert (before.outcome, before.days_overdue) == (Oc.VIOLATED, 9)
     on = run(DUE_BY_MET, record, "2022-01-10")
-    assert (on.outcome, on.due_on, on.delay_days) == (O.SATISFIED, D(2021, 12, 31), 10)
+    assert (on.outcome, on.due_on, on.delay_days) == (Oc.SATISFIED, D(2021, 12, 31), 10)
     later = run(DUE_BY_MET, record, "2023-06-30")
-    assert (later.outcome, later.delay_days) == (O.SATISFIED, 10)
+    assert (later.outcome, later.delay_days) == (Oc.SATISFIED, 10)
 
 
 def test_due_by_null_system_is_violated_after_deadline() -> None:
     r = run(DUE_BY_MET, {"hazard_system": {"established_on": None}}, "2022-01-01")
-    assert (r.outcome, r.days_overdue) == (O.VIOLATED, 1)
+    assert (r.outcome, r.days_overdue) == (Oc.VIOLATED, 1)
     r = run(DUE_BY_MET, {"hazard_system": None}, "2022-01-01")
-    assert (r.outcome, r.days_overdue) == (O.VIOLATED, 1)
+    assert (r.outcome, r.days_overdue) == (Oc.VIOLATED, 1)
 
 
 @pytest.mark.parametrize(
@@ -148,9 +149,9 @@ def test_due_by_null_system_is_violated_after_deadline() -> None:
 def test_due_by_new_entrant_grace(established: str, due: dt.date) -> None:
     record = {"established_on": established, "obsolete_equipment_in_use": 3}
     on_due = run(DUE_BY, record, due.isoformat())
-    assert (on_due.outcome, on_due.due_on, on_due.days_remaining) == (O.PENDING, due, 0)
+    assert (on_due.outcome, on_due.due_on, on_due.days_remaining) == (Oc.PENDING, due, 0)
     after = run(DUE_BY, record, (due + dt.timedelta(days=1)).isoformat())
-    assert (after.outcome, after.due_on, after.days_overdue) == (O.VIOLATED, due, 1)
+    assert (after.outcome, after.due_on, after.days_overdue) == (Oc.VIOLATED, due, 1)
 
 
 GRACE_PARAM = """
@@ -164,13 +165,13 @@ param new_entrant_grace: duration {
 def test_due_by_new_entrant_grace_declared_param_and_override() -> None:
     record = {"established_on": "2022-02-01", "obsolete_equipment_in_use": 3}
     declared = run(DUE_BY, record, "2022-04-02", extra=GRACE_PARAM)
-    assert (declared.outcome, declared.due_on) == (O.PENDING, D(2022, 4, 2))
+    assert (declared.outcome, declared.due_on) == (Oc.PENDING, D(2022, 4, 2))
     assert [(p.name, p.value, p.overridden) for p in declared.params] == [
         ("new_entrant_grace", Duration(days=60), False)]
     late = run(DUE_BY, record, "2022-04-03", extra=GRACE_PARAM)
-    assert (late.outcome, late.days_overdue) == (O.VIOLATED, 1)
+    assert (late.outcome, late.days_overdue) == (Oc.VIOLATED, 1)
     over = run(DUE_BY, record, "2022-04-03", extra=GRACE_PARAM, params={"new_entrant_grace": "6 months"})
-    assert (over.outcome, over.due_on, over.days_remaining) == (O.PENDING, D(2022, 8, 1), 120)
+    assert (over.outcome, over.due_on, over.days_remaining) == (Oc.PENDING, D(2022, 8, 1), 120)
     assert [(p.name, p.overridden) for p in over.params] == [("new_entrant_grace", True)]
 
 
@@ -197,16 +198,16 @@ def assessments(*dates: str, comprehensive: bool = True) -> dict[str, Any]:
 
 def test_every_exactly_one_period_later_is_satisfied() -> None:
     r = run(EVERY, assessments("2021-03-15"), "2022-03-15")
-    assert (r.outcome, r.due_on, r.last_event_on, r.period) == (O.SATISFIED, D(2022, 3, 15), D(2021, 3, 15), "1 year")
+    assert (r.outcome, r.due_on, r.last_event_on, r.period) == (Oc.SATISFIED, D(2022, 3, 15), D(2021, 3, 15), "1 year")
     assert r.days_remaining is None  # satisfied results carry no countdown
 
 
 def test_every_the_day_after_is_violated() -> None:
     r = run(EVERY, assessments("2021-03-15"), "2022-03-16")
-    assert (r.outcome, r.due_on, r.days_overdue) == (O.VIOLATED, D(2022, 3, 15), 1)
+    assert (r.outcome, r.due_on, r.days_overdue) == (Oc.VIOLATED, D(2022, 3, 15), 1)
 
 
-@pytest.mark.parametrize(("as_of", "expected"), [("2021-02-28", O.SATISFIED), ("2021-03-01", O.VIOLATED)])
+@pytest.mark.parametrize(("as_of", "expected"), [("2021-02-28", Oc.SATISFIED), ("2021-03-01", Oc.VIOLATED)])
 def test_every_from_a_leap_day(as_of: str, expected: Outcome) -> None:
     r = run(EVERY, assessments("2020-02-29"), as_of)
     assert (r.outcome, r.due_on) == (expected, D(2021, 2, 28))
@@ -214,27 +215,27 @@ def test_every_from_a_leap_day(as_of: str, expected: Outcome) -> None:
 
 def test_every_leap_day_to_leap_year_with_four_years() -> None:
     items = "due every 4 years\n    last max(a in risk_assessments: a.date)"
-    assert run(items, assessments("2020-02-29"), "2024-02-29").outcome is O.SATISFIED
-    assert run(items, assessments("2020-02-29"), "2024-03-01").outcome is O.VIOLATED
+    assert run(items, assessments("2020-02-29"), "2024-02-29").outcome is Oc.SATISFIED
+    assert run(items, assessments("2020-02-29"), "2024-03-01").outcome is Oc.VIOLATED
 
 
 def test_every_uses_the_latest_event_on_or_before_as_of() -> None:
     record = assessments("2021-03-15", "2022-03-10", "2019-01-01")
     early = run(EVERY, record, "2022-03-09")  # 2022-03-10 is hidden
-    assert (early.outcome, early.last_event_on, early.due_on) == (O.SATISFIED, D(2021, 3, 15), D(2022, 3, 15))
+    assert (early.outcome, early.last_event_on, early.due_on) == (Oc.SATISFIED, D(2021, 3, 15), D(2022, 3, 15))
     later = run(EVERY, record, "2022-03-16")
-    assert (later.outcome, later.last_event_on, later.due_on) == (O.SATISFIED, D(2022, 3, 10), D(2023, 3, 10))
+    assert (later.outcome, later.last_event_on, later.due_on) == (Oc.SATISFIED, D(2022, 3, 10), D(2023, 3, 10))
 
 
 def test_every_events_before_the_policy_period_count() -> None:
     r = run(EVERY, assessments("2019-12-01"), "2020-12-01")
-    assert (r.outcome, r.due_on) == (O.SATISFIED, D(2020, 12, 1))
+    assert (r.outcome, r.due_on) == (Oc.SATISFIED, D(2020, 12, 1))
 
 
 def test_every_non_qualifying_events_are_ignored() -> None:
     record = {"established_on": "2010-01-01", **assessments("2022-01-01", comprehensive=False)}
     r = run(EVERY, record, "2021-04-02")
-    assert (r.outcome, r.due_on, r.last_event_on) == (O.VIOLATED, D(2021, 4, 1), None)
+    assert (r.outcome, r.due_on, r.last_event_on) == (Oc.VIOLATED, D(2021, 4, 1), None)
 
 
 @pytest.mark.parametrize(
@@ -250,44 +251,44 @@ def test_every_no_event_first_due_one_period_after_anchor_or_establishment(estab
                                                                            due: dt.date) -> None:
     record = {"established_on": established, "risk_assessments": []}
     on = run(EVERY, record, due.isoformat())
-    assert (on.outcome, on.due_on, on.days_remaining, on.last_event_on) == (O.PENDING, due, 0, None)
+    assert (on.outcome, on.due_on, on.days_remaining, on.last_event_on) == (Oc.PENDING, due, 0, None)
     after = run(EVERY, record, (due + dt.timedelta(days=1)).isoformat())
-    assert (after.outcome, after.due_on, after.days_overdue) == (O.VIOLATED, due, 1)
+    assert (after.outcome, after.due_on, after.days_overdue) == (Oc.VIOLATED, due, 1)
 
 
 def test_every_null_list_counts_as_no_event() -> None:
     r = run(EVERY, {"established_on": "2010-01-01", "risk_assessments": None}, "2021-04-02")
-    assert (r.outcome, r.due_on) == (O.VIOLATED, D(2021, 4, 1))
+    assert (r.outcome, r.due_on) == (Oc.VIOLATED, D(2021, 4, 1))
 
 
 def test_every_no_event_unknown_establishment_pending_then_unknown() -> None:
     record = {"risk_assessments": []}
     on = run(EVERY, record, "2021-04-01")
-    assert (on.outcome, on.due_on, on.days_remaining) == (O.PENDING, D(2021, 4, 1), 0)
+    assert (on.outcome, on.due_on, on.days_remaining) == (Oc.PENDING, D(2021, 4, 1), 0)
     after = run(EVERY, record, "2021-04-02")
-    assert after.outcome is O.UNKNOWN
+    assert after.outcome is Oc.UNKNOWN
     assert after.missing == ("established_on",)
     assert after.days_overdue is None
 
 
 def test_every_unknown_event_list_is_unknown() -> None:
     r = run(EVERY, {"established_on": "2010-01-01"}, "2020-06-01")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("risk_assessments",)
 
 
 def test_every_event_with_unknown_qualification_is_unknown() -> None:
     record = {"established_on": "2010-01-01", "risk_assessments": [{"date": "2022-01-01"}]}
     r = run(EVERY, record, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("risk_assessments[2022-01-01].comprehensive",)
 
 
 def test_every_first_clause_sets_the_first_due_date() -> None:
     items = EVERY + "\n    first 2020-12-31"
-    assert run(items, {"risk_assessments": []}, "2020-12-31").outcome is O.PENDING
+    assert run(items, {"risk_assessments": []}, "2020-12-31").outcome is Oc.PENDING
     r = run(items, {"risk_assessments": []}, "2021-01-01")
-    assert (r.outcome, r.due_on, r.days_overdue) == (O.VIOLATED, D(2020, 12, 31), 1)
+    assert (r.outcome, r.due_on, r.days_overdue) == (Oc.VIOLATED, D(2020, 12, 31), 1)
     # `first` is only for an empty record: an event wins
     assert run(items, assessments("2020-06-01"), "2021-06-01").due_on == D(2021, 6, 1)
 
@@ -295,20 +296,20 @@ def test_every_first_clause_sets_the_first_due_date() -> None:
 def test_every_anchor_param_declared_and_overridden() -> None:
     record = {"established_on": "2010-01-01", "risk_assessments": []}
     declared = run(EVERY, record, "2021-04-02", extra=ANCHOR_PARAM)
-    assert (declared.outcome, declared.due_on) == (O.VIOLATED, D(2021, 4, 1))
+    assert (declared.outcome, declared.due_on) == (Oc.VIOLATED, D(2021, 4, 1))
     assert [(p.name, p.value, p.overridden) for p in declared.params] == [
         ("periodic_first_due_anchor", D(2020, 4, 1), False)]
     over = run(EVERY, record, "2021-04-02", extra=ANCHOR_PARAM, params={"periodic_first_due_anchor": "2021-01-01"})
-    assert (over.outcome, over.due_on, over.days_remaining) == (O.PENDING, D(2022, 1, 1), 274)
+    assert (over.outcome, over.due_on, over.days_remaining) == (Oc.PENDING, D(2022, 1, 1), 274)
     assert [(p.name, p.overridden) for p in over.params] == [("periodic_first_due_anchor", True)]
 
 
 def test_every_with_requirement_takes_the_worse_outcome() -> None:
     items = "require obsolete_equipment_in_use == 0\n  " + EVERY
     record = assessments("2022-01-01")
-    assert run(items, {**record, "obsolete_equipment_in_use": 0}, "2022-06-30").outcome is O.SATISFIED
-    assert run(items, {**record, "obsolete_equipment_in_use": 1}, "2022-06-30").outcome is O.VIOLATED
-    assert run(items, record, "2022-06-30").outcome is O.UNKNOWN
+    assert run(items, {**record, "obsolete_equipment_in_use": 0}, "2022-06-30").outcome is Oc.SATISFIED
+    assert run(items, {**record, "obsolete_equipment_in_use": 1}, "2022-06-30").outcome is Oc.VIOLATED
+    assert run(items, record, "2022-06-30").outcome is Oc.UNKNOWN
 
 
 # ============================================================================ due within W after S done A
@@ -331,56 +332,56 @@ def change(on: str = "2022-03-01", major: bool = True, **more: Any) -> dict[str,
 def test_within_act_on_the_last_day_is_satisfied() -> None:
     record = {"changes": [change()], **assessments("2022-03-31")}
     r = run(WITHIN, record, "2022-06-30")
-    assert (r.outcome, r.due_on, r.delay_days) == (O.SATISFIED, D(2022, 3, 31), None)
+    assert (r.outcome, r.due_on, r.delay_days) == (Oc.SATISFIED, D(2022, 3, 31), None)
     [ev] = r.events
     assert (ev.path, ev.outcome, ev.event_on, ev.due_on, ev.done_on, ev.delay_days) == (
-        "changes[2022-03-01]", O.SATISFIED, D(2022, 3, 1), D(2022, 3, 31), D(2022, 3, 31), None)
+        "changes[2022-03-01]", Oc.SATISFIED, D(2022, 3, 1), D(2022, 3, 31), D(2022, 3, 31), None)
 
 
 def test_within_act_before_the_event_does_not_count() -> None:
     record = {"changes": [change()], **assessments("2022-02-28")}
     r = run(WITHIN, record, "2022-04-01")
-    assert (r.outcome, r.days_overdue) == (O.VIOLATED, 1)
+    assert (r.outcome, r.days_overdue) == (Oc.VIOLATED, 1)
 
 
 def test_within_act_a_day_late_is_violated_with_delay_then_satisfied_after_memory() -> None:
     record = {"changes": [change()], **assessments("2022-04-01")}
     on_act = run(WITHIN, record, "2022-04-01")
     assert (on_act.outcome, on_act.due_on, on_act.delay_days, on_act.days_overdue) == (
-        O.VIOLATED, D(2022, 3, 31), 1, 1)
+        Oc.VIOLATED, D(2022, 3, 31), 1, 1)
     assert on_act.events[0].done_on == D(2022, 4, 1)
     last_day = run(WITHIN, record, "2023-04-01")  # act + late_act_memory (1 year), inclusive
-    assert (last_day.outcome, last_day.delay_days) == (O.VIOLATED, 1)
+    assert (last_day.outcome, last_day.delay_days) == (Oc.VIOLATED, 1)
     after = run(WITHIN, record, "2023-04-02")
-    assert (after.outcome, after.delay_days, after.days_overdue) == (O.SATISFIED, 1, None)
+    assert (after.outcome, after.delay_days, after.days_overdue) == (Oc.SATISFIED, 1, None)
     assert after.events[0].delay_days == 1
 
 
 def test_within_late_act_memory_param_override() -> None:
     record = {"changes": [change()], **assessments("2022-04-01")}
-    assert run(WITHIN, record, "2022-10-01", extra=LATE_MEMORY).outcome is O.VIOLATED
+    assert run(WITHIN, record, "2022-10-01", extra=LATE_MEMORY).outcome is Oc.VIOLATED
     short = run(WITHIN, record, "2022-05-02", extra=LATE_MEMORY, params={"late_act_memory": "1 month"})
-    assert (short.outcome, short.delay_days) == (O.SATISFIED, 1)
+    assert (short.outcome, short.delay_days) == (Oc.SATISFIED, 1)
     assert [(p.name, p.overridden) for p in short.params] == [("late_act_memory", True)]
     assert run(WITHIN, record, "2022-05-01", extra=LATE_MEMORY, params={"late_act_memory": "1 month"}).outcome \
-        is O.VIOLATED
+        is Oc.VIOLATED
 
 
 def test_within_not_done_pending_through_due_day_then_violated() -> None:
     record = {"changes": [change()], "risk_assessments": []}
     on = run(WITHIN, record, "2022-03-31")
-    assert (on.outcome, on.due_on, on.days_remaining) == (O.PENDING, D(2022, 3, 31), 0)
+    assert (on.outcome, on.due_on, on.days_remaining) == (Oc.PENDING, D(2022, 3, 31), 0)
     after = run(WITHIN, record, "2022-04-01")
     assert (after.outcome, after.due_on, after.days_overdue, after.delay_days) == (
-        O.VIOLATED, D(2022, 3, 31), 1, None)
+        Oc.VIOLATED, D(2022, 3, 31), 1, None)
     assert after.events[0].done_on is None
 
 
 def test_within_unknown_act_pending_then_unknown() -> None:
     record = {"changes": [change()]}  # risk_assessments absent
-    assert run(WITHIN, record, "2022-03-31").outcome is O.PENDING
+    assert run(WITHIN, record, "2022-03-31").outcome is Oc.PENDING
     r = run(WITHIN, record, "2022-04-01")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("risk_assessments",)
     assert r.events[0].missing == ("risk_assessments",)
 
@@ -388,7 +389,7 @@ def test_within_unknown_act_pending_then_unknown() -> None:
 @pytest.mark.parametrize("changes", [[], [change(major=False)], None])
 def test_within_no_events_is_not_applicable(changes: list[dict[str, Any]] | None) -> None:
     r = run(WITHIN, {"changes": changes, "risk_assessments": []}, "2022-06-30")
-    assert r.outcome is O.NOT_APPLICABLE
+    assert r.outcome is Oc.NOT_APPLICABLE
     assert r.reason is not None
     assert (r.reason.zh, r.reason.en) == ("没有相关事件", "no such events")
     assert r.events == []
@@ -396,14 +397,14 @@ def test_within_no_events_is_not_applicable(changes: list[dict[str, Any]] | None
 
 def test_within_unknown_event_list_is_unknown() -> None:
     r = run(WITHIN, {"risk_assessments": []}, "2022-06-30")
-    assert (r.outcome, r.missing) == (O.UNKNOWN, ("changes",))
+    assert (r.outcome, r.missing) == (Oc.UNKNOWN, ("changes",))
 
 
 def test_within_event_with_unknown_filter_is_unknown() -> None:
     record = {"changes": [{"date": "2022-03-01", "kind": "equipment"}], "risk_assessments": []}
     r = run(WITHIN, record, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
-    assert r.events[0].outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
+    assert r.events[0].outcome is Oc.UNKNOWN
 
 
 def test_within_worst_event_decides() -> None:
@@ -413,26 +414,26 @@ def test_within_worst_event_decides() -> None:
     }
     # 2022-01-01 satisfied by 01-15; 2022-03-01 not done, due 03-31 → violated; 06-20 due 07-20 → pending
     r = run(WITHIN, record, "2022-06-30")
-    assert r.outcome is O.VIOLATED
+    assert r.outcome is Oc.VIOLATED
     assert (r.due_on, r.days_overdue) == (D(2022, 3, 31), 91)
     assert [(e.path, e.outcome) for e in r.events] == [
-        ("changes[2022-01-01]", O.SATISFIED), ("changes[2022-03-01]", O.VIOLATED),
-        ("changes[2022-06-20]", O.PENDING)]
+        ("changes[2022-01-01]", Oc.SATISFIED), ("changes[2022-03-01]", Oc.VIOLATED),
+        ("changes[2022-06-20]", Oc.PENDING)]
 
 
 def test_within_pending_and_satisfied_is_pending_with_earliest_due() -> None:
     record = {"changes": [change("2022-01-01"), change("2022-06-20"), change("2022-06-25")],
               **assessments("2022-01-15")}
     r = run(WITHIN, record, "2022-06-30")
-    assert (r.outcome, r.due_on, r.days_remaining) == (O.PENDING, D(2022, 7, 20), 20)
+    assert (r.outcome, r.due_on, r.days_remaining) == (Oc.PENDING, D(2022, 7, 20), 20)
 
 
 def test_within_unknown_beats_pending_but_not_violated() -> None:
     record = {"changes": [change("2022-06-20"), {"date": "2022-01-01", "kind": "equipment"}],
               "risk_assessments": []}
-    assert run(WITHIN, record, "2022-06-30").outcome is O.UNKNOWN
+    assert run(WITHIN, record, "2022-06-30").outcome is Oc.UNKNOWN
     record["changes"].append(change("2022-03-01"))
-    assert run(WITHIN, record, "2022-06-30").outcome is O.VIOLATED
+    assert run(WITHIN, record, "2022-06-30").outcome is Oc.VIOLATED
 
 
 # ============================================================================ due on D done A
@@ -452,39 +453,39 @@ def hazard(**kw: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("plan", [{"time_limit": None}, None])
 def test_due_on_null_deadline_is_unknown(plan: dict[str, Any] | None) -> None:
     r = run(DUE_ON, {"hazards": [hazard(plan=plan)]}, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
-    assert r.events[0].outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
+    assert r.events[0].outcome is Oc.UNKNOWN
     assert r.events[0].due_on is None
 
 
 def test_due_on_unknown_deadline_is_unknown() -> None:
     r = run(DUE_ON, {"hazards": [hazard(plan={})]}, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("hazards[H1].plan.time_limit",)
 
 
 def test_due_on_open_pending_through_deadline_then_violated() -> None:
     on = run(DUE_ON, {"hazards": [hazard()]}, "2022-07-31")
-    assert (on.outcome, on.due_on, on.days_remaining) == (O.PENDING, D(2022, 7, 31), 0)
+    assert (on.outcome, on.due_on, on.days_remaining) == (Oc.PENDING, D(2022, 7, 31), 0)
     after = run(DUE_ON, {"hazards": [hazard()]}, "2022-08-01")
-    assert (after.outcome, after.days_overdue) == (O.VIOLATED, 1)
+    assert (after.outcome, after.days_overdue) == (Oc.VIOLATED, 1)
 
 
 def test_due_on_closed_on_the_deadline_is_satisfied() -> None:
     r = run(DUE_ON, {"hazards": [hazard(remediated_on="2022-07-20", verified_on="2022-07-31")]}, "2022-08-01")
-    assert (r.outcome, r.events[0].done_on) == (O.SATISFIED, D(2022, 7, 31))
+    assert (r.outcome, r.events[0].done_on) == (Oc.SATISFIED, D(2022, 7, 31))
 
 
 def test_due_on_remediated_but_not_verified_is_not_done() -> None:
     r = run(DUE_ON, {"hazards": [hazard(remediated_on="2022-07-20")]}, "2022-08-01")
-    assert (r.outcome, r.events[0].done_on) == (O.VIOLATED, None)
+    assert (r.outcome, r.events[0].done_on) == (Oc.VIOLATED, None)
 
 
 def test_due_on_verified_after_as_of_is_hidden() -> None:
     record = {"hazards": [hazard(remediated_on="2022-07-20", verified_on="2022-08-05")]}
-    assert run(DUE_ON, record, "2022-08-04").outcome is O.VIOLATED
+    assert run(DUE_ON, record, "2022-08-04").outcome is Oc.VIOLATED
     r = run(DUE_ON, record, "2022-08-05")
-    assert (r.outcome, r.delay_days) == (O.VIOLATED, 5)
+    assert (r.outcome, r.delay_days) == (Oc.VIOLATED, 5)
 
 
 # ============================================================================ each with due continuous / due by
@@ -495,29 +496,29 @@ EACH_CONTINUOUS = """each s in staff where s.on_duty
 
 
 def test_each_continuous_vacuously_true() -> None:
-    assert outcome(EACH_CONTINUOUS, {"staff": []}) is O.SATISFIED
-    assert outcome(EACH_CONTINUOUS, {"staff": [{"id": "S1", "on_duty": False}]}) is O.SATISFIED
-    assert outcome(EACH_CONTINUOUS, {"staff": None}) is O.SATISFIED
+    assert outcome(EACH_CONTINUOUS, {"staff": []}) is Oc.SATISFIED
+    assert outcome(EACH_CONTINUOUS, {"staff": [{"id": "S1", "on_duty": False}]}) is Oc.SATISFIED
+    assert outcome(EACH_CONTINUOUS, {"staff": None}) is Oc.SATISFIED
 
 
 def test_each_continuous_every_element_must_hold() -> None:
     ok = {"id": "S1", "on_duty": True, "safety_training_passed_on": "2021-01-01"}
     bad = {"id": "S2", "on_duty": True, "safety_training_passed_on": None}
     unknown = {"id": "S3", "on_duty": True}
-    assert outcome(EACH_CONTINUOUS, {"staff": [ok]}) is O.SATISFIED
-    assert outcome(EACH_CONTINUOUS, {"staff": [ok, bad]}) is O.VIOLATED
-    assert outcome(EACH_CONTINUOUS, {"staff": [ok, unknown]}) is O.UNKNOWN
-    assert outcome(EACH_CONTINUOUS, {"staff": [unknown, bad]}) is O.VIOLATED
-    assert outcome(EACH_CONTINUOUS, {"staff": [{"id": "S4"}, ok]}) is O.UNKNOWN  # unknown filter
-    assert outcome(EACH_CONTINUOUS, {}) is O.UNKNOWN
+    assert outcome(EACH_CONTINUOUS, {"staff": [ok]}) is Oc.SATISFIED
+    assert outcome(EACH_CONTINUOUS, {"staff": [ok, bad]}) is Oc.VIOLATED
+    assert outcome(EACH_CONTINUOUS, {"staff": [ok, unknown]}) is Oc.UNKNOWN
+    assert outcome(EACH_CONTINUOUS, {"staff": [unknown, bad]}) is Oc.VIOLATED
+    assert outcome(EACH_CONTINUOUS, {"staff": [{"id": "S4"}, ok]}) is Oc.UNKNOWN  # unknown filter
+    assert outcome(EACH_CONTINUOUS, {}) is Oc.UNKNOWN
 
 
 def test_each_with_due_by() -> None:
     items = EACH_CONTINUOUS.replace("due continuous", "due by 2021-12-31")
     bad = {"staff": [{"id": "S2", "on_duty": True, "safety_training_passed_on": None}]}
-    assert outcome(items, bad, "2021-12-31") is O.PENDING
-    assert outcome(items, bad, "2022-01-01") is O.VIOLATED
-    assert outcome(items, {"staff": []}, "2020-01-01") is O.SATISFIED
+    assert outcome(items, bad, "2021-12-31") is Oc.PENDING
+    assert outcome(items, bad, "2022-01-01") is Oc.VIOLATED
+    assert outcome(items, {"staff": []}, "2020-01-01") is Oc.SATISFIED
 
 
 # ============================================================================ applicability
@@ -525,11 +526,11 @@ def test_each_with_due_by() -> None:
 def test_effective_date() -> None:
     items = "effective 2021-09-01\n  " + CONTINUOUS
     before = run(items, {"obsolete_equipment_in_use": 1}, "2021-08-31")
-    assert before.outcome is O.NOT_APPLICABLE
+    assert before.outcome is Oc.NOT_APPLICABLE
     assert before.reason is not None
     assert (before.reason.zh, before.reason.en) == ("自 2021-09-01 起施行", "in force from 2021-09-01")
-    assert outcome(items, {"obsolete_equipment_in_use": 1}, "2021-09-01") is O.VIOLATED
-    assert outcome(items, {}, "2021-08-31") is O.NOT_APPLICABLE  # nothing is needed before it
+    assert outcome(items, {"obsolete_equipment_in_use": 1}, "2021-09-01") is Oc.VIOLATED
+    assert outcome(items, {}, "2021-08-31") is Oc.NOT_APPLICABLE  # nothing is needed before it
 
 
 APPLIES = 'applies industry in {"construction", "mining"}\n  ' + CONTINUOUS
@@ -537,25 +538,25 @@ APPLIES = 'applies industry in {"construction", "mining"}\n  ' + CONTINUOUS
 
 def test_applies_false_is_not_applicable_with_reason() -> None:
     r = run(APPLIES, {"industry": "retail", "obsolete_equipment_in_use": 1}, "2022-06-30")
-    assert r.outcome is O.NOT_APPLICABLE
+    assert r.outcome is Oc.NOT_APPLICABLE
     assert r.reason is not None
     assert r.reason.en == 'the rule applies only when industry in {"construction", "mining"}'
     assert r.reason.zh == '适用条件不成立：industry in {"construction", "mining"}'
 
 
 def test_applies_null_is_false() -> None:
-    assert outcome(APPLIES, {"industry": None, "obsolete_equipment_in_use": 1}) is O.NOT_APPLICABLE
+    assert outcome(APPLIES, {"industry": None, "obsolete_equipment_in_use": 1}) is Oc.NOT_APPLICABLE
 
 
 def test_applies_true_evaluates_the_rule() -> None:
-    assert outcome(APPLIES, {"industry": "mining", "obsolete_equipment_in_use": 1}) is O.VIOLATED
-    assert outcome(APPLIES, {"industry": "mining", "obsolete_equipment_in_use": 0}) is O.SATISFIED
+    assert outcome(APPLIES, {"industry": "mining", "obsolete_equipment_in_use": 1}) is Oc.VIOLATED
+    assert outcome(APPLIES, {"industry": "mining", "obsolete_equipment_in_use": 0}) is Oc.SATISFIED
 
 
 @pytest.mark.parametrize("value", [0, 1, None])
 def test_applies_unknown_is_unknown(value: int | None) -> None:
     r = run(APPLIES, {"obsolete_equipment_in_use": value}, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert "industry" in r.missing
     assert r.reason is not None
     assert r.reason.en == "whether the rule applies is unknown"
@@ -563,10 +564,10 @@ def test_applies_unknown_is_unknown(value: int | None) -> None:
 
 def test_applies_unknown_but_not_applicable_anyway() -> None:
     items = 'effective 2023-01-01\n  ' + APPLIES
-    assert outcome(items, {}, "2022-06-30") is O.NOT_APPLICABLE
+    assert outcome(items, {}, "2022-06-30") is Oc.NOT_APPLICABLE
     items = 'applies industry in {"mining"}\n  unless small source "s" "q" when employee_count < 10\n  ' + CONTINUOUS
     r = run(items, {"employee_count": 3, "obsolete_equipment_in_use": 1}, "2022-06-30")
-    assert (r.outcome, r.exception) == (O.NOT_APPLICABLE, "small")
+    assert (r.outcome, r.exception) == (Oc.NOT_APPLICABLE, "small")
 
 
 UNLESS = 'unless small source "例外条款" "小微企业" when employee_count < 10\n  ' + CONTINUOUS
@@ -574,35 +575,35 @@ UNLESS = 'unless small source "例外条款" "小微企业" when employee_count 
 
 def test_unless_true_is_not_applicable_naming_the_exception() -> None:
     r = run(UNLESS, {"employee_count": 9, "obsolete_equipment_in_use": 1}, "2022-06-30")
-    assert (r.outcome, r.exception) == (O.NOT_APPLICABLE, "small")
+    assert (r.outcome, r.exception) == (Oc.NOT_APPLICABLE, "small")
     assert r.reason is not None
     assert r.reason.en == "exception `small` (例外条款)"
 
 
 def test_unless_false_evaluates_the_rule() -> None:
     r = run(UNLESS, {"employee_count": 10, "obsolete_equipment_in_use": 1}, "2022-06-30")
-    assert (r.outcome, r.exception) == (O.VIOLATED, None)
+    assert (r.outcome, r.exception) == (Oc.VIOLATED, None)
 
 
 def test_unless_unknown_is_unknown_unless_satisfied_anyway() -> None:
     r = run(UNLESS, {"obsolete_equipment_in_use": 1}, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.reason is not None
     assert r.reason.en == "whether exception `small` applies is unknown"
     assert "employee_count" in r.missing
-    assert outcome(UNLESS, {"obsolete_equipment_in_use": 0}) is O.SATISFIED
+    assert outcome(UNLESS, {"obsolete_equipment_in_use": 0}) is Oc.SATISFIED
 
 
 def test_unless_unknown_with_pending_is_unknown() -> None:
     items = UNLESS.replace("due continuous", "due by 2022-12-31")
-    assert outcome(items, {"obsolete_equipment_in_use": 1}, "2022-06-30") is O.UNKNOWN
+    assert outcome(items, {"obsolete_equipment_in_use": 1}, "2022-06-30") is Oc.UNKNOWN
 
 
 def test_second_exception_holds_even_when_first_is_unknown() -> None:
     items = ('unless small source "s" "q" when employee_count < 10\n'
              '  unless retail source "s" "q" when industry == "retail"\n  ' + CONTINUOUS)
     r = run(items, {"industry": "retail", "obsolete_equipment_in_use": 1}, "2022-06-30")
-    assert (r.outcome, r.exception) == (O.NOT_APPLICABLE, "retail")
+    assert (r.outcome, r.exception) == (Oc.NOT_APPLICABLE, "retail")
 
 
 # ============================================================================ triggers
@@ -621,32 +622,32 @@ def test_trigger_active_through_the_listing_period_then_expired() -> None:
     record = {"inspection_findings": [finding("2022-02-11")]}
     on_day = run(TRIGGER, record, "2022-02-11", kind="trigger")
     assert (on_day.outcome, on_day.listed_until, on_day.last_event_on) == (
-        O.TRIGGERED, D(2023, 2, 11), D(2022, 2, 11))
+        Oc.TRIGGERED, D(2023, 2, 11), D(2022, 2, 11))
     assert on_day.effect is not None and on_day.effect.en == "entered in the credit record"
     last = run(TRIGGER, record, "2023-02-11", kind="trigger")
-    assert (last.outcome, last.listed_until) == (O.TRIGGERED, D(2023, 2, 11))
+    assert (last.outcome, last.listed_until) == (Oc.TRIGGERED, D(2023, 2, 11))
     after = run(TRIGGER, record, "2023-02-12", kind="trigger")
-    assert (after.outcome, after.listed_until) == (O.EXPIRED, D(2023, 2, 11))
-    assert after.events[0].outcome is O.EXPIRED
+    assert (after.outcome, after.listed_until) == (Oc.EXPIRED, D(2023, 2, 11))
+    assert after.events[0].outcome is Oc.EXPIRED
 
 
 def test_trigger_before_the_behaviour_is_not_triggered() -> None:
     record = {"inspection_findings": [finding("2022-02-11")]}
     r = run(TRIGGER, record, "2022-02-10", kind="trigger")
-    assert (r.outcome, r.events) == (O.NOT_TRIGGERED, [])
+    assert (r.outcome, r.events) == (Oc.NOT_TRIGGERED, [])
 
 
 @pytest.mark.parametrize("findings", [[], [finding("2022-02-11", "other")], None])
 def test_trigger_not_triggered(findings: list[dict[str, Any]] | None) -> None:
     r = run(TRIGGER, {"inspection_findings": findings}, "2022-06-30", kind="trigger")
-    assert r.outcome is O.NOT_TRIGGERED
+    assert r.outcome is Oc.NOT_TRIGGERED
     assert r.listed_until is None
 
 
 def test_trigger_unknown_list_or_filter() -> None:
-    assert run(TRIGGER, {}, "2022-06-30", kind="trigger").outcome is O.UNKNOWN
+    assert run(TRIGGER, {}, "2022-06-30", kind="trigger").outcome is Oc.UNKNOWN
     r = run(TRIGGER, {"inspection_findings": [{"date": "2022-02-11"}]}, "2022-06-30", kind="trigger")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("inspection_findings[2022-02-11].kind",)
 
 
@@ -654,24 +655,24 @@ def test_trigger_combination_order() -> None:
     expired, active, unknown = finding("2020-01-01"), finding("2022-02-11"), {"date": "2021-05-05"}
     as_of = "2022-06-30"
     assert run(TRIGGER, {"inspection_findings": [expired, active, unknown]}, as_of, kind="trigger").outcome \
-        is O.TRIGGERED
-    assert run(TRIGGER, {"inspection_findings": [expired, unknown]}, as_of, kind="trigger").outcome is O.UNKNOWN
+        is Oc.TRIGGERED
+    assert run(TRIGGER, {"inspection_findings": [expired, unknown]}, as_of, kind="trigger").outcome is Oc.UNKNOWN
     r = run(TRIGGER, {"inspection_findings": [expired, finding("2020-06-01")]}, as_of, kind="trigger")
-    assert (r.outcome, r.listed_until) == (O.EXPIRED, D(2021, 6, 1))
+    assert (r.outcome, r.listed_until) == (Oc.EXPIRED, D(2021, 6, 1))
 
 
 def test_trigger_listed_until_is_the_latest_active_event() -> None:
     record = {"inspection_findings": [finding("2022-02-11"), finding("2022-05-01"), finding("2020-01-01")]}
     r = run(TRIGGER, record, "2022-06-30", kind="trigger")
-    assert (r.outcome, r.listed_until, r.last_event_on) == (O.TRIGGERED, D(2023, 5, 1), D(2022, 5, 1))
-    assert [e.outcome for e in r.events] == [O.TRIGGERED, O.TRIGGERED, O.EXPIRED]
+    assert (r.outcome, r.listed_until, r.last_event_on) == (Oc.TRIGGERED, D(2023, 5, 1), D(2022, 5, 1))
+    assert [e.outcome for e in r.events] == [Oc.TRIGGERED, Oc.TRIGGERED, Oc.EXPIRED]
 
 
 def test_trigger_is_never_unknown_because_of_applies_when_not_applicable() -> None:
     items = 'applies industry == "mining"\n  ' + TRIGGER
     r = run(items, {"industry": "retail", "inspection_findings": [finding("2022-02-11")]}, "2022-06-30",
             kind="trigger")
-    assert r.outcome is O.NOT_APPLICABLE
+    assert r.outcome is Oc.NOT_APPLICABLE
 
 
 # ============================================================================ dated params
@@ -700,9 +701,9 @@ def test_dated_param_at_the_behaviour_date(behaviour: str, listed_until: dt.date
     r = run(DATED_TRIGGER, record, "2024-06-01", kind="trigger", extra=LISTING_PARAM)
     assert r.events[0].listed_until == listed_until
     assert run(DATED_TRIGGER, record, listed_until.isoformat(), kind="trigger", extra=LISTING_PARAM).outcome \
-        is O.TRIGGERED
+        is Oc.TRIGGERED
     after = (listed_until + dt.timedelta(days=1)).isoformat()
-    assert run(DATED_TRIGGER, record, after, kind="trigger", extra=LISTING_PARAM).outcome is O.EXPIRED
+    assert run(DATED_TRIGGER, record, after, kind="trigger", extra=LISTING_PARAM).outcome is Oc.EXPIRED
 
 
 def test_dated_param_plain_reference_reads_the_value_on_as_of() -> None:
@@ -723,11 +724,11 @@ def test_dated_param_override_replaces_the_whole_schedule() -> None:
 
 def test_dated_param_in_an_expression() -> None:
     items = "require as_of + (credit_listing_period at 2023-10-01) == 2025-06-01\n  due continuous"
-    assert outcome(items, {}, "2022-06-01", extra=LISTING_PARAM) is O.SATISFIED
+    assert outcome(items, {}, "2022-06-01", extra=LISTING_PARAM) is Oc.SATISFIED
     items = "require as_of + credit_listing_period == 2023-06-01\n  due continuous"
-    assert outcome(items, {}, "2022-06-01", extra=LISTING_PARAM) is O.SATISFIED
+    assert outcome(items, {}, "2022-06-01", extra=LISTING_PARAM) is Oc.SATISFIED
     items = "require as_of + credit_listing_period == 2026-10-01\n  due continuous"
-    assert outcome(items, {}, "2023-10-01", extra=LISTING_PARAM) is O.SATISFIED
+    assert outcome(items, {}, "2023-10-01", extra=LISTING_PARAM) is Oc.SATISFIED
 
 
 def test_param_override_errors() -> None:
@@ -764,13 +765,13 @@ ENFORCEMENT = "require not (violated(a) or violated(b))\n  due continuous"
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
-        ({"obsolete_equipment_in_use": 1, "industry": "retail"}, O.VIOLATED),
-        ({"obsolete_equipment_in_use": 1}, O.VIOLATED),  # b unknown, a violated: violated
-        ({"obsolete_equipment_in_use": 0, "industry": "mining", "ppe": {"worn": False}}, O.VIOLATED),
-        ({"obsolete_equipment_in_use": 0, "industry": "retail"}, O.SATISFIED),  # b not applicable
-        ({"obsolete_equipment_in_use": 0, "industry": "mining", "ppe": {"worn": True}}, O.SATISFIED),
-        ({"obsolete_equipment_in_use": 0}, O.UNKNOWN),  # b unknown
-        ({"industry": "retail"}, O.UNKNOWN),  # a unknown
+        ({"obsolete_equipment_in_use": 1, "industry": "retail"}, Oc.VIOLATED),
+        ({"obsolete_equipment_in_use": 1}, Oc.VIOLATED),  # b unknown, a violated: violated
+        ({"obsolete_equipment_in_use": 0, "industry": "mining", "ppe": {"worn": False}}, Oc.VIOLATED),
+        ({"obsolete_equipment_in_use": 0, "industry": "retail"}, Oc.SATISFIED),  # b not applicable
+        ({"obsolete_equipment_in_use": 0, "industry": "mining", "ppe": {"worn": True}}, Oc.SATISFIED),
+        ({"obsolete_equipment_in_use": 0}, Oc.UNKNOWN),  # b unknown
+        ({"industry": "retail"}, Oc.UNKNOWN),  # a unknown
     ],
 )
 def test_violated_is_three_valued(record: dict[str, Any], expected: Outcome) -> None:
@@ -791,17 +792,17 @@ def test_rule_declared_after_its_user_is_evaluated_first() -> None:
     text = HEADER + rule_text(ENFORCEMENT) + BASE_RULES
     res = compiled(text).evaluate({"id": "E", "obsolete_equipment_in_use": 1, "industry": "retail"}, "2022-06-30")
     assert [r.rule for r in res.results] == ["r", "a", "b"]  # reported in declaration order
-    assert res.by_rule("r").outcome is O.VIOLATED
+    assert res.by_rule("r").outcome is Oc.VIOLATED
 
 
 def test_triggered_of_a_trigger() -> None:
     extra = "\ntrigger t {\n  implements \"t\"\n  title zh \"触发\" en \"T\"\n  source \"s\" \"q\"\n  " \
             + TRIGGER + "\n}\n"
     items = "require not triggered(t)\n  due continuous"
-    assert outcome(items, {"inspection_findings": [finding("2022-02-11")]}, extra=extra) is O.VIOLATED
-    assert outcome(items, {"inspection_findings": [finding("2020-02-11")]}, extra=extra) is O.SATISFIED
-    assert outcome(items, {"inspection_findings": []}, extra=extra) is O.SATISFIED
-    assert outcome(items, {}, extra=extra) is O.UNKNOWN
+    assert outcome(items, {"inspection_findings": [finding("2022-02-11")]}, extra=extra) is Oc.VIOLATED
+    assert outcome(items, {"inspection_findings": [finding("2020-02-11")]}, extra=extra) is Oc.SATISFIED
+    assert outcome(items, {"inspection_findings": []}, extra=extra) is Oc.SATISFIED
+    assert outcome(items, {}, extra=extra) is Oc.UNKNOWN
 
 
 # ============================================================================ three-valued logic
@@ -809,7 +810,7 @@ def test_triggered_of_a_trigger() -> None:
 def holds(cond: str, record: dict[str, Any], as_of: str = "2022-06-30", extra: str = "") -> bool | None:
     """The value of a condition: True (satisfied), False (violated) or None (unknown)."""
     o = outcome(f"require {cond}\n  due continuous", record, as_of, extra=extra)
-    return {O.SATISFIED: True, O.VIOLATED: False, O.UNKNOWN: None}[o]
+    return {Oc.SATISFIED: True, Oc.VIOLATED: False, Oc.UNKNOWN: None}[o]
 
 
 @pytest.mark.parametrize(
@@ -1054,13 +1055,13 @@ def test_year_and_date_functions() -> None:
 def test_unknown_field_of_a_picked_element_is_named_missing() -> None:
     items = "require latest(a in risk_assessments by a.date).risk_list_updated\n  due continuous"
     r = run(items, {"risk_assessments": [{"date": "2021-01-01"}]}, "2022-06-30")
-    assert r.outcome is O.UNKNOWN
+    assert r.outcome is Oc.UNKNOWN
     assert r.missing != ()
 
 
 def test_several_requires_are_one_conjunction() -> None:
     items = "require obsolete_equipment_in_use == 0\n  require ppe.worn\n  due continuous"
-    assert outcome(items, {"obsolete_equipment_in_use": 0, "ppe": {"worn": True}}) is O.SATISFIED
-    assert outcome(items, {"obsolete_equipment_in_use": 1, "ppe": {}}) is O.VIOLATED
-    assert outcome(items, {"obsolete_equipment_in_use": 0, "ppe": {}}) is O.UNKNOWN
-    assert outcome(items, {"obsolete_equipment_in_use": 0, "ppe": {"worn": False}}) is O.VIOLATED
+    assert outcome(items, {"obsolete_equipment_in_use": 0, "ppe": {"worn": True}}) is Oc.SATISFIED
+    assert outcome(items, {"obsolete_equipment_in_use": 1, "ppe": {}}) is Oc.VIOLATED
+    assert outcome(items, {"obsolete_equipment_in_use": 0, "ppe": {}}) is Oc.UNKNOWN
+    assert outcome(items, {"obsolete_equipment_in_use": 0, "ppe": {"worn": False}}) is Oc.VIOLATED

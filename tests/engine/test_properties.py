@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import random
 from typing import Any
 
@@ -20,14 +21,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from safetyrules.api import Policy, load_policy
+from safetyrules.api import load_policy
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
 from safetyrules.facts.models import Industry
 
-O = Outcome
+Oc = Outcome  # short alias for the many expected outcomes
 POLICY = load_policy()
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# SAFETYRULES_PROPERTY_EXAMPLES=1000 for a deeper run; the default keeps the file under ~30 s.
+SETTINGS = settings(max_examples=int(os.environ.get("SAFETYRULES_PROPERTY_EXAMPLES", "60")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 ABSENT = object()
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -224,7 +227,7 @@ def test_evaluation_is_deterministic_and_json_ready(case: tuple[dict[str, Any], 
         text = json.dumps(r.to_json())
         assert json.loads(text)["outcome"] == r.outcome.value
     quiet = evaluate(record, as_of, explain=False)  # tracing never changes an outcome (see the xfails below)
-    assert [essence(r) + (r.params,) for r in quiet.results] == [essence(r) + (r.params,) for r in first.results]
+    assert [(*essence(r), r.params) for r in quiet.results] == [(*essence(r), r.params) for r in first.results]
 
 
 @SETTINGS
@@ -242,7 +245,7 @@ def added(record: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
     return out
 
 
-NOT_WORSE = {O.SATISFIED, O.UNKNOWN, O.NOT_APPLICABLE}
+NOT_WORSE = {Oc.SATISFIED, Oc.UNKNOWN, Oc.NOT_APPLICABLE}
 
 
 @SETTINGS
@@ -262,9 +265,9 @@ def test_adding_a_qualifying_record_never_makes_things_worse(case: tuple[dict[st
         for cid in cids:
             old, new = one(before, cid).outcome, one(after, cid).outcome
             assert new in NOT_WORSE, (key, cid, old, new)
-            if old is O.SATISFIED:
-                assert new is O.SATISFIED, (key, cid, old, new)
-            if new is O.SATISFIED:
+            if old is Oc.SATISFIED:
+                assert new is Oc.SATISFIED, (key, cid, old, new)
+            if new is Oc.SATISFIED:
                 assert one(after, cid).due_on is not None and one(after, cid).due_on >= as_of
 
 
@@ -302,15 +305,15 @@ def test_an_absent_fact_never_yields_satisfied(case: tuple[dict[str, Any], dt.da
         result = evaluate(without, as_of, explain=False)
         for cid in cids:
             r = one(result, cid)
-            assert r.outcome is not O.SATISFIED, (key, cid)
-            if r.outcome is O.UNKNOWN:
+            assert r.outcome is not Oc.SATISFIED, (key, cid)
+            if r.outcome is Oc.UNKNOWN:
                 assert r.missing or r.reason is not None, (key, cid)
     for key, cids in TRIGGER_NEEDS:
         without = {k: v for k, v in record.items() if k != key}
         result = evaluate(without, as_of, explain=False)
         for cid in cids:
             r = one(result, cid)
-            assert r.outcome is O.UNKNOWN, (key, cid, r.outcome)
+            assert r.outcome is Oc.UNKNOWN, (key, cid, r.outcome)
             assert key in r.missing, (key, cid, r.missing)
 
 
@@ -319,22 +322,22 @@ def test_an_absent_fact_never_yields_satisfied(case: tuple[dict[str, Any], dt.da
 def test_deadline_arithmetic_is_consistent(case: tuple[dict[str, Any], dt.date]) -> None:
     record, as_of = case
     for r in evaluate(record, as_of, explain=False).results:
-        if r.outcome is O.VIOLATED and r.due_on is not None:
+        if r.outcome is Oc.VIOLATED and r.due_on is not None:
             assert r.days_overdue == (as_of - r.due_on).days and r.days_overdue > 0, r.rule
         else:
             assert r.days_overdue is None, r.rule
-        if r.outcome is O.PENDING:
+        if r.outcome is Oc.PENDING:
             assert r.due_on is not None and r.days_remaining == (r.due_on - as_of).days >= 0, r.rule
         else:
             assert r.days_remaining is None, r.rule
-        if r.outcome is O.TRIGGERED:
+        if r.outcome is Oc.TRIGGERED:
             assert r.listed_until is not None and r.listed_until >= as_of, r.rule
-        if r.outcome is O.EXPIRED:
+        if r.outcome is Oc.EXPIRED:
             assert r.listed_until is not None and r.listed_until < as_of, r.rule
         if r.kind == "trigger":
-            assert r.outcome in {O.TRIGGERED, O.EXPIRED, O.NOT_TRIGGERED, O.UNKNOWN, O.NOT_APPLICABLE}
+            assert r.outcome in {Oc.TRIGGERED, Oc.EXPIRED, Oc.NOT_TRIGGERED, Oc.UNKNOWN, Oc.NOT_APPLICABLE}
         else:
-            assert r.outcome in {O.VIOLATED, O.PENDING, O.SATISFIED, O.NOT_APPLICABLE, O.UNKNOWN}
+            assert r.outcome in {Oc.VIOLATED, Oc.PENDING, Oc.SATISFIED, Oc.NOT_APPLICABLE, Oc.UNKNOWN}
 
 
 # ------------------------------------------------------------------------------------------ ties

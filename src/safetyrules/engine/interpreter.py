@@ -39,6 +39,23 @@ class Step:
     note: str | None = None
 
 
+class Bound:
+    """A value bound by a quantifier or `each`; its fact path is built only when an explanation needs it."""
+
+    __slots__ = ("base", "index", "value")
+
+    def __init__(self, value: Any, base: str, index: int | None = None) -> None:
+        self.value = value
+        self.base = base
+        self.index = index
+
+    @property
+    def path(self) -> str:
+        return self.base if self.index is None else f"{self.base}[{element_label(self.value, self.index)}]"
+
+
+Env = dict[str, Bound]
+
 ELEMENT_KEYS = ("id", "date", "found_on", "published_on", "occurred_at", "year", "starts_on", "hired_on")
 
 
@@ -54,6 +71,8 @@ def element_label(value: Any, index: int) -> str:
     return str(index)
 
 
+_LOGIC = frozenset({"and", "or", "implies"})
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in", "not in"})
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
@@ -83,9 +102,10 @@ class Interpreter:
         self.branches: set[tuple[Span, bool]] = set()  # when tracing: every value a condition took (coverage)
         self._define_cache: dict[str, tuple[Any, set[str], set[str], set[str]]] = {}
         self._stack: list[Step] = []
+        self._dispatch = self._build_dispatch()
 
     # ------------------------------------------------------------------ tracing
-    def evaluate(self, e: ast.Expr, env: dict[str, tuple[Any, str]] | None = None) -> tuple[Any, Step | None]:
+    def evaluate(self, e: ast.Expr, env: Env | None = None) -> tuple[Any, Step | None]:
         """Evaluate a top-level expression; with tracing, also return its step tree."""
         env = env or {}
         if not self.trace:
@@ -133,67 +153,92 @@ class Interpreter:
         return step.value
 
     # ------------------------------------------------------------------ evaluation
-    def eval(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> Any:
-        match e:
-            case ast.IntLit(value=v) | ast.StringLit(value=v) | ast.DateLit(value=v) | ast.InstantLit(value=v) \
-                    | ast.BoolLit(value=v):
-                return v
-            case ast.DurationLit(amount=n, unit=u):
-                return Duration.of(n, u)
-            case ast.NullLit():
-                return None
-            case ast.AsOf():
-                return self.as_of
-            case ast.Name(id=name):
-                return self._name(name, env)
-            case ast.Field():
-                return self._field(e, env)
-            case ast.ParamAt(param=p, at=at):
-                when = self.eval(at, env)
-                if when is UNKNOWN or when is None:
-                    return when
-                self.params_read.add(p)
-                return self.param_value(p, when)
-            case ast.SetLit(items=items):
-                values = [self.eval(i, env) for i in items]
-                if any(v is UNKNOWN for v in values):
-                    return UNKNOWN
-                return frozenset(values)
-            case ast.IntRange(low=lo, high=hi):
-                a, b = self.eval(lo, env), self.eval(hi, env)
-                if a is UNKNOWN or b is UNKNOWN or a is None or b is None or b - a > MAX_RANGE:
-                    return UNKNOWN
-                return list(range(int(a), int(b) + 1))
-            case ast.Unary(op="not", operand=o):
-                return self._recorded(e, lambda: _not(self.eval(o, env)))
-            case ast.Unary(operand=o):
-                v = self.eval(o, env)
-                return v if v is UNKNOWN or v is None else -v
-            case ast.Binary(op="and" | "or" | "implies"):
-                return self._recorded(e, lambda: self._logic(e, env))
-            case ast.Binary(op="==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in"):
-                return self._recorded(e, lambda: self._compare(e, env))
-            case ast.Binary(op=op, left=lhs, right=rhs):
-                return _arith(op, self.eval(lhs, env), self.eval(rhs, env))
-            case ast.IsTest():
-                return self._recorded(e, lambda: self._is(e, env))
-            case ast.IfThenElse(cond=c, then=t, else_=x):
-                def branch() -> Any:
-                    cv = truth(self.eval(c, env))
-                    if cv is UNKNOWN:
-                        tv, xv = self.eval(t, env), self.eval(x, env)
-                        return tv if tv == xv and tv is not UNKNOWN else UNKNOWN
-                    return self.eval(t if cv else x, env)
-                return self._recorded(e, branch)
-            case ast.Call():
-                return self._recorded(e, lambda: self._call(e, env))
-            case ast.Quantifier() | ast.OrderPick():
-                return self._recorded(e, lambda: self._quantify(e, env))
-        raise TypeError(f"cannot evaluate {e!r}")  # pragma: no cover - the checker rejects it
+    def eval(self, e: ast.Expr, env: Env) -> Any:
+        """The value of `e` (dispatch on the node's class: a dict lookup, not a chain of isinstance)."""
+        return self._dispatch[type(e)](e, env)
 
-    def _name(self, name: str, env: dict[str, tuple[Any, str]]) -> Any:
+    def _build_dispatch(self) -> dict[type, Callable[[Any, Env], Any]]:
+        return {
+            ast.IntLit: self._literal, ast.StringLit: self._literal, ast.DateLit: self._literal,
+            ast.InstantLit: self._literal, ast.BoolLit: self._literal,
+            ast.DurationLit: lambda e, env: Duration.of(e.amount, e.unit),
+            ast.NullLit: lambda e, env: None,
+            ast.AsOf: lambda e, env: self.as_of,
+            ast.Name: lambda e, env: self._name(e.id, env),
+            ast.Field: self._field,
+            ast.ParamAt: self._param_at,
+            ast.SetLit: self._set,
+            ast.IntRange: self._range,
+            ast.Unary: self._unary,
+            ast.Binary: self._binary,
+            ast.IsTest: self._is_node,
+            ast.IfThenElse: self._if,
+            ast.Call: self._call_node,
+            ast.Quantifier: self._quantify_node,
+            ast.OrderPick: self._quantify_node,
+        }
+
+    @staticmethod
+    def _literal(e: Any, env: Env) -> Any:
+        return e.value
+
+    def _param_at(self, e: ast.ParamAt, env: Env) -> Any:
+        when = self.eval(e.at, env)
+        if when is UNKNOWN or when is None:
+            return when
+        self.params_read.add(e.param)
+        return self.param_value(e.param, when)
+
+    def _set(self, e: ast.SetLit, env: Env) -> Any:
+        values = [self.eval(i, env) for i in e.items]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        return frozenset(values)
+
+    def _range(self, e: ast.IntRange, env: Env) -> Any:
+        a, b = self.eval(e.low, env), self.eval(e.high, env)
+        if a is UNKNOWN or b is UNKNOWN or a is None or b is None or b - a > MAX_RANGE:
+            return UNKNOWN
+        return list(range(int(a), int(b) + 1))
+
+    def _unary(self, e: ast.Unary, env: Env) -> Any:
+        if e.op == "not":
+            if self.trace:
+                return self._recorded(e, lambda: _not(self.eval(e.operand, env)))
+            return _not(self.eval(e.operand, env))
+        v = self.eval(e.operand, env)
+        return v if v is UNKNOWN or v is None else -v
+
+    def _binary(self, e: ast.Binary, env: Env) -> Any:
+        op = e.op
+        if op in _LOGIC:
+            return self._recorded(e, lambda: self._logic(e, env)) if self.trace else self._logic(e, env)
+        if op in _COMPARISONS:
+            return self._recorded(e, lambda: self._compare(e, env)) if self.trace else self._compare(e, env)
+        return _arith(op, self.eval(e.left, env), self.eval(e.right, env))
+
+    def _is_node(self, e: ast.IsTest, env: Env) -> Any:
+        return self._recorded(e, lambda: self._is(e, env)) if self.trace else self._is(e, env)
+
+    def _if(self, e: ast.IfThenElse, env: Env) -> Any:
+        def branch() -> Any:
+            cv = truth(self.eval(e.cond, env))
+            if cv is UNKNOWN:
+                tv, xv = self.eval(e.then, env), self.eval(e.else_, env)
+                return tv if tv == xv and tv is not UNKNOWN else UNKNOWN
+            return self.eval(e.then if cv else e.else_, env)
+
+        return self._recorded(e, branch) if self.trace else branch()
+
+    def _call_node(self, e: ast.Call, env: Env) -> Any:
+        return self._recorded(e, lambda: self._call(e, env)) if self.trace else self._call(e, env)
+
+    def _quantify_node(self, e: ast.Quantifier | ast.OrderPick, env: Env) -> Any:
+        return self._recorded(e, lambda: self._quantify(e, env)) if self.trace else self._quantify(e, env)
+
+    def _name(self, name: str, env: Env) -> Any:
         if name in env:
-            return env[name][0]
+            return env[name].value
         if name in self.definitions:
             return self._definition(name)
         try:
@@ -204,7 +249,8 @@ class Interpreter:
             self.params_read.add(name)
             return value
         value = self.record.get(name, UNKNOWN)
-        self._fact(name, value)
+        if value is UNKNOWN or self.trace:
+            self._fact(name, value)
         return value
 
     def _definition(self, name: str) -> Any:
@@ -235,7 +281,7 @@ class Interpreter:
         self.rules_read = set()
         self.branches = set()
 
-    def path_of(self, e: ast.Expr, env: dict[str, tuple[Any, str]]) -> str | None:
+    def path_of(self, e: ast.Expr, env: Env) -> str | None:
         """The fact path an expression reads (`hazards[H-1].plan.time_limit`), when it reads one."""
         names: list[str] = []
         while isinstance(e, ast.Field):
@@ -244,14 +290,14 @@ class Interpreter:
         if not isinstance(e, ast.Name):
             return None
         if e.id in env:
-            base = env[e.id][1]
+            base = env[e.id].path
         elif e.id in self.definitions:
             return None
         else:
             base = e.id
         return ".".join([base, *reversed(names)])
 
-    def _field(self, e: ast.Field, env: dict[str, tuple[Any, str]]) -> Any:
+    def _field(self, e: ast.Field, env: Env) -> Any:
         target = self.eval(e.target, env)
         if target is UNKNOWN or target is None:
             value = target
@@ -259,12 +305,13 @@ class Interpreter:
             value = target.get(e.name, UNKNOWN)
         else:  # pragma: no cover - the checker allows fields of records only
             value = UNKNOWN
-        path = self.path_of(e, env)
-        if path is not None:
-            self._fact(path, value)
+        if value is UNKNOWN or self.trace:  # paths are for explanations and missing facts only
+            path = self.path_of(e, env)
+            if path is not None:
+                self._fact(path, value)
         return value
 
-    def _logic(self, e: ast.Binary, env: dict[str, tuple[Any, str]]) -> Any:
+    def _logic(self, e: ast.Binary, env: Env) -> Any:
         """Kleene and/or/implies. A chain `a or b or c` is one step; when tracing, every operand is
         evaluated (no short cut) so that the explanation names all that decided it."""
         if e.op == "implies":
@@ -291,7 +338,7 @@ class Interpreter:
             return decisive
         return UNKNOWN if seen_unknown else not decisive
 
-    def _compare(self, e: ast.Binary, env: dict[str, tuple[Any, str]]) -> Any:
+    def _compare(self, e: ast.Binary, env: Env) -> Any:
         left, right = self.eval(e.left, env), self.eval(e.right, env)
         op = e.op
         if left is UNKNOWN or right is UNKNOWN:
@@ -313,7 +360,7 @@ class Interpreter:
         except TypeError:  # e.g. a naive and an aware instant: refuse rather than guess
             return UNKNOWN
 
-    def _is(self, e: ast.IsTest, env: dict[str, tuple[Any, str]]) -> Any:
+    def _is(self, e: ast.IsTest, env: Env) -> Any:
         v = self.eval(e.operand, env)
         if e.test == "unknown":
             result: Any = v is UNKNOWN
@@ -323,7 +370,7 @@ class Interpreter:
             result = UNKNOWN if v is UNKNOWN else v is None
         return _not(result) if e.negated else result
 
-    def _call(self, e: ast.Call, env: dict[str, tuple[Any, str]]) -> Any:
+    def _call(self, e: ast.Call, env: Env) -> Any:
         f = e.func
         if f in ("violated", "triggered"):
             arg = e.args[0]
@@ -361,7 +408,7 @@ class Interpreter:
                 return min(args)
         raise TypeError(f)  # pragma: no cover
 
-    def _quantify(self, q: ast.Quantifier | ast.OrderPick, env: dict[str, tuple[Any, str]]) -> Any:
+    def _quantify(self, q: ast.Quantifier | ast.OrderPick, env: Env) -> Any:
         coll = self.eval(q.collection, env)
         if coll is UNKNOWN:
             return UNKNOWN
@@ -369,10 +416,10 @@ class Interpreter:
         base = self.path_of(q.collection, env) or q.var
         rows: list[tuple[Any, Any, Any, Step | None]] = []  # element, where, body/key, step
         for i, item in enumerate(items):
-            inner = {**env, q.var: (item, f"{base}[{element_label(item, i)}]")}
+            inner = {**env, q.var: Bound(item, base, i)}
             step = None
             if self.trace:
-                step = Step(f"{q.var} = {inner[q.var][1]}", None, None)
+                step = Step(f"{q.var} = {inner[q.var].path}", None, None)
                 self._stack.append(step)
             try:
                 where = True if q.where is None else truth(self.eval(q.where, inner))
@@ -392,7 +439,7 @@ class Interpreter:
             rows.append((item, where, value, step))
         result, chosen = _aggregate(q, rows)
         if result is UNKNOWN and isinstance(q, ast.Quantifier) and q.kind == "find" and q.where is not None:
-            bound = ", ".join(f"{k}={show(v[0])}" for k, v in env.items() if not isinstance(v[0], dict | list))
+            bound = ", ".join(f"{k}={show(v.value)}" for k, v in env.items() if not isinstance(v.value, dict | list))
             self.missing.add(f"{base}[{format_expr(q.where)}{'; ' + bound if bound else ''}]")
         if self.trace and self._stack:
             kept = [s for s in chosen if s is not None][:KEEP_ELEMENTS]

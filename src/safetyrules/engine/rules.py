@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.types import BOOL
-from safetyrules.engine.interpreter import Interpreter, Step, element_label, truth
+from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, truth
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import (
     SEVERITY_ORDER,
@@ -36,6 +36,8 @@ from safetyrules.engine.values import UNKNOWN, Duration, shift_date
 from safetyrules.facts.as_of import as_of_view
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
+
+_I = TypeVar("_I")
 
 DEFAULT_NEW_ENTRANT_GRACE = Duration(days=90)
 DEFAULT_LATE_ACT_MEMORY = Duration(months=12)
@@ -74,6 +76,21 @@ class RuleEngine:
         declared = [d.name for m in policy.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
         self.position = {name: i for i, name in enumerate(declared)}
         self.applies_text = {r.name: format_expr(a.cond) for r in policy.rules if (a := r.first(ast.Applies))}
+        # a rule's items by kind, looked up once: evaluation asks for them for every enterprise
+        self.items: dict[str, dict[type, list[Any]]] = {}
+        for r in policy.rules:
+            by_kind: dict[type, list[Any]] = {}
+            for item in r.items:
+                by_kind.setdefault(type(item), []).append(item)
+            self.items[r.name] = by_kind
+        self.dues = {r.name: r.due for r in policy.rules}
+
+    def _first(self, rule: ast.RuleDecl, kind: type[_I]) -> _I | None:
+        found = self.items[rule.name].get(kind)
+        return found[0] if found else None
+
+    def _all(self, rule: ast.RuleDecl, kind: type[_I]) -> list[_I]:
+        return self.items[rule.name].get(kind, [])
 
     # ------------------------------------------------------------------ entry point
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False) -> list[RuleResult]:
@@ -95,7 +112,7 @@ class RuleEngine:
               ) -> RuleResult:
         steps: list[Step] = []
         reserved: set[str] = set()
-        title = rule.first(ast.Title)
+        title = self._first(rule, ast.Title)
         result = RuleResult(
             enterprise=str(view.get("id", "")),
             rule=rule.name,
@@ -104,14 +121,14 @@ class RuleEngine:
             outcome=Outcome.UNKNOWN,
             as_of=as_of,
             title=Text(title.text.zh, title.text.en) if title else Text(rule.name, rule.name),
-            citations=tuple(Citation(self.document, s.section, s.quote) for s in rule.all(ast.Source)),
-            severity=sev.level if (sev := rule.first(ast.SeverityItem)) else None,
+            citations=tuple(Citation(self.document, s.section, s.quote) for s in self._all(rule, ast.Source)),
+            severity=sev.level if (sev := self._first(rule, ast.SeverityItem)) else None,
         )
-        effect = rule.first(ast.Effect)
+        effect = self._first(rule, ast.Effect)
         if effect is not None:
             result.effect = Text(effect.text.zh, effect.text.en)
 
-        def record(label: str, e: ast.Expr, env: dict[str, tuple[Any, str]] | None = None) -> Any:
+        def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
             value, step = interp.evaluate(e, env)
             if self.policy.expr_types.get(id(e)) == BOOL:
                 value = truth(value)
@@ -120,7 +137,7 @@ class RuleEngine:
                 steps.append(step)
             return value
 
-        effective = rule.first(ast.Effective)
+        effective = self._first(rule, ast.Effective)
         applicable: Any = True
         if rule.name in self.disabled:
             body = _Body(Outcome.NOT_APPLICABLE, reason=Text("情景中已停用", "switched off in this scenario"))
@@ -128,7 +145,7 @@ class RuleEngine:
             body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective.start} 起施行",
                                                              f"in force from {effective.start}"))
         else:
-            applies = rule.first(ast.Applies)
+            applies = self._first(rule, ast.Applies)
             if applies is not None:
                 applicable = record("applies", applies.cond)
             if applicable is False:
@@ -177,7 +194,7 @@ class RuleEngine:
     def _excepted(self, rule: ast.RuleDecl, record: Any) -> tuple[_Body | None, str | None]:
         """The exception that applies (if any), and the first one whose condition is unknown."""
         unknown = None
-        for u in rule.all(ast.Unless):
+        for u in self._all(rule, ast.Unless):
             holds = record(f"unless {u.name}", u.when)
             if holds is True:
                 return _Body(Outcome.NOT_APPLICABLE, exception=u.name, reason=Text(
@@ -187,10 +204,10 @@ class RuleEngine:
         return None, unknown
 
     def _requirement(self, rule: ast.RuleDecl, interp: Interpreter, record: Any,
-                     env: dict[str, tuple[Any, str]] | None = None) -> Any:
+                     env: Env | None = None) -> Any:
         """The Kleene conjunction of the `require` items."""
         value: Any = True
-        for req in rule.all(ast.Require):
+        for req in self._all(rule, ast.Require):
             v = record("require", req.cond, env)
             if v is False:
                 value = False
@@ -199,9 +216,9 @@ class RuleEngine:
         return value
 
     def _events(self, rule: ast.RuleDecl, interp: Interpreter, record: Any,
-                ) -> list[tuple[str, Any, dict[str, tuple[Any, str]]]] | None:
+                ) -> list[tuple[str, Any, Env]] | None:
         """`(path, where-value, env)` for each element of the rule's `each`; None when the list is unknown."""
-        each = rule.first(ast.Each)
+        each = self._first(rule, ast.Each)
         assert each is not None
         coll = interp.eval(each.collection, {})
         if coll is UNKNOWN:
@@ -209,8 +226,9 @@ class RuleEngine:
         base = interp.path_of(each.collection, {}) or each.var
         out = []
         for i, item in enumerate(coll or []):
-            path = f"{base}[{element_label(item, i)}]"
-            env = {each.var: (item, path)}
+            bound = Bound(item, base, i)
+            path = bound.path
+            env = {each.var: bound}
             where = True if each.where is None else record(f"each {path}", each.where, env)
             if where is not False:
                 out.append((path, where, env))
@@ -218,8 +236,8 @@ class RuleEngine:
 
     def _obligation(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], record: Any,
                     as_of: dt.date, reserved: set[str]) -> _Body:
-        due = rule.due
-        each = rule.first(ast.Each)
+        due = self.dues[rule.name]
+        each = self._first(rule, ast.Each)
         if isinstance(due, ast.DueWithin | ast.DueOn):
             return self._per_event(rule, due, interp, record, as_of, reserved)
         if each is not None:  # a requirement on every element: vacuously true without elements
@@ -231,12 +249,12 @@ class RuleEngine:
                           for _, where, env in events]
                 holds = False if False in values else (UNKNOWN if any(v is UNKNOWN for v in values) else True)
         else:
-            holds = self._requirement(rule, interp, record) if rule.all(ast.Require) else True
+            holds = self._requirement(rule, interp, record) if self._all(rule, ast.Require) else True
         if isinstance(due, ast.DueBy):
             return self._deadline(due, holds, interp, view, record, as_of, reserved)
         if isinstance(due, ast.DueEvery):
             body = self._periodic(due, interp, view, record, as_of, reserved)
-            if rule.all(ast.Require):
+            if self._all(rule, ast.Require):
                 body.outcome = worst([body.outcome, _continuous(holds)])
             return body
         return _Body(_continuous(holds))
@@ -325,7 +343,7 @@ class RuleEngine:
             if ev.outcome is Outcome.UNKNOWN and not ev.missing:
                 ev.missing = tuple(sorted(interp.missing - before)) or tuple(sorted(interp.missing))
             results.append(ev)
-        if rule.all(ast.Require):
+        if self._all(rule, ast.Require):
             holds = self._requirement(rule, interp, record)
             extra = [_continuous(holds)]
         else:
@@ -336,7 +354,7 @@ class RuleEngine:
         delay = max((e.delay_days for e in deciding if e.delay_days), default=None)
         return _Body(outcome, due_on=due_on, events=results, delay_days=delay)
 
-    def _event(self, due: ast.DueWithin | ast.DueOn, path: str, where: Any, env: dict[str, tuple[Any, str]],
+    def _event(self, due: ast.DueWithin | ast.DueOn, path: str, where: Any, env: Env,
                record: Any, as_of: dt.date, memory: Duration) -> EventResult:
         label = f"event {path}"
         if isinstance(due, ast.DueWithin):
@@ -372,8 +390,8 @@ class RuleEngine:
         events = self._events(rule, interp, record)
         if events is None:
             return _Body(Outcome.UNKNOWN)
-        on = rule.first(ast.TriggerOn)
-        listing = rule.first(ast.Listing)
+        on = self._first(rule, ast.TriggerOn)
+        listing = self._first(rule, ast.Listing)
         assert on is not None and listing is not None
         results: list[EventResult] = []
         for path, where, env in events:
@@ -392,13 +410,13 @@ class RuleEngine:
                      last_event_on=max((e.event_on for e in results if e.event_on), default=None))
 
     @staticmethod
-    def _path(e: ast.Expr, env: dict[str, tuple[Any, str]]) -> str | None:
+    def _path(e: ast.Expr, env: Env) -> str | None:
         names: list[str] = []
         while isinstance(e, ast.Field):
             names.append(e.name)
             e = e.target
         if isinstance(e, ast.Name) and e.id in env:
-            return ".".join([env[e.id][1], *reversed(names)])
+            return ".".join([env[e.id].path, *reversed(names)])
         return None
 
     def _reserved(self, name: str, as_of: dt.date, default: Any) -> Any:
