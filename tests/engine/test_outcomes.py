@@ -286,11 +286,34 @@ def test_every_event_with_unknown_qualification_is_unknown() -> None:
 
 def test_every_first_clause_sets_the_first_due_date() -> None:
     items = EVERY + "\n    first 2020-12-31"
-    assert run(items, {"risk_assessments": []}, "2020-12-31").outcome is Oc.PENDING
-    r = run(items, {"risk_assessments": []}, "2021-01-01")
+    record = {"established_on": "2010-01-01", "risk_assessments": []}
+    on = run(items, record, "2020-12-31")
+    assert (on.outcome, on.due_on, on.days_remaining) == (Oc.PENDING, D(2020, 12, 31), 0)
+    r = run(items, record, "2021-01-01")
     assert (r.outcome, r.due_on, r.days_overdue) == (Oc.VIOLATED, D(2020, 12, 31), 1)
-    # `first` is only for an empty record: an event wins
-    assert run(items, assessments("2020-06-01"), "2021-06-01").due_on == D(2021, 6, 1)
+    # an event after the first due date decides as usual
+    assert run(items, assessments("2021-06-01"), "2022-06-01").due_on == D(2022, 6, 1)
+    assert run(items, assessments("2021-06-01"), "2022-06-02").outcome is Oc.VIOLATED
+
+
+FIRST_SPEC = ("docs/semantics.md: with `first F`, 'E is a date: due on E + P' and 'E is null: due on F'; "
+              "rules.py _periodic (changed during this work) treats F as a floor that also moves with "
+              "established_on: due max(E + P, F, established + P), unknown after F when established_on is "
+              "unknown. The spec and the engine disagree; one of them must change")
+
+
+@pytest.mark.xfail(strict=True, reason=FIRST_SPEC)
+def test_every_first_clause_without_event_ignores_establishment() -> None:
+    items = EVERY + "\n    first 2020-12-31"
+    r = run(items, {"risk_assessments": []}, "2021-01-01")  # establishment unknown
+    assert (r.outcome, r.due_on) == (Oc.VIOLATED, D(2020, 12, 31))
+
+
+@pytest.mark.xfail(strict=True, reason=FIRST_SPEC)
+def test_every_first_clause_with_event_is_due_one_period_after_it() -> None:
+    items = EVERY + "\n    first 2020-12-31"
+    r = run(items, {"established_on": "2010-01-01", **assessments("2019-06-01")}, "2020-10-01")
+    assert (r.outcome, r.due_on) == (Oc.VIOLATED, D(2020, 6, 1))
 
 
 def test_every_anchor_param_declared_and_overridden() -> None:

@@ -1,0 +1,306 @@
+"""Rule semantics over a population: outcome code, due date, delay and listing end per enterprise.
+
+A transcription of `safetyrules.engine.rules.RuleEngine` (applies/unless/effective, the five kinds of
+deadline, per-event worst-of, triggers) into polars expressions over the root scope. Per-event rules and
+triggers evaluate their events in an element scope and aggregate them per enterprise with a group-by.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from safetyrules.columnar.exprs import (
+    EXPIRED,
+    NOT_APPLICABLE,
+    NOT_TRIGGERED,
+    PENDING,
+    SATISFIED,
+    TRIGGERED,
+    UNKNOWN_CODE,
+    VIOLATED,
+    Evaluator,
+    _root_record,
+)
+from safetyrules.columnar.scope import PROW, Scope
+from safetyrules.columnar.values import K, Unsupported, Val, const, days_between, shift_date
+from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, DEFAULT_NEW_ENTRANT_GRACE
+from safetyrules.syntax import ast
+
+CODE = pl.UInt8
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOut:
+    """A rule's result columns, as expressions over the root scope."""
+
+    code: pl.Expr
+    due: pl.Expr
+    delay: pl.Expr
+    listed: pl.Expr
+
+
+def _c(code: int) -> pl.Expr:
+    return pl.lit(code, dtype=CODE)
+
+
+def continuous(holds: pl.Expr) -> pl.Expr:
+    """true → satisfied, false → violated, unknown → unknown."""
+    return pl.when(holds).then(_c(SATISFIED)).when(~holds).then(_c(VIOLATED)).otherwise(_c(UNKNOWN_CODE))
+
+
+def _null_date() -> pl.Expr:
+    return pl.lit(None, dtype=pl.Date)
+
+
+def _null_int() -> pl.Expr:
+    return pl.lit(None, dtype=pl.Int64)
+
+
+class RuleCompiler:
+    """Builds the result expressions of each rule of one run."""
+
+    def __init__(self, ev: Evaluator, period_start: dt.date | None) -> None:
+        self.ev = ev
+        self.ctx = ev.ctx
+        self.period_start = period_start
+        self.as_of = pl.lit(self.ctx.as_of, dtype=pl.Date)
+
+    @property
+    def root(self) -> Scope:
+        return self.ctx.root
+
+    def _reserved(self, name: str, default: Any) -> Any:
+        try:
+            return self.ctx.params.value(name, self.ctx.as_of)
+        except KeyError:
+            return default
+
+    # ------------------------------------------------------------------ one rule
+    def rule(self, rule: ast.RuleDecl) -> RuleOut:
+        ev, root = self.ev, self.root
+        effective = rule.first(ast.Effective)
+        before = effective is not None and self.ctx.as_of < effective.start
+        applies = rule.first(ast.Applies)
+        app = ev.cond(applies.cond, root) if applies is not None else pl.lit(True)
+        excepted: pl.Expr = pl.lit(False)
+        exception_unknown: pl.Expr = pl.lit(False)
+        for u in rule.all(ast.Unless):
+            holds = ev.cond(u.when, root)
+            excepted = excepted | holds.fill_null(False)
+            exception_unknown = exception_unknown | holds.is_null()
+        body = self._trigger(rule) if rule.kind == "trigger" else self._obligation(rule)
+        body = self._stored(body)
+        na = pl.lit(before) | ~app.fill_null(True) | excepted
+        compliant = pl.lit(pl.Series([NOT_APPLICABLE, SATISFIED, NOT_TRIGGERED], dtype=CODE))
+        code = (pl.when(na).then(_c(NOT_APPLICABLE))
+                .when(app.is_null() & (body.code != NOT_APPLICABLE)).then(_c(UNKNOWN_CODE))
+                .when(exception_unknown & ~body.code.is_in(compliant.implode())).then(_c(UNKNOWN_CODE))
+                .otherwise(body.code))
+        return RuleOut(code, pl.when(na).then(None).otherwise(body.due),
+                       pl.when(na).then(None).otherwise(body.delay),
+                       pl.when(na).then(None).otherwise(body.listed))
+
+    def _stored(self, out: RuleOut) -> RuleOut:
+        names = self.root.columns({"code": out.code.cast(CODE), "due": out.due.cast(pl.Date),
+                                   "delay": out.delay.cast(pl.Int64), "listed": out.listed.cast(pl.Date)})
+        return RuleOut(pl.col(names["code"]), pl.col(names["due"]), pl.col(names["delay"]), pl.col(names["listed"]))
+
+    # ------------------------------------------------------------------ obligations
+    def _requirement(self, rule: ast.RuleDecl, scope: Scope) -> pl.Expr:
+        """The Kleene conjunction of the `require` items."""
+        out: pl.Expr = pl.lit(True)
+        for req in rule.all(ast.Require):
+            out = out & self.ev.cond(req.cond, scope)
+        return out
+
+    def _obligation(self, rule: ast.RuleDecl) -> RuleOut:
+        due = rule.due
+        each = rule.first(ast.Each)
+        if isinstance(due, ast.DueWithin | ast.DueOn):
+            return self._per_event(rule, due)
+        if each is not None:
+            holds = self._each_holds(rule, each)
+        else:
+            holds = self._requirement(rule, self.root) if rule.all(ast.Require) else pl.lit(True)
+        if isinstance(due, ast.DueBy):
+            return self._deadline(due, holds)
+        if isinstance(due, ast.DueEvery):
+            body = self._periodic(due)
+            if rule.all(ast.Require):
+                return RuleOut(pl.max_horizontal(body.code, continuous(holds)), body.due, body.delay, body.listed)
+            return body
+        if due is None or isinstance(due, ast.DueContinuous):
+            return RuleOut(continuous(holds), _null_date(), _null_int(), _null_date())
+        raise Unsupported(f"deadline {type(due).__name__}")
+
+    def _each_holds(self, rule: ast.RuleDecl, each: ast.Each) -> pl.Expr:
+        """The requirement on every element the filter keeps (an unknown filter: unknown)."""
+        ev = self.ev
+        c = ev.collection(each.collection, self.root)
+        inner = ev.expand(self.root, c, each.var)
+        w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
+        r = self._requirement(rule, inner)
+        wt = w.fill_null(False)
+        names = inner.columns({"fail": wt & ~r.fill_null(True), "unkr": w.is_null() | (wt & r.is_null())})
+        frame = inner.frame.select(PROW, *(pl.col(n).alias(k) for k, n in names.items()))
+        res = self.root.spread(frame, {"fail": pl.col("fail").any(), "unkr": pl.col("unkr").any()})
+        return (pl.when(c.unk).then(None).when(res["fail"].fill_null(False)).then(False)
+                .when(res["unkr"].fill_null(False)).then(None).otherwise(True))
+
+    def _established(self) -> Val:
+        return self.ev.field(_root_record(), "established_on", self.root)
+
+    def _deadline(self, due: ast.DueBy, holds: pl.Expr) -> RuleOut:
+        deadline = self.ev.eval(due.deadline, self.root)
+        is_date = deadline.is_value if deadline.kind is K.DATE else pl.lit(False)
+        est = self._established()
+        grace = self._reserved("new_entrant_grace", DEFAULT_NEW_ENTRANT_GRACE)
+        late_entrant = (est.is_value & (est.v > deadline.v)).fill_null(False)
+        shifted, _ = shift_date(est.v, const(grace))
+        day = pl.when(late_entrant).then(shifted).otherwise(deadline.v)
+        if due.met is not None:
+            met = self.ev.eval(due.met, self.root)
+            met_date = met.is_value if met.kind is K.DATE else pl.lit(False)
+            met_v = met.v
+        else:
+            met_date, met_v = pl.lit(False), _null_date()
+        h_true, h_false = holds.fill_null(False), (~holds).fill_null(False)
+        code = (pl.when(~is_date).then(_c(UNKNOWN_CODE))
+                .when(h_true).then(_c(SATISFIED))
+                .when(self.as_of <= day).then(_c(PENDING))
+                .when(h_false).then(_c(VIOLATED))
+                .otherwise(_c(UNKNOWN_CODE)))
+        delay = pl.when(is_date & h_true & met_date & (met_v > day)).then(days_between(day, met_v))
+        return RuleOut(code, pl.when(is_date).then(day), delay, _null_date())
+
+    def _periodic(self, due: ast.DueEvery) -> RuleOut:
+        """`due every P last E [first F]` as `RuleEngine._periodic`: without `first`, due E + P (or one period
+        after the later of the anchor and the establishment); with `first F`, never due before the first due
+        date max(F, establishment + P): due max(E + P, first due), satisfied while E + P has not passed."""
+        ev, root = self.ev, self.root
+        period = ev.eval(due.period, root)
+        last = ev.eval(due.last, root)
+        if period.kind not in (K.DUR, K.NULL) or last.kind not in (K.DATE, K.NULL):
+            raise Unsupported("a period that is not a duration or a last event that is not a date")
+        if period.kind is K.NULL:
+            return RuleOut(_c(UNKNOWN_CODE), _null_date(), _null_int(), _null_date())
+        as_of = self.as_of
+        bad = ~period.is_value | last.unk
+        last_date = last.is_value
+        next_due, _ = shift_date(last.v, period)
+        unknown, null = _c(UNKNOWN_CODE), _null_date()
+        code: Any = pl.when(bad).then(unknown)
+        day: Any = pl.when(bad).then(null)
+        if due.first is not None:
+            first = ev.eval(due.first, root)
+            first_ok = first.is_value if first.kind is K.DATE else pl.lit(False)
+            floor = first.v if first.kind is K.DATE else null
+            code = code.when(~first_ok).then(unknown)
+            day = day.when(~first_ok).then(null)
+        else:
+            code = code.when(last_date & (as_of <= next_due)).then(_c(SATISFIED)).when(last_date).then(_c(VIOLATED))
+            day = day.when(last_date).then(next_due)
+            anchor = self._reserved("periodic_first_due_anchor", self.period_start)
+            if not isinstance(anchor, dt.date):
+                return RuleOut(code.otherwise(unknown), day.otherwise(null), _null_int(), _null_date())
+            floor, _ = shift_date(pl.lit(anchor, dtype=pl.Date), period)
+        est = self._established()
+        by_establishment, _ = shift_date(est.v, period)
+        first_due = pl.when(est.is_value & (by_establishment > floor)).then(by_establishment).otherwise(floor)
+        undecided = est.unk & ~last_date & (as_of > floor)
+        code = code.when(undecided).then(unknown)
+        day = day.when(undecided).then(floor)
+        if due.first is not None:
+            latest = pl.when(next_due > first_due).then(next_due).otherwise(first_due)
+            code = (code.when(last_date & (as_of <= next_due)).then(_c(SATISFIED))
+                    .when(last_date & (as_of <= latest)).then(_c(PENDING))
+                    .when(last_date).then(_c(VIOLATED)))
+            day = day.when(last_date).then(latest)
+        code = code.when(as_of <= first_due).then(_c(PENDING)).otherwise(_c(VIOLATED))
+        return RuleOut(code, day.otherwise(first_due), _null_int(), _null_date())
+
+    # ------------------------------------------------------------------ events
+    def _per_event(self, rule: ast.RuleDecl, due: ast.DueWithin | ast.DueOn) -> RuleOut:
+        ev, root = self.ev, self.root
+        each = rule.first(ast.Each)
+        assert each is not None
+        c = ev.collection(each.collection, root)
+        inner = ev.expand(root, c, each.var)
+        w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
+        memory = self._reserved("late_act_memory", DEFAULT_LATE_ACT_MEMORY)
+        if isinstance(due, ast.DueWithin):
+            start = ev.eval(due.after, inner)
+            window = ev.eval(due.window, inner)
+            if start.kind not in (K.DATE, K.NULL) or window.kind not in (K.DUR, K.NULL):
+                raise Unsupported("an event window that is not a date plus a duration")
+            ok = start.is_value & window.is_value
+            due_v = shift_date(start.v, window)[0] if window.kind is K.DUR and start.kind is K.DATE \
+                else _null_date()
+        else:
+            deadline = ev.eval(due.deadline, inner)
+            ok = deadline.is_value if deadline.kind is K.DATE else pl.lit(False)
+            due_v = deadline.v
+        done = ev.eval(due.done, inner)
+        if done.kind not in (K.DATE, K.NULL):
+            raise Unsupported("an act date that is not a date")
+        done_date = done.is_value
+        remembered, _ = shift_date(done.v, const(memory))
+        code = (pl.when(~ok).then(_c(UNKNOWN_CODE))
+                .when(w.is_null()).then(_c(UNKNOWN_CODE))
+                .when(done_date & (done.v <= due_v)).then(_c(SATISFIED))
+                .when(done_date & (self.as_of <= remembered)).then(_c(VIOLATED))
+                .when(done_date).then(_c(SATISFIED))
+                .when(self.as_of <= due_v).then(_c(PENDING))
+                .when(done.is_null).then(_c(VIOLATED))
+                .otherwise(_c(UNKNOWN_CODE)))
+        ev_due = pl.when(ok).then(due_v)
+        ev_delay = pl.when(ok & w.is_not_null() & done_date & (done.v > due_v)).then(days_between(due_v, done.v))
+        is_event = w.fill_null(True)
+        names = inner.columns({"code": pl.when(is_event).then(code), "due": ev_due, "delay": ev_delay})
+        frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))
+        first = root.spread(frame, {"worst": pl.col("code").max()})
+        frame = frame.with_columns(root.back(first["worst"], frame).alias("worst"))
+        deciding = pl.col("code") == pl.col("worst")
+        res = root.spread(frame, {"due": pl.when(deciding).then(pl.col("due")).min(),
+                                  "delay": pl.when(deciding).then(pl.col("delay")).max()})
+        worst_code = first["worst"]
+        if rule.all(ast.Require):
+            final = pl.max_horizontal(worst_code, continuous(self._requirement(rule, root)))
+        else:
+            final = worst_code
+        none = worst_code.is_null()
+        code_out = (pl.when(c.unk).then(_c(UNKNOWN_CODE)).when(none).then(_c(NOT_APPLICABLE)).otherwise(final))
+        decided = ~c.unk & ~none & (final == worst_code)
+        return RuleOut(code_out, pl.when(decided).then(res["due"]), pl.when(decided).then(res["delay"]),
+                       _null_date())
+
+    def _trigger(self, rule: ast.RuleDecl) -> RuleOut:
+        ev, root = self.ev, self.root
+        each, on, listing = rule.first(ast.Each), rule.first(ast.TriggerOn), rule.first(ast.Listing)
+        if each is None or on is None or listing is None:
+            raise Unsupported("a trigger without each/on/listing")
+        c = ev.collection(each.collection, root)
+        inner = ev.expand(root, c, each.var)
+        w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
+        day = ev.eval(on.date, inner)
+        period = ev.eval(listing.duration, inner)
+        if day.kind not in (K.DATE, K.NULL) or period.kind not in (K.DUR, K.NULL):
+            raise Unsupported("a trigger date that is not a date or a listing that is not a duration")
+        ok = w.fill_null(False) & day.is_value & period.is_value
+        until = shift_date(day.v, period)[0] if day.kind is K.DATE and period.kind is K.DUR else _null_date()
+        listed = pl.when(ok).then(until)
+        rank = pl.when(ok & (self.as_of <= until)).then(3).when(ok).then(1).otherwise(2)
+        names = inner.columns({"rank": pl.when(w.fill_null(True)).then(rank), "listed": listed})
+        frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))
+        res = root.spread(frame, {"best": pl.col("rank").max()})
+        frame = frame.with_columns(root.back(res["best"], frame).alias("best"))
+        top = pl.col("rank") == pl.col("best")
+        res.update(root.spread(frame, {"listed": pl.when(top).then(pl.col("listed")).max()}))
+        code = (pl.when(c.unk).then(_c(UNKNOWN_CODE)).when(res["best"].is_null()).then(_c(NOT_TRIGGERED))
+                .when(res["best"] == 3).then(_c(TRIGGERED)).when(res["best"] == 2).then(_c(UNKNOWN_CODE))
+                .otherwise(_c(EXPIRED)))
+        return RuleOut(code, _null_date(), _null_int(), pl.when(c.unk).then(None).otherwise(res["listed"]))

@@ -1,0 +1,61 @@
+"""The differential comparison of the columnar engine with the reference engine, row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from safetyrules import load_policy
+from safetyrules.api import Policy, fact_record
+from safetyrules.columnar import ColumnarProgram, FactTables, compile_policy
+from safetyrules.engine.params import ParamTable
+
+FIELDS = ("outcome", "due_on", "days_overdue", "days_remaining", "delay_days", "listed_until")
+
+
+@cache
+def seed_policy() -> Policy:
+    return load_policy()
+
+
+@cache
+def seed_program() -> ColumnarProgram:
+    return compile_policy(seed_policy().checked)
+
+
+def program_for(policy: Policy, params: Mapping[str, Any] | None) -> ColumnarProgram:
+    if not params and policy is seed_policy():
+        return seed_program()
+    return compile_policy(policy.checked, ParamTable(policy.checked, params))
+
+
+def mismatches(policy: Policy, records: Iterable[Mapping[str, Any]], as_of: dt.date,
+               params: Mapping[str, Any] | None = None) -> list[str]:
+    """Every (enterprise, rule, field) where the columnar result differs from the reference engine."""
+    recs = [fact_record(r) for r in records]
+    program = program_for(policy, params)
+    assert not program.fallback_rules, program.fallback_rules
+    out = program.run(FactTables.from_records(recs), as_of)
+    got = {(r["enterprise"], r["rule"]): r for r in out.to_dicts()}
+    problems = []
+    expected_rows = 0
+    for rec in recs:
+        for r in policy.evaluate(rec, as_of, params, explain=False).results:
+            expected_rows += 1
+            row = got.get((r.enterprise, r.rule))
+            if row is None:
+                problems.append(f"{r.enterprise} {r.rule}: missing")
+                continue
+            want = {"outcome": str(r.outcome), "due_on": r.due_on, "days_overdue": r.days_overdue,
+                    "days_remaining": r.days_remaining, "delay_days": r.delay_days,
+                    "listed_until": r.listed_until}
+            for f in FIELDS:
+                if row[f] != want[f]:
+                    problems.append(f"{r.enterprise} {r.rule} {f}: reference {want[f]!r}, columnar {row[f]!r}")
+            if tuple(row["implements"]) != tuple(r.implements):
+                problems.append(f"{r.enterprise} {r.rule} implements: {r.implements} vs {row['implements']}")
+    if out.height != expected_rows:
+        problems.append(f"{out.height} result rows, expected {expected_rows}")
+    return problems
