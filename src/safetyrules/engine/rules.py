@@ -186,7 +186,8 @@ class RuleEngine:
         result.params = tuple(
             ParamUse(n, self.params.value(n, as_of), self.params.is_overridden(n))
             for n in sorted(used) if n in self.params.schedules)
-        result.rules_used = tuple(sorted(interp.rules_read))
+        # every rule it reads, not only those a short-cut evaluation happened to read
+        result.rules_used = tuple(sorted(self.policy.rule_deps.get(rule.name, set()) | interp.rules_read))
         result.steps = steps
         result.observed = interp.branches
         return result

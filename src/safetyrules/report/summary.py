@@ -71,7 +71,7 @@ class Summary:
     def _keep_overdue(self, item: Overdue) -> None:
         self.overdue.append(item)
         if len(self.overdue) > 4 * self.top:  # keep memory bounded on large populations
-            self.overdue.sort(key=lambda o: -o.days_overdue)
+            self.overdue.sort(key=lambda o: (-o.days_overdue, o.enterprise, o.rule))
             del self.overdue[self.top:]
 
     def most_overdue(self) -> list[Overdue]:
@@ -142,14 +142,14 @@ class Summary:
 
     def _render_candidates(self, console: Console) -> None:
         console.print(f"[bold]依法查处对象 Enforcement candidates: {len(self.candidates)}[/bold]")
-        for e, name, village, rules in self.candidates[: self.top]:
+        for e, name, village, rules in sorted(self.candidates, key=lambda c: (c[2], c[0]))[: self.top]:
             console.print(f"  {e}  {name}  {village}  ← {', '.join(rules)}")
         if len(self.candidates) > self.top:
             console.print(f"  … {len(self.candidates) - self.top} more (--format json lists all)")
 
     def _render_triggers(self, console: Console) -> None:
         console.print(f"[bold]有效失信记录 Active credit triggers: {len(self.triggers)}[/bold]")
-        for e, name, rule, ids, until in self.triggers[: self.top]:
+        for e, name, rule, ids, until in sorted(self.triggers, key=lambda t: (t[3], t[0]))[: self.top]:
             console.print(f"  {e}  {name}  {', '.join(ids)} {rule}  until {until}")
         if len(self.triggers) > self.top:
             console.print(f"  … {len(self.triggers) - self.top} more (--format json lists all)")
@@ -175,3 +175,51 @@ def _clip(text: str, n: int) -> str:
 
 def outcome_label(o: Outcome) -> str:
     return f"{OUTCOME_ZH[o]} {o.value}"
+
+
+def summary_from_frame(results: Any, info: dict[str, tuple[str, str]], policy: Any, as_of: dt.date,
+                       top: int = 10) -> Summary:
+    """The same summary from the columnar engine's long result frame (one row per enterprise and rule).
+
+    `info` maps enterprise id → (name, village); `policy` is the `api.Policy` (titles, rule dependencies).
+    """
+    import polars as pl
+
+    frame: pl.DataFrame = results
+    summary = Summary(as_of, top=top)
+    summary.enterprises = len(info)
+    for r in policy.rules():
+        summary.rule_ids[r.name] = r.implements
+        summary.rule_titles[r.name] = (r.title.zh, r.title.en)
+    counts = frame.group_by("rule", "outcome").len()
+    for rule, outcome, n in counts.iter_rows():
+        summary.by_rule[str(rule)][Outcome(str(outcome))] += n
+    summary.by_rule = defaultdict(Counter, {r: summary.by_rule[r] for r in summary.rule_ids if r in summary.by_rule})
+    enforcement = {r.name for r in policy.rules() if ENFORCEMENT_ID in r.implements}
+    violated = frame.filter(pl.col("outcome") == "violated")
+    ordinary = violated.filter(~pl.col("rule").cast(pl.String).is_in(list(enforcement)))
+    with_violation = set(ordinary.get_column("enterprise").unique().to_list())
+    by_enterprise: dict[str, list[str]] = defaultdict(list)
+    for ent, rule in ordinary.select("enterprise", pl.col("rule").cast(pl.String)).iter_rows():
+        by_enterprise[ent].append(rule)
+    candidates = violated.filter(pl.col("rule").cast(pl.String).is_in(list(enforcement)))
+    deps = policy.checked.rule_deps
+    for ent, rule in candidates.select("enterprise", pl.col("rule").cast(pl.String)).iter_rows():
+        name, village = info.get(ent, ("", ""))
+        summary.candidates.append((ent, name, village, sorted(set(by_enterprise[ent]) & deps.get(rule, set()))))
+    for ent, rule, ids, until in frame.filter(pl.col("outcome") == "triggered").select(
+            "enterprise", pl.col("rule").cast(pl.String), "implements", "listed_until").iter_rows():
+        summary.triggers.append((ent, info.get(ent, ("", ""))[0], rule, tuple(ids), until))
+    worst = ordinary.filter(pl.col("days_overdue").is_not_null()).sort(
+        ["days_overdue", "enterprise", "rule"], descending=[True, False, False]).head(top)
+    for ent, rule, ids, due_on, days in worst.select("enterprise", pl.col("rule").cast(pl.String), "implements",
+                                                      "due_on", "days_overdue").iter_rows():
+        name, village = info.get(ent, ("", ""))
+        summary.overdue.append(Overdue(ent, name, village or "（未知 unknown）", rule, tuple(ids), due_on, days))
+    candidate_ids = {c[0] for c in summary.candidates}
+    for ent, (_, village) in info.items():
+        v = village or "（未知 unknown）"
+        summary.by_village[v]["enterprises"] += 1
+        summary.by_village[v]["with_violation"] += ent in with_violation
+        summary.by_village[v]["candidates"] += ent in candidate_ids
+    return summary
