@@ -33,19 +33,10 @@ from safetyrules.diagnostics import Span
 from safetyrules.engine.params import ParamError
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
 from safetyrules.syntax import ast
+from safetyrules.yamltext import TextTimestampLoader, load_yaml
 
 TEST_SUFFIX = ".test.yaml"
 CHECKABLE = ("outcome", "due_on", "days_overdue", "days_remaining", "delay_days", "exception", "listed_until")
-
-
-class _TextTimestamps(yaml.SafeLoader):
-    """YAML without implicit timestamps: dates and instants reach pydantic as ISO text."""
-
-
-_TextTimestamps.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(slots=True)
@@ -87,8 +78,8 @@ def find_test_files(paths: list[Path]) -> list[Path]:
 def load_cases(path: Path) -> list[Case]:
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=_TextTimestamps)
-        data = yaml.load(text, Loader=_TextTimestamps)
+        node = yaml.compose(text, Loader=TextTimestampLoader)
+        data = load_yaml(text)
     except yaml.YAMLError as e:
         raise CaseFileError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):

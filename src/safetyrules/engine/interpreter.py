@@ -322,7 +322,7 @@ class Interpreter:
             if left is False or right is True:
                 return True
             return False if left is True and right is False else UNKNOWN
-        operands = _chain(e, e.op)
+        operands = ast.chain(e, e.op)
         decisive = e.op == "or"  # the value that settles the chain
         seen_unknown = False
         settled = False
@@ -489,16 +489,6 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[tuple[Any, Any, Any
         return None, []
     pick = max(values, key=lambda r: r[2]) if kind == "max" else min(values, key=lambda r: r[2])
     return pick[2], [pick[3]]
-
-
-def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
-    """The operands of a left-nested `a op b op c` chain, in order (iteratively: no recursion)."""
-    parts: list[ast.Expr] = []
-    while isinstance(e, ast.Binary) and e.op == op:
-        parts.append(e.right)
-        e = e.left
-    parts.append(e)
-    return parts[::-1]
 
 
 def truth(v: Any) -> Any:

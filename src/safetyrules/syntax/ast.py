@@ -197,6 +197,16 @@ Expr = (
     | IfThenElse
 )
 
+def chain(e: Expr, op: str) -> list[Expr]:
+    """The operands of a left-nested `a op b op c` chain, in order (iteratively: no recursion)."""
+    parts: list[Expr] = []
+    while isinstance(e, Binary) and e.op == op:
+        parts.append(e.right)
+        e = e.left
+    parts.append(e)
+    return parts[::-1]
+
+
 # ------------------------------------------------------------------------------------------ block items
 
 

@@ -118,16 +118,6 @@ def _collection(c: ast.Expr) -> str:
     return format_expr(c) if isinstance(c, ast.IntRange) else _child(c, 6)
 
 
-def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
-    """The operands of a left-nested `a op b op c` chain."""
-    parts: list[ast.Expr] = []
-    while isinstance(e, ast.Binary) and e.op == op:
-        parts.append(e.right)
-        e = e.left
-    parts.append(e)
-    return parts[::-1]
-
-
 def _wrapped(head: str, e: ast.Expr, indent: str) -> list[str]:
     """`head expr` on one line, or broken over several when it is longer than MAX_WIDTH."""
     return layout(e, indent + head, indent + INDENT * 2)
@@ -152,7 +142,7 @@ def layout(e: ast.Expr, head: str, indent: str, min_prec: int = 0) -> list[str]:
     match e:
         case ast.Binary(op="and" | "or" as op):
             p = _PREC_BINARY[op]
-            parts = _chain(e, op)
+            parts = ast.chain(e, op)
             lines = layout(parts[0], head, deeper, p)
             for part in parts[1:]:
                 lines.extend(layout(part, f"{indent}{op} ", deeper, p + 1))

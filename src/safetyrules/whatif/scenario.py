@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from safetyrules.engine.values import add_months
+from safetyrules.yamltext import load_yaml
 
 
 class ScenarioError(ValueError):
@@ -103,16 +104,6 @@ class Scenario:
 _KEYS = {"name", "policy", "facts", "as_of", "timeline", "params", "rules_off", "rules_add", "patches"}
 
 
-class _TextDates(yaml.SafeLoader):
-    """YAML whose timestamps stay text, as in the fact files."""
-
-
-_TextDates.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every month-end from the month of `start` to `end` inclusive."""
     out = []
@@ -135,7 +126,7 @@ def _date(value: Any, where: str) -> dt.date:
 
 def load_scenario(path: Path) -> Scenario:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e}") from None
     except yaml.YAMLError as e:
