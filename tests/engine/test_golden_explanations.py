@@ -96,8 +96,6 @@ def case(policy: Policy, name: str) -> RuleResult:
     return evaluate(policy, load_case(path))
 
 
-@pytest.mark.xfail(strict=True, reason="English messages say '1 days overdue' / '1 days remaining' "
-                   "(report/explain.py _timing does not use the singular)")
 def test_one_day_is_singular(policy: Policy) -> None:
     r = case(policy, "05-")
     assert r.days_overdue == 1
@@ -123,9 +121,6 @@ def test_remedy_does_not_suggest_falsifying_a_true_requirement(policy: Policy) -
     assert 's.role == "special_operator"' not in r.remedy.en
 
 
-@pytest.mark.xfail(strict=True, reason="remedy of 2.3-a names only one of the two unmet conditions: "
-                   "`training_system.has_assessment_standard` (false) is a fact of the `and` step, not a "
-                   "recorded child step, so _false_leaves misses it")
 def test_remedy_names_every_unmet_condition(policy: Policy) -> None:
     r = case(policy, "24-")
     assert r.remedy is not None
@@ -139,14 +134,10 @@ def test_unknown_without_time_limit_says_why(policy: Policy) -> None:
     assert r.remedy is not None and "plan.time_limit" in r.remedy.en
 
 
-@pytest.mark.xfail(strict=True, reason="enumeration labels are merged across enums in report/explain.py: "
-                   "staff role `general` is shown with the accident-severity label 一般, not 一般从业人员")
 def test_staff_role_label(policy: Policy) -> None:
     assert "general（一般从业人员）" in render_tree(case(policy, "19-"), "both")
 
 
-@pytest.mark.xfail(strict=True, reason="an unknown enforcement result names neither the unknown rules nor "
-                   "the missing facts: message, missing and remedy are all empty")
 def test_unknown_enforcement_names_what_is_unknown(policy: Policy) -> None:
     r = case(policy, "22-")
     assert r.message is not None

@@ -296,24 +296,28 @@ def test_every_first_clause_sets_the_first_due_date() -> None:
     assert run(items, assessments("2021-06-01"), "2022-06-02").outcome is Oc.VIOLATED
 
 
-FIRST_SPEC = ("docs/semantics.md: with `first F`, 'E is a date: due on E + P' and 'E is null: due on F'; "
-              "rules.py _periodic (changed during this work) treats F as a floor that also moves with "
-              "established_on: due max(E + P, F, established + P), unknown after F when established_on is "
-              "unknown. The spec and the engine disagree; one of them must change")
-
-
-@pytest.mark.xfail(strict=True, reason=FIRST_SPEC)
-def test_every_first_clause_without_event_ignores_establishment() -> None:
+def test_every_first_clause_without_event_depends_on_establishment() -> None:
+    """`first F`: first due on F, or one period after establishment if later (docs/semantics.md)."""
     items = EVERY + "\n    first 2020-12-31"
-    r = run(items, {"risk_assessments": []}, "2021-01-01")  # establishment unknown
-    assert (r.outcome, r.due_on) == (Oc.VIOLATED, D(2020, 12, 31))
+    before = run(items, {"risk_assessments": []}, "2020-12-31")  # establishment unknown, F not passed
+    assert (before.outcome, before.due_on) == (Oc.PENDING, D(2020, 12, 31))
+    after = run(items, {"risk_assessments": []}, "2021-01-01")  # F passed: depends on the establishment
+    assert after.outcome is Oc.UNKNOWN and "established_on" in after.missing
+    old = run(items, {"established_on": "2010-01-01", "risk_assessments": []}, "2021-01-01")
+    assert (old.outcome, old.due_on) == (Oc.VIOLATED, D(2020, 12, 31))
+    new = run(items, {"established_on": "2020-06-15", "risk_assessments": []}, "2021-01-01")
+    assert (new.outcome, new.due_on) == (Oc.PENDING, D(2021, 6, 15))
 
 
-@pytest.mark.xfail(strict=True, reason=FIRST_SPEC)
-def test_every_first_clause_with_event_is_due_one_period_after_it() -> None:
+def test_every_first_clause_is_a_floor_for_earlier_events() -> None:
+    """An event before F: satisfied for one period after it, then pending until F, violated after F."""
     items = EVERY + "\n    first 2020-12-31"
-    r = run(items, {"established_on": "2010-01-01", **assessments("2019-06-01")}, "2020-10-01")
-    assert (r.outcome, r.due_on) == (Oc.VIOLATED, D(2020, 6, 1))
+    record = {"established_on": "2010-01-01", **assessments("2019-06-01")}
+    assert run(items, record, "2020-06-01").outcome is Oc.SATISFIED
+    r = run(items, record, "2020-10-01")
+    assert (r.outcome, r.due_on, r.days_remaining) == (Oc.PENDING, D(2020, 12, 31), 91)
+    late = run(items, record, "2021-01-01")
+    assert (late.outcome, late.days_overdue) == (Oc.VIOLATED, 1)
 
 
 def test_every_anchor_param_declared_and_overridden() -> None:
@@ -874,9 +878,6 @@ def test_comparison_with_unknown_is_unknown(op: str) -> None:
     assert holds(f"standardization_self_assessed_on {op} 2022-01-01", {}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="docs/semantics.md: 'A comparison with null is **false**'; the engine "
-                   "evaluates `null != v` to true (and `null == null` to true), i.e. == and != treat null "
-                   "as an ordinary value")
 def test_equality_comparison_with_null_is_false() -> None:
     x = "obsolete_equipment_in_use"
     assert holds(f"{x} != 0", {x: None}) is False
@@ -884,10 +885,10 @@ def test_equality_comparison_with_null_is_false() -> None:
 
 
 def test_equality_with_null_current_behaviour() -> None:
-    """What the engine does today for == / != with null (documented so that a change is noticed)."""
+    """== and != with null are false, as every comparison with null (docs/semantics.md)."""
     x = "obsolete_equipment_in_use"
     assert holds(f"{x} == 0", {x: None}) is False
-    assert holds(f"{x} != 0", {x: None}) is True
+    assert holds(f"{x} != 0", {x: None}) is False  # a comparison with null is false
 
 
 def test_comparison_of_two_dates_and_instants() -> None:
@@ -1072,9 +1073,6 @@ def test_year_and_date_functions() -> None:
     assert holds("date(2020, 2, 29) == 2020-02-29", {}) is True
 
 
-@pytest.mark.xfail(strict=True, reason="a field read from an element picked by latest()/find() is not recorded "
-                   "in `missing` (Interpreter.path_of returns None for a field of a call), so an unknown result "
-                   "names no missing fact")
 def test_unknown_field_of_a_picked_element_is_named_missing() -> None:
     items = "require latest(a in risk_assessments by a.date).risk_list_updated\n  due continuous"
     r = run(items, {"risk_assessments": [{"date": "2021-01-01"}]}, "2022-06-30")

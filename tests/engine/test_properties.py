@@ -364,9 +364,6 @@ def test_ties_make_results_depend_on_list_order(record: dict[str, Any], cid: str
 
 # ------------------------------------------------------------------------------------------ explain on/off
 
-@pytest.mark.xfail(strict=True, reason="with explain=True `and`/`or` are not short-circuited, and facts read by "
-                   "non-deciding operands are added to `missing`: 2.3-b lists staff[S0].on_duty as missing although "
-                   "S0 is not a safety manager (the filter is false whatever on_duty is); explain=False does not")
 def test_missing_does_not_depend_on_explain() -> None:
     record = {"id": "E", "staff": [{"id": "S0", "role": "special_operator"}]}
     traced = one(POLICY.evaluate(record, "2020-01-01"), "2.3-b")

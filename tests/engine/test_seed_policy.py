@@ -582,9 +582,6 @@ def test_5_1_a_commitment_yearly(policy: Policy) -> None:
     assert (r.outcome, r.due_on) == (Oc.VIOLATED, D(2020, 12, 31))
 
 
-@pytest.mark.xfail(strict=True, reason="unknown result with no missing fact: a field read from the element "
-                   "picked by latest()/find() (here risk_assessments[…].risk_list_updated) is not recorded in "
-                   "`missing`, so the regulator is not told what to provide")
 def test_3_1_d_unknown_names_the_missing_fact(policy: Policy) -> None:
     r = evaluate(policy, ISSUE_EXAMPLE, "2022-06-30", "3.1-d")
     assert r.outcome is Oc.UNKNOWN

@@ -31,8 +31,9 @@ class Exit(IntEnum):
     POLICY_ERROR = 4  # the policy does not parse or check
 
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji off: `:100:` in `file:100:11` must not become an emoji; data is printed with markup=False
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
     out.width = max(out.width, 160)
 
@@ -94,7 +95,8 @@ def read_facts(path: Path, progress: bool = True) -> tuple[FactSource, Iterator[
         try:
             for item in _with_progress(source, path, progress):
                 if isinstance(item, Rejected):
-                    err.print(f"[yellow]rejected[/yellow] {item}", markup=True)
+                    err.print("[yellow]rejected[/yellow] ", end="")
+                    err.print(str(item), markup=False)
                 else:
                     yield item
         except FactsFileError as e:

@@ -37,6 +37,7 @@ class Step:
     children: list[Step] = field(default_factory=list)
     facts: list[tuple[str, Any]] = field(default_factory=list)
     note: str | None = None
+    kind: str = ""  # "and", "or", "not", "implies", a comparison operator, or the node's class name
 
 
 class Bound:
@@ -51,7 +52,11 @@ class Bound:
 
     @property
     def path(self) -> str:
-        return self.base if self.index is None else f"{self.base}[{element_label(self.value, self.index)}]"
+        if self.index is None:
+            return self.base
+        if not isinstance(self.value, dict | dt.date):  # a number of a range, a code of a set: its value
+            return show(self.value)
+        return f"{self.base}[{element_label(self.value, self.index)}]"
 
 
 Env = dict[str, Bound]
@@ -100,6 +105,7 @@ class Interpreter:
         self.params_read: set[str] = set()
         self.rules_read: set[str] = set()
         self.branches: set[tuple[Span, bool]] = set()  # when tracing: every value a condition took (coverage)
+        self._picked: dict[int, str] = {}  # id of an element chosen by find/latest → its fact path
         self._define_cache: dict[str, tuple[Any, set[str], set[str], set[str]]] = {}
         self._stack: list[Step] = []
         self._dispatch = self._build_dispatch()
@@ -134,7 +140,8 @@ class Interpreter:
     def _recorded(self, e: ast.Expr, compute: Callable[[], Any], note: str | None = None) -> Any:
         if not self.trace:
             return compute()
-        step = Step(format_expr(e), None, e.span, note=note)
+        kind = e.op if isinstance(e, ast.Binary | ast.Unary) else type(e).__name__
+        step = Step(format_expr(e), None, e.span, note=note, kind=kind)
         if not self._stack:
             return compute()
         self._stack[-1].children.append(step)
@@ -307,6 +314,8 @@ class Interpreter:
             value = UNKNOWN
         if value is UNKNOWN or self.trace:  # paths are for explanations and missing facts only
             path = self.path_of(e, env)
+            if path is None and isinstance(target, Mapping) and id(target) in self._picked:
+                path = f"{self._picked[id(target)]}.{e.name}"
             if path is not None:
                 self._fact(path, value)
         return value
@@ -327,7 +336,12 @@ class Interpreter:
         seen_unknown = False
         settled = False
         for operand in operands:
-            v = truth(self.eval(operand, env))
+            if settled:  # tracing only: explain the rest without letting it add missing facts
+                missing, self.missing = self.missing, set(self.missing)
+                self._operand(operand, env)
+                self.missing = missing
+                continue
+            v = truth(self._operand(operand, env))
             if v is decisive:
                 settled = True
                 if not self.trace:
@@ -337,6 +351,13 @@ class Interpreter:
         if settled:
             return decisive
         return UNKNOWN if seen_unknown else not decisive
+
+    def _operand(self, e: ast.Expr, env: Env) -> Any:
+        """An operand of and/or; when tracing, a plain fact (`ppe.worn`) gets a step of its own so that an
+        explanation or a remedy can name it."""
+        if self.trace and isinstance(e, ast.Field | ast.Name):
+            return self._recorded(e, lambda: self.eval(e, env))
+        return self.eval(e, env)
 
     def _compare(self, e: ast.Binary, env: Env) -> Any:
         left, right = self.eval(e.left, env), self.eval(e.right, env)
@@ -351,6 +372,8 @@ class Interpreter:
             found = left in right
             return found if op == "in" else not found
         if op in ("==", "!="):
+            if left is None or right is None:  # a comparison with null is false (test it with `is null`)
+                return False
             same = left == right
             return same if op == "==" else not same
         if left is None or right is None:
@@ -438,6 +461,9 @@ class Interpreter:
                     self._stack.pop()
             rows.append((item, where, value, step))
         result, chosen = _aggregate(q, rows)
+        if isinstance(result, dict):  # a picked element: remember its path for reads of its fields
+            index = next((i for i, item in enumerate(items) if item is result), 0)
+            self._picked[id(result)] = Bound(result, base, index).path
         if result is UNKNOWN and isinstance(q, ast.Quantifier) and q.kind == "find" and q.where is not None:
             bound = ", ".join(f"{k}={show(v.value)}" for k, v in env.items() if not isinstance(v.value, dict | list))
             self.missing.add(f"{base}[{format_expr(q.where)}{'; ' + bound if bound else ''}]")

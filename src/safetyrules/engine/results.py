@@ -58,11 +58,13 @@ class Text:
 @dataclass(frozen=True, slots=True)
 class ParamUse:
     name: str
-    value: Any
+    value: Any  # in force on the evaluation date
     overridden: bool
+    schedule: tuple[tuple[dt.date, Any], ...] = ()  # dated values (`from DATE VALUE`), when it has any
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value": to_json(self.value), "overridden": self.overridden}
+        return {"name": self.name, "value": to_json(self.value), "overridden": self.overridden,
+                "dated": [{"from": d.isoformat(), "value": to_json(v)} for d, v in self.schedule]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,7 +184,8 @@ class RuleEngine:
             result.missing = tuple(sorted(interp.missing | event_missing))
         used = set(self.policy.params_used.get(rule.name, set())) | interp.params_read | reserved
         result.params = tuple(
-            ParamUse(n, self.params.value(n, as_of), self.params.is_overridden(n))
+            ParamUse(n, self.params.value(n, as_of), self.params.is_overridden(n),
+                     tuple((d, v) for d, v in self.params.schedules[n].entries if d is not None))
             for n in sorted(used) if n in self.params.schedules)
         # every rule it reads, not only those a short-cut evaluation happened to read
         result.rules_used = tuple(sorted(self.policy.rule_deps.get(rule.name, set()) | interp.rules_read))

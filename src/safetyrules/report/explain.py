@@ -14,17 +14,22 @@ from typing import Any
 
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import OUTCOME_ZH, EventResult, Outcome, RuleResult, Text
-from safetyrules.engine.values import UNKNOWN, Duration, shift_date, show
+from safetyrules.engine.values import Duration, shift_date, show
 from safetyrules.facts.models import ENUM_LABELS_ZH
 
 _LABELS: dict[str, str] = {code: zh for labels in ENUM_LABELS_ZH.values() for code, zh in labels.items()}
 
 
 def value_text(value: Any, lang: str) -> str:
-    """A value as a regulator reads it; enumeration codes carry their Chinese label."""
-    if isinstance(value, StrEnum | str) and str(value) in _LABELS and value is not UNKNOWN:
+    """A value as a regulator reads it; enumeration codes carry their Chinese label (of their own enum)."""
+    label = None
+    if isinstance(value, StrEnum):
+        label = ENUM_LABELS_ZH.get(type(value), {}).get(value.value)
+    elif isinstance(value, str):
+        label = _LABELS.get(value)
+    if label is not None:
         code = str(value)
-        return f"{code}（{_LABELS[code]}）" if lang == "zh" else f"{code} ({_LABELS[code]})"
+        return f"{code}（{label}）" if lang == "zh" else f"{code} ({label})"
     if isinstance(value, frozenset) and all(isinstance(v, str) for v in value):
         return "{" + ", ".join(sorted(value_text(v, lang) for v in value)) + "}"
     return show(value, lang)
@@ -53,6 +58,10 @@ def _cite(result: RuleResult, lang: str) -> str:
     return f"（{c.label()}）" if lang == "zh" else f" ({c.label()})"
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _d(day: dt.date | None) -> str:
     return day.isoformat() if day else "?"
 
@@ -65,7 +74,7 @@ def _event_line(e: EventResult, lang: str) -> str:
     if e.done_on:
         parts.append(f"完成 {_d(e.done_on)}" if zh else f"done {_d(e.done_on)}")
     if e.delay_days:
-        parts.append(f"迟延 {e.delay_days} 天" if zh else f"{e.delay_days} days late")
+        parts.append(f"迟延 {e.delay_days} 天" if zh else f"{_days(e.delay_days)} late")
     if e.listed_until:
         parts.append(f"信用记录至 {_d(e.listed_until)}" if zh else f"listed until {_d(e.listed_until)}")
     if e.missing:
@@ -90,12 +99,12 @@ def _timing(result: RuleResult, lang: str) -> list[str]:
         out.append(f"期限 {_d(result.due_on)}" if zh else f"deadline {_d(result.due_on)}")
     if o is Outcome.VIOLATED and result.days_overdue is not None:
         out.append(f"截至 {_d(result.as_of)} 已逾期 {result.days_overdue} 天" if zh
-                   else f"as of {_d(result.as_of)}, {result.days_overdue} days overdue")
+                   else f"as of {_d(result.as_of)}, {_days(result.days_overdue)} overdue")
     elif o is Outcome.PENDING and result.days_remaining is not None:
         out.append(f"截至 {_d(result.as_of)} 尚余 {result.days_remaining} 天" if zh
-                   else f"as of {_d(result.as_of)}, {result.days_remaining} days remaining")
+                   else f"as of {_d(result.as_of)}, {_days(result.days_remaining)} remaining")
     if o is Outcome.SATISFIED and result.delay_days:
-        out.append(f"逾期 {result.delay_days} 天后履行" if zh else f"met {result.delay_days} days late")
+        out.append(f"逾期 {result.delay_days} 天后履行" if zh else f"met {_days(result.delay_days)} late")
     shown = [e for e in result.events if e.outcome not in (Outcome.SATISFIED, Outcome.NOT_TRIGGERED)]
     for e in shown[:3]:
         out.append(_event_line(e, lang))
@@ -131,9 +140,11 @@ def _message(result: RuleResult, lang: str, outcomes: Mapping[str, Outcome] | No
         details.append(result.reason.zh if zh else result.reason.en)
     details.extend(_timing(result, lang))
     if result.rules_used and outcomes is not None:
-        bad = [r for r in result.rules_used if outcomes.get(r) is Outcome.VIOLATED]
-        if bad:
-            details.append(("违反的规则：" if zh else "violated rules: ") + ("、" if zh else ", ").join(bad))
+        for outcome, zh_label, en_label in ((Outcome.VIOLATED, "违反的规则：", "violated rules: "),
+                                            (Outcome.UNKNOWN, "无法判断的规则：", "rules whose outcome is unknown: ")):
+            rules = [r for r in result.rules_used if outcomes.get(r) is outcome]
+            if rules and (outcome is Outcome.VIOLATED or result.outcome is Outcome.UNKNOWN):
+                details.append((zh_label if zh else en_label) + ("、" if zh else ", ").join(rules))
     if result.outcome is Outcome.UNKNOWN:
         if result.reason:
             details.append(result.reason.zh if zh else result.reason.en)
@@ -153,6 +164,10 @@ def remedy(result: RuleResult, authored: Text | None, outcomes: Mapping[str, Out
     if o in (Outcome.TRIGGERED, Outcome.EXPIRED):
         return None
     if o is Outcome.UNKNOWN:
+        unknown_rules = [r for r in result.rules_used if outcomes and outcomes.get(r) is Outcome.UNKNOWN]
+        if not result.missing and unknown_rules:
+            return Text("补充事实，使以下规则可以判断：" + "、".join(unknown_rules),
+                        "provide the facts that decide these rules: " + ", ".join(unknown_rules))
         if not result.missing:
             return authored
         return Text("补充缺失的事实：" + ", ".join(result.missing), "provide the missing facts: "
@@ -161,16 +176,26 @@ def remedy(result: RuleResult, authored: Text | None, outcomes: Mapping[str, Out
         period = _duration_of(result.period)
         since = shift_date(result.as_of, period, -1) if period else None
         if o is Outcome.VIOLATED and since:
-            return Text(f"补充一次符合条件的记录，日期不早于 {since}" + _authored(authored, "zh"),
-                        f"record a qualifying event dated on or after {since}" + _authored(authored, "en"))
+            return Text(f"立即开展并记录一次（日期不早于 {since} 的记录才算数）" + _authored(authored, "zh"),
+                        f"carry it out now and record it (only a qualifying event dated on or after {since} counts)"
+                        + _authored(authored, "en"))
         return Text(f"在 {_d(result.due_on)} 前完成一次符合条件的记录" + _authored(authored, "zh"),
                     f"record a qualifying event on or before {_d(result.due_on)}" + _authored(authored, "en"))
     if result.events:
         open_events = [e for e in result.events if e.outcome in (Outcome.VIOLATED, Outcome.PENDING)]
-        zh = "；".join(f"{e.path} 应于 {_d(e.due_on)} 前完成" if not e.done_on else
-                      f"{e.path} 已迟延 {e.delay_days} 天完成，保持至记录期满" for e in open_events[:5])
-        en = "; ".join(f"{e.path}: complete it by {_d(e.due_on)}" if not e.done_on else
-                      f"{e.path}: done {e.delay_days} days late; stays on record" for e in open_events[:5])
+        def due_text(e: EventResult, lang: str) -> str:
+            if e.done_on:
+                return (f"{e.path} 已迟延 {e.delay_days} 天完成，记录期满后恢复合规" if lang == "zh"
+                        else f"{e.path}: done {_days(e.delay_days or 0)} late; compliant again when the record expires")
+            if e.due_on and e.due_on < result.as_of:
+                return (f"{e.path} 应立即完成（期限 {_d(e.due_on)} 已过）" if lang == "zh"
+                        else f"{e.path}: complete it now (it was due {_d(e.due_on)})")
+            if lang == "zh":
+                return f"{e.path} 应于 {_d(e.due_on)} 前完成"
+            return f"{e.path}: complete it by {_d(e.due_on)}"
+
+        zh = "；".join(due_text(e, "zh") for e in open_events[:5])
+        en = "; ".join(due_text(e, "en") for e in open_events[:5])
         return Text(zh + _authored(authored, "zh"), en + _authored(authored, "en"))
     if result.rules_used and outcomes is not None:
         bad = [r for r in result.rules_used if outcomes.get(r) is Outcome.VIOLATED]
@@ -199,15 +224,18 @@ def _duration_of(text: str) -> Duration | None:
 
 
 def _false_leaves(steps: list[Step]) -> list[str]:
-    """The innermost recorded conditions that are false: what to change."""
+    """The conditions to make true: inside a false `and`, its false operands; inside a false `or`, each
+    operand (any one would do); anything else false is itself the condition to change."""
     out: list[str] = []
-    stack = [s for s in steps if (s.note or "").startswith("require")]
+    stack = [s for s in steps if (s.note or "").startswith("require") and s.value is False]
     while stack:
         step = stack.pop(0)
-        false_children = [c for c in step.children if c.value is False]
-        if step.value is False and not false_children:
+        if step.kind == "and":
+            stack.extend(c for c in step.children if c.value is False)
+        elif step.kind == "or" and step.children:
+            out.append(" or ".join(c.expr for c in step.children))
+        elif step.expr not in out:
             out.append(step.expr)
-        stack.extend(false_children)
     return out
 
 
@@ -227,13 +255,21 @@ def render_tree(result: RuleResult, lang: str = "both") -> str:
     if result.params:
         label = {"zh": "参数", "en": "params"}
         lines.append("  " + " / ".join(label[la] for la in langs) + ": " + ", ".join(
-            f"{p.name}={value_text(p.value, 'en')}{' (override)' if p.overridden else ''}" for p in result.params))
+            f"{p.name}={_param_value(p)}{' (override)' if p.overridden else ''}" for p in result.params))
     for c in result.citations:
         lines.append(f"  {'依据' if 'zh' in langs else 'source'}: {c.label()} “{c.quote}”")
     if result.remedy:
         for la in langs:
             lines.append(("  整改建议：" + result.remedy.zh) if la == "zh" else ("  remedy: " + result.remedy.en))
     return "\n".join(lines)
+
+
+def _param_value(p: Any) -> str:
+    """The value in force on the evaluation date, and any dated values (which `param at d` may have used)."""
+    text = value_text(p.value, "en")
+    if p.schedule:
+        text += " (" + "; ".join(f"from {d}: {value_text(v, 'en')}" for d, v in p.schedule) + ")"
+    return text
 
 
 def _render_step(step: Step, depth: int, lines: list[str]) -> None:
