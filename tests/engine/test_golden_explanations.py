@@ -113,8 +113,6 @@ def test_dated_param_reports_the_value_it_used(policy: Policy) -> None:
     assert [str(p.value) for p in r.params if p.name == "credit_listing_period"] == ["1 year"]
 
 
-@pytest.mark.xfail(strict=True, reason="remedy of 2.3-c collects false sub-conditions of requirements that "
-                   "hold: it tells the enterprise to make staff S2 (a general worker) a special operator")
 def test_remedy_does_not_suggest_falsifying_a_true_requirement(policy: Policy) -> None:
     r = case(policy, "19-")
     assert r.remedy is not None

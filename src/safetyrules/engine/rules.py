@@ -210,7 +210,8 @@ class RuleEngine:
         """The Kleene conjunction of the `require` items."""
         value: Any = True
         for req in self._all(rule, ast.Require):
-            v = record("require", req.cond, env)
+            element = next(iter(env.values())).path if env else ""
+            v = record(f"require {element}".rstrip(), req.cond, env)
             if v is False:
                 value = False
             elif v is UNKNOWN and value is True:

@@ -227,15 +227,20 @@ def _false_leaves(steps: list[Step]) -> list[str]:
     """The conditions to make true: inside a false `and`, its false operands; inside a false `or`, each
     operand (any one would do); anything else false is itself the condition to change."""
     out: list[str] = []
-    stack = [s for s in steps if (s.note or "").startswith("require") and s.value is False]
+    stack = [(s, (s.note or "")[len("require"):].strip()) for s in steps
+             if (s.note or "").startswith("require") and s.value is False]
     while stack:
-        step = stack.pop(0)
+        step, element = stack.pop(0)
         if step.kind == "and":
-            stack.extend(c for c in step.children if c.value is False)
-        elif step.kind == "or" and step.children:
-            out.append(" or ".join(c.expr for c in step.children))
-        elif step.expr not in out:
-            out.append(step.expr)
+            stack.extend((c, element) for c in step.children if c.value is False)
+            continue
+        if step.kind == "implies" and len(step.children) == 2:  # the premise holds: the consequent must
+            stack.append((step.children[1], element))
+            continue
+        text = " or ".join(c.expr for c in step.children) if step.kind == "or" and step.children else step.expr
+        text = f"{element}: {text}" if element else text
+        if text not in out:
+            out.append(text)
     return out
 
 
