@@ -24,7 +24,7 @@ def test_100k_records_with_1_percent_bad(tmp_path: Path) -> None:
         for i in range(100_000):
             if i % 100 == 99:
                 bad_lines.append(i + 1)
-                f.write('{"id": "BAD%d", "employee_count": "many"}\n' % i)
+                f.write(json.dumps({"id": f"BAD{i}", "employee_count": "many"}) + "\n")
             else:
                 f.write(json.dumps(dict(town[i % len(town)], id=f"E{i:06d}"), ensure_ascii=False) + "\n")
     result = CliRunner().invoke(cli, ["eval", "--engine", "columnar", "--facts", str(path), "--as-of", "2022-12-31"])
