@@ -17,6 +17,7 @@ from safetyrules.cli.schema import schema_command
 from safetyrules.cli.synth import synth_command
 from safetyrules.cli.test import test_command
 from safetyrules.cli.whatif import whatif_command
+from safetyrules.stream.cli import monitor_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +30,7 @@ def cli() -> None:
 
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
-                whatif_command, synth_command, schema_command):
+                whatif_command, monitor_command, synth_command, schema_command):
     cli.add_command(command)
 
 

@@ -275,16 +275,8 @@ class Evaluator:
         unk = or_(a.unk, b.unk)
         known = unk is FALSE
         if a.kind is K.NULL or b.kind is K.NULL:
-            other = b if a.kind is K.NULL else a
-            if op in ("==", "!="):
-                if other.kind is K.NULL:
-                    same: pl.Expr = pl.lit(True)
-                else:
-                    same = other.v.is_null()
-                res = same if op == "==" else ~same
-            else:
-                res = FALSE
-            return _sized(from_truth(gate(unk, res), known), a, b)
+            # a comparison with null is false, `==` and `!=` included (test null with `is null`)
+            return _sized(from_truth(gate(unk, FALSE), known), a, b)
         if a.kind is not b.kind or a.kind in (K.REC, K.COLL):
             if a.kind is K.COLL and b.kind is K.COLL and a.const is not NOCONST and b.const is not NOCONST \
                     and op in ("==", "!="):
@@ -297,7 +289,7 @@ class Evaluator:
                 eq = a.v.eq_missing(b.v)
             if a.kind is K.DUR:
                 eq = eq & part(a, "days").eq_missing(part(b, "days")) & part(a, "secs").eq_missing(part(b, "secs"))
-            res = eq if op == "==" else ~eq
+            res = (eq if op == "==" else ~eq) & a.v.is_not_null() & b.v.is_not_null()
         else:
             if a.kind not in (K.NUM, K.DATE, K.INST):
                 raise Unsupported(f"ordering {a.kind.value}")

@@ -20,6 +20,15 @@ from safetyrules.columnar.values import FALSE, Val
 
 PROW = "_prow"
 ROW = "_row"
+LAZY_ROWS = 20_000  # from this height on, new columns go through the lazy engine (common subexpressions once)
+
+
+def with_columns(frame: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
+    """`frame.with_columns(**exprs)`; on large frames through the lazy engine, whose common-subexpression
+    elimination computes a sub-expression shared by several branches (a shifted date, a gathered flag) once."""
+    if frame.height < LAZY_ROWS:
+        return frame.with_columns(**exprs)
+    return frame.lazy().with_columns(**exprs).collect()
 
 
 @dataclass(slots=True)
@@ -83,7 +92,7 @@ class Scope:
         name = self._columns.get(key)
         if name is None:
             name = self.counter.fresh(hint)
-            self.frame = self.frame.with_columns(expr.alias(name))
+            self.frame = with_columns(self.frame, {name: expr})
             self._columns[key] = name
         return name
 
@@ -103,7 +112,7 @@ class Scope:
                 todo[name] = expr
             out[role] = name
         if todo:
-            self.frame = self.frame.with_columns(**todo)
+            self.frame = with_columns(self.frame, todo)
         return out
 
     def series(self, expr: pl.Expr) -> pl.Series:

@@ -1,0 +1,447 @@
+"""The streaming compliance monitor: events in, alerts out, without re-evaluating everyone every day.
+
+    monitor = Monitor(load_policy(), alert_days=30)            # backend="reference" (default) or "rete"
+    for event in events:
+        monitor.post(event)                                    # a `clock` event, or any event, moves time on
+    monitor.advance_to(dt.date(2022, 12, 31))
+    for alert in monitor.alerts():
+        print(alert.day, alert.enterprise, alert.rule, alert.message.zh)
+
+**Invariant** (held by the differential tests): whenever it is observed (`findings`, `outcomes`, `alerts`…),
+the monitor's outcome of every (enterprise, rule) equals the reference engine's evaluation of
+`build_record(events posted so far)` as of `monitor.today`.
+
+How it stays correct without evaluating everything:
+
+* An event changes some top-level fields of one enterprise's record; only the rules that read those fields
+  are re-evaluated (then, when an outcome changed, the rules that use it, like the enforcement candidate).
+* Each evaluated rule gets a *next check* day (:func:`safetyrules.stream.analysis.next_change`): the first
+  day its outcome could change with time alone. A heap keyed by each enterprise's earliest next check tells
+  `advance_to` which enterprises, and which of their rules, to re-evaluate on which days in the passed
+  interval, in date order; an enterprise with nothing due is not touched.
+* With ``flush="day"`` (the default), the rules an event makes stale are re-evaluated once per enterprise and
+  day: when the clock moves on, or when the state is observed. Outcomes are daily (`as_of` is a date), so
+  this changes no observable outcome; it only spares alerts about states that last part of a day (found at
+  9:00 and reported at 9:05). ``flush="event"`` re-evaluates after every event.
+
+The monitor never rewrites history: a late event (dated before `today`) changes the record and is evaluated
+as of `today`; alerts carry the day on which the monitor saw the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, Literal
+
+from safetyrules.api import Policy, annotate
+from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
+from safetyrules.stream.analysis import (
+    FieldDates,
+    PolicyAnalysis,
+    RulePlan,
+    SubsetEvaluator,
+    next_change,
+    soon_eligible,
+)
+from safetyrules.stream.events import (
+    EnterpriseLog,
+    Event,
+    EventError,
+    EventType,
+    Prepared,
+    Receipt,
+    Status,
+    parse_event,
+)
+
+Backend = Literal["reference", "rete"]
+FINDINGS = (Outcome.VIOLATED, Outcome.TRIGGERED)
+_COMPLIANT = (Outcome.SATISFIED, Outcome.PENDING, Outcome.NOT_APPLICABLE)
+
+
+def _seen_by_users(outcome: Outcome) -> tuple[bool, bool, bool]:
+    """What `violated(r)` and `triggered(r)` can tell of an outcome: other changes do not concern users."""
+    return outcome is Outcome.VIOLATED, outcome is Outcome.TRIGGERED, outcome is Outcome.UNKNOWN
+
+
+class AlertKind(StrEnum):
+    """Why an alert was raised."""
+
+    VIOLATED = "violated"  # an obligation became violated
+    COMPLIANT = "compliant"  # a violated obligation became satisfied, pending or not applicable
+    WITHDRAWN = "withdrawn"  # a violation or trigger disappeared because the facts became unknown or changed
+    TRIGGERED = "triggered"  # a credit trigger fired (one alert per behaviour)
+    EXPIRED = "expired"  # a behaviour's listing period ended
+    DUE_SOON = "due_soon"  # a deadline still to meet is within `alert_days`
+
+
+ALERT_ZH = {
+    AlertKind.VIOLATED: "新增违反",
+    AlertKind.COMPLIANT: "恢复符合",
+    AlertKind.WITHDRAWN: "撤销",
+    AlertKind.TRIGGERED: "触发失信",
+    AlertKind.EXPIRED: "失信记录期满",
+    AlertKind.DUE_SOON: "即将到期",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert: what changed, for whom, under which clause, on which day, and the result's message."""
+
+    day: dt.date
+    kind: AlertKind
+    enterprise: str
+    rule: str
+    implements: tuple[str, ...]
+    outcome: Outcome
+    previous: Outcome | None
+    message: Text
+    due_on: dt.date | None = None
+    event: str | None = None  # the event path (hazards[H-1]) for per-event alerts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "kind": str(self.kind),
+            "enterprise": self.enterprise,
+            "rule": self.rule,
+            "implements": list(self.implements),
+            "outcome": str(self.outcome),
+            "previous": str(self.previous) if self.previous is not None else None,
+            "due_on": self.due_on.isoformat() if self.due_on else None,
+            "event": self.event,
+            "message": self.message.to_json(),
+        }
+
+
+@dataclass(slots=True)
+class MonitorStats:
+    """Counters of one monitor's work."""
+
+    events: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    invalid: int = 0
+    clock: int = 0
+    rule_evaluations: int = 0
+    rete_evaluations: int = 0
+    rete_fallbacks: int = 0
+    wakeups: int = 0
+    alerts: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True)
+class _Kept:
+    """What the monitor keeps of a rule's last result: its outcome and, for triggers, the behaviours triggered
+    and expired (the full result is used once, for alerts and the next check, then dropped)."""
+
+    outcome: Outcome
+    on: Counter[str] | None = None
+    off: Counter[str] | None = None
+
+
+@dataclass(slots=True)
+class _Enterprise:
+    log: EnterpriseLog
+    results: dict[str, _Kept] = field(default_factory=dict)
+    next_at: dict[str, dt.date] = field(default_factory=dict)
+    wake: dt.date | None = None
+    dates: FieldDates = field(default_factory=FieldDates)
+    soon: set[tuple[str, str, dt.date]] = field(default_factory=set)
+    stale: set[str] = field(default_factory=set)
+    pruned: dict[Any, Any] = field(default_factory=dict)  # lists cut to the items some rules' filters pass
+
+
+class Monitor:
+    """Incremental monitoring of a policy over a stream of events (see the module doc)."""
+
+    def __init__(self, policy: Policy, alert_days: int = 30, *, backend: Backend = "reference",
+                 params: Mapping[str, Any] | None = None, on_alert: Callable[[Alert], None] | None = None,
+                 flush: Literal["day", "event"] = "day", start: dt.date | None = None,
+                 kinds: Iterable[AlertKind] | None = None, keep_alerts: bool = True) -> None:
+        if alert_days < 0:
+            raise ValueError("alert_days must be 0 or more")
+        if backend not in ("reference", "rete"):
+            raise ValueError(f"unknown backend {backend!r}: use 'reference' or 'rete'")
+        if flush not in ("day", "event"):
+            raise ValueError(f"unknown flush mode {flush!r}: use 'day' or 'event'")
+        self.policy = policy
+        self.alert_days = alert_days
+        self.backend: Backend = backend
+        self.flush_mode = flush
+        self.on_alert = on_alert
+        self.keep_alerts = keep_alerts
+        self.kinds = frozenset(kinds) if kinds is not None else frozenset(AlertKind)
+        self.params = dict(params or {})
+        self._subset = SubsetEvaluator(policy, self.params)
+        self.analysis: PolicyAnalysis = self._subset.analysis
+        self._decls = {r.name: r for r in policy.checked.rules}
+        self._rete: Any = None
+        self._rete_rules: frozenset[str] = frozenset()
+        if backend == "rete":
+            from safetyrules.stream.rete import ReteEvaluator  # imports durable-rules (optional)
+
+            self._rete = ReteEvaluator(policy, self.params)
+            self._rete_rules = frozenset(self._rete.rules)
+        self.today: dt.date | None = start
+        self.stats = MonitorStats()
+        self._ents: dict[str, _Enterprise] = {}
+        self._heap: list[tuple[dt.date, str]] = []
+        self._dirty: set[str] = set()
+        self._alerts: list[Alert] = []
+        self._popped = 0
+        self._seq = 0
+        self.rejections: list[tuple[str | None, str]] = []  # (enterprise, reason) of refused events
+
+    # ------------------------------------------------------------------ input
+    def post(self, event: Event | Mapping[str, Any] | str | Prepared) -> Receipt:
+        """Take one event (a dict, JSON text, `Event` or parsed event); returns what became of it."""
+        self.stats.events += 1
+        try:
+            prep = event if isinstance(event, Prepared) else parse_event(event)
+        except EventError as err:
+            self.stats.invalid += 1
+            self.rejections.append((None, str(err)))
+            return Receipt(Status.REJECTED, f"invalid event: {err}")
+        day = prep.day
+        if prep.type is EventType.CLOCK:
+            self.stats.clock += 1
+            self.advance_to(day)
+            return Receipt(Status.CLOCK)
+        if self.today is None:
+            self.today = day
+        elif day > self.today:
+            self.advance_to(day)
+        eid = prep.enterprise
+        ent = self._ents.get(eid)
+        if ent is None:
+            ent = self._ents[eid] = _Enterprise(EnterpriseLog(eid))
+            ent.stale = set(self.analysis.order)
+            self._dirty.add(eid)
+        receipt, touched, items = ent.log.add(prep, self._seq)
+        self._seq += 1
+        if receipt.status is Status.DUPLICATE:
+            self.stats.duplicates += 1
+        elif receipt.status is Status.REJECTED:
+            self.stats.rejected += 1
+            self.rejections.append((eid, receipt.reason or ""))
+        else:
+            self.stats.applied += 1
+        if touched:
+            rules = self.analysis.rules_reading(touched)
+            if items:  # list items added or changed: skip the rules whose filters none of them passes
+                rules = {r for r in rules if r in ent.stale or self.analysis.affected(r, touched, items)}
+            if rules:
+                ent.stale |= rules
+                self._dirty.add(eid)
+        if self.flush_mode == "event":
+            self.flush()
+        return receipt
+
+    def replay(self, events: Iterable[Event | Mapping[str, Any] | str | Prepared],
+               until: dt.date | None = None) -> list[Receipt]:
+        """Post every event dated on or before `until` (all without it), then advance to `until`."""
+        receipts = []
+        for event in events:
+            try:
+                prep = event if isinstance(event, Prepared) else parse_event(event)
+            except EventError as err:
+                self.stats.events += 1
+                self.stats.invalid += 1
+                self.rejections.append((None, str(err)))
+                receipts.append(Receipt(Status.REJECTED, f"invalid event: {err}"))
+                continue
+            if until is not None and prep.day > until:
+                continue
+            receipts.append(self.post(prep))
+        if until is not None:
+            self.advance_to(until)
+        self.flush()
+        return receipts
+
+    def advance_to(self, day: dt.date) -> None:
+        """Move the clock to `day` (never back), re-evaluating what time changes on the way, in date order."""
+        if self.today is None:
+            self.today = day
+            return
+        if day <= self.today:
+            return
+        self.flush()
+        while self._heap and self._heap[0][0] <= day:
+            when, eid = heapq.heappop(self._heap)
+            ent = self._ents[eid]
+            if ent.wake != when:
+                continue  # a stale heap entry
+            due = {name for name, at in ent.next_at.items() if at <= when}
+            if not due:
+                continue
+            self.stats.wakeups += 1
+            self._evaluate(eid, ent, due, when)
+        self.today = day
+
+    def flush(self) -> None:
+        """Re-evaluate, as of today, the rules that events made stale (done before any observation)."""
+        if not self._dirty or self.today is None:
+            return
+        for eid in sorted(self._dirty):
+            ent = self._ents[eid]
+            if ent.stale:
+                names, ent.stale = ent.stale, set()
+                self._evaluate(eid, ent, names, self.today)
+        self._dirty.clear()
+
+    # ------------------------------------------------------------------ observation
+    def alerts(self) -> list[Alert]:
+        """Every alert so far, in the order raised (none kept with ``keep_alerts=False``: use `on_alert`)."""
+        self.flush()
+        return list(self._alerts)
+
+    def pop_alerts(self) -> list[Alert]:
+        """The alerts raised since the last `pop_alerts`."""
+        self.flush()
+        new = self._alerts[self._popped:]
+        self._popped = len(self._alerts)
+        return new
+
+    def findings(self) -> set[tuple[str, str]]:
+        """The (enterprise, rule) pairs currently violated or triggered."""
+        self.flush()
+        return {(eid, name) for eid, ent in self._ents.items() for name, r in ent.results.items()
+                if r.outcome in FINDINGS}
+
+    def outcomes(self, enterprise: str | None = None) -> dict[tuple[str, str], Outcome]:
+        """The current outcome of every (enterprise, rule), or of one enterprise's rules."""
+        self.flush()
+        ents = self._ents.items() if enterprise is None else [(enterprise, self._ents[enterprise])]
+        return {(eid, name): r.outcome for eid, ent in ents for name, r in ent.results.items()}
+
+    def enterprises(self) -> list[str]:
+        return list(self._ents)
+
+    def record(self, enterprise: str) -> dict[str, Any]:
+        """The record that the enterprise's events build (as `build_record` does)."""
+        return self._ents[enterprise].log.record
+
+    def results(self, enterprise: str, explain: bool = False) -> EnterpriseResult:
+        """A full, fresh reference evaluation of one enterprise as of today (with messages)."""
+        if self.today is None:
+            raise ValueError("the monitor has no date yet")
+        return self.policy.evaluate_record(self.record(enterprise), self.today, self.params or None, explain)
+
+    def next_check(self, enterprise: str) -> dt.date | None:
+        """The next day on which time alone may change one of the enterprise's outcomes."""
+        self.flush()
+        return self._ents[enterprise].wake
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, eid: str, ent: _Enterprise, names: set[str], day: dt.date) -> None:
+        plans = self.analysis.plans
+        pending = set(names)
+        record = ent.log.record
+        while pending:
+            ready = {n for n in pending if not (plans[n].uses & pending)}
+            pending -= ready
+            results = self._compute(ent, ready, day)
+            for name, new in results.items():
+                old = ent.results.get(name)
+                ent.results[name] = self._raise_alerts(eid, ent, plans[name], old, new, day)
+                if old is None or _seen_by_users(old.outcome) != _seen_by_users(new.outcome):
+                    pending |= self.analysis.users.get(name, frozenset())
+                nxt = next_change(plans[name], new, record, ent.dates, day, self.alert_days,
+                                  self.analysis.static[name])
+                if nxt is None:
+                    ent.next_at.pop(name, None)
+                else:
+                    ent.next_at[name] = nxt
+        wake = min(ent.next_at.values(), default=None)
+        if wake is not None and wake != ent.wake:
+            heapq.heappush(self._heap, (wake, eid))
+        ent.wake = wake
+        if ent.soon:
+            ent.soon = {k for k in ent.soon if k[2] >= day}
+
+    def _compute(self, ent: _Enterprise, names: set[str], day: dt.date) -> dict[str, RuleResult]:
+        out: dict[str, RuleResult] = {}
+        record = ent.log.record
+        if self._rete is not None:
+            on_rete = names & self._rete_rules
+            if on_rete:
+                got: dict[str, RuleResult | None] = self._rete.evaluate(record, day, on_rete)
+                for name, result in got.items():
+                    if result is None:
+                        self.stats.rete_fallbacks += 1
+                    else:
+                        out[name] = result
+                        self.stats.rete_evaluations += 1
+        rest = names - out.keys()
+        if rest:
+            outcomes = {n: r.outcome for n, r in ent.results.items()}
+            outcomes.update((n, r.outcome) for n, r in out.items())
+            out.update(self._subset.evaluate(record, day, rest, outcomes, ent.dates, ent.pruned))
+            self.stats.rule_evaluations += len(rest)
+        return out
+
+    # ------------------------------------------------------------------ alerts
+    def _raise_alerts(self, eid: str, ent: _Enterprise, plan: RulePlan, old: _Kept | None, new: RuleResult,
+                      day: dt.date) -> _Kept:
+        """Raise the alerts of one rule's new result; returns what to keep of it."""
+        before = old.outcome if old is not None else None
+        after = new.outcome
+        kept = _Kept(after)
+        raised: list[tuple[AlertKind, dt.date | None, str | None]] = []
+        if plan.trigger:
+            old_on = (old.on if old else None) or Counter()
+            old_off = (old.off if old else None) or Counter()
+            new_on = Counter(e.path for e in new.events if e.outcome is Outcome.TRIGGERED)
+            new_off = Counter(e.path for e in new.events if e.outcome is Outcome.EXPIRED)
+            kept.on, kept.off = new_on or None, new_off or None
+            until = {e.path: e.listed_until for e in new.events}
+            for path, n in new_on.items():
+                if n > old_on[path]:
+                    raised.append((AlertKind.TRIGGERED, until.get(path), path))
+            for path, n in old_on.items():
+                if new_on[path] < n:
+                    kind = AlertKind.EXPIRED if new_off[path] > old_off[path] else AlertKind.WITHDRAWN
+                    raised.append((kind, until.get(path), path))
+        else:
+            if after is Outcome.VIOLATED and before is not Outcome.VIOLATED:
+                raised.append((AlertKind.VIOLATED, new.due_on, None))
+            elif before is Outcome.VIOLATED and after is not Outcome.VIOLATED:
+                raised.append((AlertKind.COMPLIANT if after in _COMPLIANT else AlertKind.WITHDRAWN, new.due_on, None))
+            window = self.alert_days
+            if soon_eligible(plan, new) and new.due_on is not None and 0 <= (new.due_on - day).days <= window:
+                key = (plan.name, "", new.due_on)
+                if key not in ent.soon:
+                    ent.soon.add(key)
+                    raised.append((AlertKind.DUE_SOON, new.due_on, None))
+            if plan.per_event:
+                for e in new.events:
+                    if e.outcome is Outcome.PENDING and e.due_on is not None and 0 <= (e.due_on - day).days <= window:
+                        key = (plan.name, e.path, e.due_on)
+                        if key not in ent.soon:
+                            ent.soon.add(key)
+                            raised.append((AlertKind.DUE_SOON, e.due_on, e.path))
+        raised = [r for r in raised if r[0] in self.kinds]
+        if not raised:
+            return kept
+        if new.message is None:
+            annotate(new, self._decls[plan.name], {n: r.outcome for n, r in ent.results.items()})
+        message = new.message or Text(new.rule, new.rule)
+        for kind, due, where in raised:
+            alert = Alert(day, kind, eid, plan.name, new.implements, after, before, message, due, where)
+            if self.keep_alerts:
+                self._alerts.append(alert)
+            self.stats.alerts += 1
+            if self.on_alert is not None:
+                self.on_alert(alert)
+        return kept

@@ -1,0 +1,148 @@
+"""Hypothesis strategies: event histories of a few enterprises, with late arrivals and duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import strategies as st
+
+ENTERPRISES = ("E1", "E2")
+HAZARDS = ("H1", "H2", "H3")
+ACCIDENTS = ("A1", "A2")
+STAFF = ("S1", "S2")
+START = dt.date(2021, 6, 1)
+END = dt.date(2024, 2, 1)
+INDUSTRIES = ("construction", "manufacturing", "retail", "mining", "industry_trade", "road_transport")
+TYPES = ("enterprise_updated", "hazard_found", "hazard_reported", "hazard_plan_made", "hazard_remediated",
+         "hazard_verified", "assessment_filed", "internal_assessment_held", "change_made", "accident_occurred",
+         "accident_reported", "report_filed", "finding_recorded", "insurance_bought", "commitment_published",
+         "staff_hired", "staff_updated", "staff_left", "safety_cost_recorded")
+
+maybe_bool = st.sampled_from([True, True, False, None])
+
+
+def _iso(d: dt.date) -> str:
+    return d.isoformat()
+
+
+@st.composite
+def standing(draw: st.DrawFn, day: dt.date) -> dict[str, Any]:
+    """A partial registration: some fields present, some absent (unknown), lists often known and empty."""
+    fields: dict[str, Any] = {}
+    options: dict[str, st.SearchStrategy[Any]] = {
+        "industry": st.sampled_from(INDUSTRIES),
+        "established_on": st.one_of(st.dates(dt.date(2015, 1, 1), dt.date(2022, 6, 1)).map(_iso), st.none()),
+        "employee_count": st.integers(1, 300),
+        "above_designated_size": st.booleans(),
+        "responsibility_system": st.fixed_dictionaries({
+            "established_on": st.one_of(st.dates(dt.date(2020, 6, 1), dt.date(2022, 3, 1)).map(_iso), st.none()),
+            "covers_all_positions": maybe_bool, "one_post_dual_duty": maybe_bool}),
+        "principal": st.fixed_dictionaries({
+            "competence_certificate_expires_on": st.dates(dt.date(2021, 1, 1), dt.date(2024, 1, 1)).map(_iso),
+            "safety_training_passed_on": st.one_of(st.none(), st.just("2020-05-01"))}),
+        "management": st.fixed_dictionaries({"safety_body": maybe_bool,
+                                             "full_time_safety_staff": st.integers(0, 2)}),
+        "hazard_system": st.fixed_dictionaries({
+            "established_on": st.one_of(st.just("2020-06-01"), st.none()), "has_checklist": maybe_bool,
+            "on_platform_since": st.one_of(st.dates(dt.date(2021, 1, 1), dt.date(2022, 6, 1)).map(_iso),
+                                           st.none())}),
+        "obsolete_equipment_in_use": st.integers(0, 1),
+    }
+    for name, strategy in options.items():
+        if draw(st.booleans()):
+            fields[name] = draw(strategy)
+    for name in ("hazards", "changes", "accidents", "inspection_findings", "reports", "risk_assessments",
+                 "insurance", "staff", "commitments", "internal_assessments"):
+        if draw(st.integers(0, 3)):
+            fields[name] = []
+    return fields
+
+
+@st.composite
+def payload(draw: st.DrawFn, type_: str, day: dt.date) -> dict[str, Any] | None:
+    later = st.integers(0, 60).map(lambda k: _iso(day + dt.timedelta(days=k)))
+    match type_:
+        case "enterprise_updated":
+            return draw(standing(day))
+        case "hazard_found":
+            return {"id": draw(st.sampled_from(HAZARDS)), "major": draw(st.sampled_from([True, True, False])),
+                    "cause": draw(st.sampled_from(["equipment_failure", "illegal_command", "management"]))}
+        case "hazard_reported" | "hazard_remediated" | "hazard_verified":
+            return {"hazard_id": draw(st.sampled_from(HAZARDS))}
+        case "hazard_plan_made":
+            return {"hazard_id": draw(st.sampled_from(HAZARDS)),
+                    "plan": {"responsibility": True, "measures": True, "funds": draw(st.booleans()),
+                             "time_limit": draw(later), "contingency": True}}
+        case "assessment_filed":
+            return {"comprehensive": draw(st.booleans()), "risk_list_updated": draw(maybe_bool)}
+        case "internal_assessment_held":
+            return None
+        case "change_made":
+            return {"kind": draw(st.sampled_from(["process", "equipment"])), "major": draw(st.booleans()),
+                    "authorized": draw(maybe_bool)}
+        case "accident_occurred":
+            return {"id": draw(st.sampled_from(ACCIDENTS)), "severity": "general"}
+        case "accident_reported":
+            return {"accident_id": draw(st.sampled_from(ACCIDENTS)), "report_false": draw(st.booleans())}
+        case "report_filed":
+            return {"kind": draw(st.sampled_from(["risk_list", "dual_report"])),
+                    "channel": draw(st.sampled_from(["platform", "workers_congress"]))}
+        case "finding_recorded":
+            return {"kind": draw(st.sampled_from(["evasion", "monitoring_destroyed", "other"]))}
+        case "insurance_bought":
+            return {"starts_on": _iso(day), "ends_on": _iso(day + dt.timedelta(days=draw(st.integers(30, 400))))}
+        case "commitment_published":
+            return {"to_public": True, "to_staff": draw(st.booleans())}
+        case "staff_hired":
+            member: dict[str, Any] = {"id": draw(st.sampled_from(STAFF)),
+                                      "role": draw(st.sampled_from(["general", "special_operator", "safety_manager"])),
+                                      "mentor_id": draw(st.sampled_from(["S0", None]))}
+            if member["role"] == "special_operator":
+                member["certificate_expires_on"] = draw(later)
+            return member
+        case "staff_updated":
+            return {"staff_id": draw(st.sampled_from(STAFF)), "safety_training_passed_on": _iso(day)}
+        case "staff_left":
+            return {"staff_id": draw(st.sampled_from(STAFF))}
+        case "safety_cost_recorded":
+            return {"year": draw(st.sampled_from([2020, 2021, 2022])), "required": 100,
+                    "extracted": draw(st.sampled_from([100, 80])), "misappropriated": 0,
+                    "internal_audit": draw(st.booleans()), "external_audit": True}
+    raise AssertionError(type_)
+
+
+@st.composite
+def event(draw: st.DrawFn) -> dict[str, Any]:
+    day = draw(st.dates(START, END))
+    minute = draw(st.integers(0, 24 * 60 - 1))
+    at = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60,
+                     tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    type_ = draw(st.sampled_from(TYPES))
+    out: dict[str, Any] = {"enterprise": draw(st.sampled_from(ENTERPRISES)), "type": type_,
+                           "timestamp": at.isoformat()}
+    body = draw(payload(type_, day))
+    if body is not None:
+        out["payload"] = body
+    return out
+
+
+@st.composite
+def history(draw: st.DrawFn, max_events: int = 14) -> list[dict[str, Any]]:
+    """Events in arrival order: mostly by timestamp, some late, some sent twice, clock events between."""
+    events = sorted(draw(st.lists(event(), min_size=1, max_size=max_events)), key=lambda e: e["timestamp"])
+    arrival: list[dict[str, Any]] = []
+    for e in events:
+        arrival.append(e)
+        if draw(st.integers(0, 9)) == 0:  # sent twice
+            arrival.insert(draw(st.integers(0, len(arrival))), dict(e))
+    for _ in range(draw(st.integers(0, 3))):  # a few arrive late (moved later in the stream)
+        if len(arrival) > 1:
+            i = draw(st.integers(0, len(arrival) - 2))
+            j = draw(st.integers(i + 1, len(arrival) - 1))
+            arrival.insert(j, arrival.pop(i))
+    clocks = draw(st.lists(st.dates(START, END + dt.timedelta(days=400)), max_size=5))
+    for d in sorted(clocks):
+        clock = {"type": "clock", "timestamp": f"{d.isoformat()}T00:00:00+08:00"}
+        arrival.insert(draw(st.integers(0, len(arrival))), clock)
+    return arrival
