@@ -86,3 +86,17 @@ def test_events_from_stdin() -> None:
     result = CliRunner().invoke(monitor_command, ["--events", "-", "--format", "jsonl"], input=text)
     assert result.exit_code == 0, result.output
     assert any(json.loads(line)["rule"] == "major_hazard_reported" for line in result.stdout.splitlines())
+
+
+def test_registered_in_the_main_command_and_importable_first(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import safetyrules.stream.cli, safetyrules.cli"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr  # no import cycle with the CLI group that registers it
+    from safetyrules.cli import cli
+
+    result = CliRunner().invoke(cli, ["monitor", "--events", str(write(tmp_path, EVENTS)), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip()

@@ -27,6 +27,11 @@ def test_deterministic_and_well_formed() -> None:
     monitor = Monitor(load_policy())
     monitor.replay(events)
     assert monitor.stats.rejected == monitor.stats.invalid == 0  # every follow-up finds what it follows
+    first: dict[str, str] = {}
+    for e in events:
+        if e["type"] != "clock":
+            first.setdefault(e["enterprise"], e["type"])
+    assert set(first.values()) == {"enterprise_updated"}  # each firm is registered before anything happens
     for record in records.values():
         Enterprise.model_validate(record)
 

@@ -193,9 +193,9 @@ def _history(standing: dict[str, Any], year: int, rng: random.Random) -> list[tu
     }
     renew: dt.date | None = None
     if industry in INSURED and rng.random() < 0.93:
-        start = _day(last_year, rng)
-        renew = dt.date(start.year + 1, start.month, min(start.day, 28))
-        registration["insurance"] = [{"kind": "safety_liability", "starts_on": _iso(start),
+        cover = _day(last_year, rng)
+        renew = dt.date(cover.year + 1, cover.month, min(cover.day, 28))
+        registration["insurance"] = [{"kind": "safety_liability", "starts_on": _iso(cover),
                                       "ends_on": _iso(renew - dt.timedelta(days=1))}]
     e.add(dt.datetime(start.year, start.month, start.day, 8, 0, tzinfo=TZ), "enterprise_updated", registration)
 
@@ -220,10 +220,10 @@ def _history(standing: dict[str, Any], year: int, rng: random.Random) -> list[tu
               {"to_public": True, "to_staff": rng.random() < 0.97})
     if renew is not None and rng.random() < 0.9:
         lag = dt.timedelta(days=rng.choice([-10, -3, 0, 0, 0, 5, 20]))
-        start = renew + lag
-        e.add(_at(start, rng), "insurance_bought",
-              {"kind": "safety_liability", "starts_on": _iso(start),
-               "ends_on": _iso(dt.date(start.year + 1, start.month, min(start.day, 28)) - dt.timedelta(days=1))})
+        renewed = renew + lag
+        e.add(_at(renewed, rng), "insurance_bought",
+              {"kind": "safety_liability", "starts_on": _iso(renewed),
+               "ends_on": _iso(dt.date(renewed.year + 1, renewed.month, min(renewed.day, 28)) - dt.timedelta(days=1))})
     e.add(_at(_day(year, rng, 20, 120), rng), "safety_cost_recorded",
           {"year": last_year, "required": 120000, "extracted": 120000 if rng.random() < 0.93 else 90000, "used": 100000,
            "misappropriated": 0, "internal_audit": rng.random() < 0.92, "external_audit": rng.random() < 0.85})
