@@ -14,7 +14,6 @@ import datetime as dt
 import resource
 import statistics
 import time
-from pathlib import Path
 
 from safetyrules.api import Policy, bundled_policy_path
 from safetyrules.check.pipeline import compile_paths, read_sources

@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from safetyrules.columnar.tables import LOCAL, OFF, ROOT, UNK, VALUE, FactTables, schema
+from safetyrules.columnar.tables import ELEM, IDX, LOCAL, OFF, ROOT, UNK, VALUE, FactTables, schema
 from safetyrules.facts.as_of import EVENT_DATE_PATHS, Effect
 
 
@@ -41,11 +41,41 @@ def _nulled(column: str, kind: str, cond: pl.Expr) -> list[pl.Expr]:
     return out
 
 
-def as_of_tables(tables: FactTables, as_of: dt.date) -> FactTables:
-    """A new set of tables showing only what had happened on or before `as_of`."""
+def _read(path: str, names: set[str]) -> bool:
+    """Whether a policy using `names` may read the fact at `path` (every component is a name it uses)."""
+    return all(part in names for part in path.replace("[]", ".").split(".") if part)
+
+
+def _needed(path: str, effect: Effect, names: set[str]) -> bool:
+    """Whether the as-of rule at `path` can change what a policy using `names` reads."""
+    table, column = _split(path)
+    if effect is Effect.DROP_ITEM:  # the list's items
+        return _read(table, names)
+    if effect is Effect.NOT_YET:  # the date itself
+        return _read(path, names)
+    obj = column.rpartition(".")[0]  # DROP_OBJECT: anything under the object
+    return _read(f"{table}[].{obj}" if table != ROOT else obj, names)
+
+
+def as_of_tables(tables: FactTables, as_of: dt.date, names: set[str] | None = None) -> FactTables:
+    """A new set of tables showing only what had happened on or before `as_of`.
+
+    With `names` (`plan.names_read` of a policy), only what that policy may read is prepared: a child
+    table it never reads is passed through unchanged, one it reads keeps only the columns it may read
+    (and the dates that decide what it sees), and the dates of facts it never reads are left as they are."""
     frames = {ROOT: tables.enterprises, **tables.children}
     sch = schema()
-    for path, rule in EVENT_DATE_PATHS.items():
+    rules = {path: rule for path, rule in EVENT_DATE_PATHS.items()
+             if names is None or _needed(path, rule.effect, names)}
+    if names is not None:
+        for table in sch.child_names():
+            if not _read(table, names):
+                continue
+            dates = {_split(p)[1] for p in rules if _split(p)[0] == table}
+            keep = [c for c in frames[table].columns if c in (IDX, ELEM) or c.split("#")[0] in dates
+                    or c.split("#")[0] == VALUE or _read(table + "." + c.split("#")[0], names)]
+            frames[table] = frames[table].select(keep)
+    for path, rule in rules.items():
         table, column = _split(path)
         spec = sch.tables[table]
         frame = frames[table]
@@ -59,10 +89,10 @@ def as_of_tables(tables: FactTables, as_of: dt.date) -> FactTables:
             cond = _after(table, column, as_of)
             exprs: list[pl.Expr] = []
             for leaf in spec.leaves:
-                if leaf.path.startswith(obj + "."):
+                if leaf.path.startswith(obj + ".") and leaf.path in frame.columns:
                     exprs.extend(_nulled(leaf.path, leaf.kind, cond))
             for sub in spec.objects:
-                if sub == obj or sub.startswith(obj + "."):
+                if (sub == obj or sub.startswith(obj + ".")) and sub in frame.columns:
                     exprs.extend(_nulled(sub, "bool", cond))
             frames[table] = frame.with_columns(exprs)
     root = frames.pop(ROOT)

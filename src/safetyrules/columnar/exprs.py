@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from safetyrules.check.checker import CheckedPolicy
-from safetyrules.columnar.scope import PROW, ROW, Scope, sorted_rows, with_rows
+from safetyrules.columnar.scope import PROW, ROW, Scope, segment_reduce, sorted_rows
 from safetyrules.columnar.tables import IDX, OFF, ROOT, UNK, VALUE, schema
 from safetyrules.columnar.values import (
     FALSE,
@@ -47,6 +47,7 @@ from safetyrules.facts._shapes import field_shapes
 from safetyrules.facts.models import Enterprise
 from safetyrules.syntax import ast
 
+UNROLL_ITEMS = 16  # `any`/`all`/`count` over constant sets up to this size run without an expansion
 SIZE_LIMIT = 24  # materialize a value whose expressions grew beyond this (counted with repetition)
 
 # Outcome codes: among obligations the larger is the worse (SEVERITY_ORDER of engine.results).
@@ -85,6 +86,7 @@ class Context:
     as_of: dt.date
     root: Scope
     outcomes: dict[str, str] = field(default_factory=dict)  # rule → root column of its outcome code
+    expansions: dict[Any, Any] = field(default_factory=dict)  # quantifier expansions of the root scope
     defines: dict[str, Val] = field(default_factory=dict)
     keep: set[str] = field(default_factory=set)  # root columns that outlive a rule
 
@@ -242,7 +244,7 @@ class Evaluator:
                     chain = pl.when(at.v >= start).then(const(value).parts()[role]).otherwise(chain)
             parts[role] = pl.when(known).then(chain)
         return Val(first.kind, parts["v"], at.unk, off=parts.get("off"), days=parts.get("days"),
-                   secs=parts.get("secs"), size=2 * _size(at))
+                   secs=parts.get("secs"), size=2 * _size(at), dated=entries, at=pl.when(known).then(at.v))
 
     def _range(self, lo: Val, hi: Val) -> Val:
         """`a .. b`: unknown when a bound is unknown or null, or beyond MAX_RANGE elements."""
@@ -339,15 +341,14 @@ class Evaluator:
         powers = pl.Series([1 << i for i in range(len(codes))], dtype=pl.UInt64)
         key = ("mask", table)
         masks: pl.Series | None = scope.counter.cache.get(key)
-        if masks is None:
-            child = self.ctx.root.tables.table(table)
-            grouped = child.group_by(IDX).agg(
-                pl.lit(powers).gather(pl.col(VALUE).to_physical()).unique().sum().alias("m"))
-            n = len(self.ctx.root.tables)
-            masks = pl.Series("m", [0], dtype=pl.UInt64).extend_constant(0, n - 1) if n else \
-                pl.Series("m", [], dtype=pl.UInt64)
-            if n and grouped.height:
-                masks = masks.scatter(grouped.get_column(IDX), grouped.get_column("m"))
+        if masks is None:  # per enterprise, one "has this code" reduction per code over its slice of rows
+            tables = self.ctx.root.tables
+            starts = scope.counter.table_offsets(tables, table).cast(pl.Int64).to_arrow()
+            codes_col = tables.table(table).get_column(VALUE).to_physical()
+            masks = pl.repeat(0, len(tables), dtype=pl.UInt64, eager=True)
+            for i in range(len(codes)):
+                has = segment_reduce(codes_col == i, starts, "any")
+                masks = masks + has.cast(pl.UInt64) * (1 << i)
             scope.counter.cache[key] = masks
         owner = scope.series(s.v)
         mask = scope.add(masks.gather(owner), "mask")
@@ -517,26 +518,55 @@ class Evaluator:
         raise Unsupported(f"function `{f}`")
 
     # ------------------------------------------------------------------ quantifiers
-    def expand(self, scope: Scope, c: Val, var: str) -> Scope:
-        """The inner scope of a quantifier over `c`: one row per (row of `scope`, element)."""
+    def expand(self, scope: Scope, c: Val, var: str, source: ast.Expr | None = None) -> Scope:
+        """The inner scope of a quantifier over `c`: one row per (row of `scope`, element).
+
+        An expansion is built once per run and outer scope: later quantifiers over the same collection
+        with the same variable (in this rule or a later one) reuse it, with every value already computed
+        in it. `source` (the collection's expression) tells the kernel which rules still need it."""
         coll = c.coll
         assert coll is not None
+        if source is not None and not scope.counter.overlays:  # the same expression has the same value
+            key: tuple[Any, ...] = ("expand", var, source)
+        else:
+            key = ("expand", var, coll.kind, coll.table, coll.items, tuple(str(e) for e in c.parts().values()))
+        store: dict[Any, Any] = self.ctx.expansions if scope.is_root else scope.cache
+        hit = store.get(key)
+        if hit is not None:
+            return hit[1]  # type: ignore[no-any-return]
+        inner = self._expand(scope, c, var)
+        store[key] = ((var, source), inner)
+        return inner
+
+    def _expand(self, scope: Scope, c: Val, var: str) -> Scope:
+        """Build the expansion. Its rows keep the outer order (`_prow` non-decreasing) and each outer row's
+        elements in their order; the offsets of each outer row's group are known from the group sizes."""
+        coll = c.coll
+        assert coll is not None
+        rows = pl.int_range(0, scope.height, dtype=pl.UInt32, eager=True).set_sorted()
         if coll.kind == "child":
             table = self.ctx.root.tables.table(coll.table)
             spec = schema().tables[coll.table]
             fast = scope.is_root and str(c.v) == str(pl.when(pl.col(coll.table).fill_null(False)).then(pl.col(IDX)))
-            if fast:
-                frame = pl.DataFrame({PROW: table.get_column(IDX), IDX: table.get_column(IDX),
+            starts = scope.counter.table_offsets(self.ctx.root.tables, coll.table)
+            if fast:  # the list is the enterprise's own: the child table's rows, as they are
+                idx = table.get_column(IDX).set_sorted()
+                frame = pl.DataFrame({PROW: idx, IDX: idx,
                                       ROW: pl.int_range(0, table.height, dtype=pl.UInt32, eager=True)})
-            else:
+                inner = scope.child(frame, {})
+                inner._offsets = starts.cast(pl.Int64).to_arrow()
+                if frame.height == table.height:
+                    inner.identity = coll.table
+            else:  # each outer row's elements are the slice of the (sorted) child table at its owner
                 owner = scope.series(c.v)
-                left = with_rows(scope).with_columns(owner.alias("_own")).drop_nulls("_own")
-                right = pl.DataFrame({"_own": table.get_column(IDX),
-                                      ROW: pl.int_range(0, table.height, dtype=pl.UInt32, eager=True)})
-                frame = left.join(right, on="_own", how="inner", maintain_order="left_right").drop("_own")
-            inner = scope.child(sorted_rows(frame), {})
-            if frame.height == table.height and fast:
-                inner.identity = coll.table
+                first = pl.lit(starts).gather(pl.col("_own"))
+                last = pl.lit(starts).gather(pl.col("_own") + 1)
+                outer = pl.DataFrame({PROW: rows, IDX: scope.frame.get_column(IDX), "_own": owner}).with_columns(
+                    _n=(last - first).fill_null(0))
+                frame = (outer.filter(pl.col("_n") > 0)
+                         .select(PROW, IDX, pl.int_ranges(first, last, dtype=pl.UInt32).alias(ROW))
+                         .explode(ROW))
+                inner = self._child(scope, frame, outer.get_column("_n"))
             if spec.model is None:
                 leaf = spec.leaves[0]
                 kind = _SCALAR_KIND[leaf.kind]
@@ -548,25 +578,35 @@ class Evaluator:
                               rec=RecRef(coll.table, "", spec.model, folded=True))
             inner.bindings[var] = binding
             return inner
-        rows = with_rows(scope)
+        outer = pl.DataFrame({PROW: rows, IDX: scope.frame.get_column(IDX)})
         if coll.kind == "const":
             if any(i is None for i in coll.items) or coll.elem in (K.INST, K.DUR, K.COLL):
                 raise Unsupported("a quantifier over a set holding null, instants, durations or sets")
             dtype = _DTYPE.get(coll.elem, pl.Null())
             items = pl.DataFrame({"_item": pl.Series(list(coll.items), dtype=dtype)})
-            frame = rows.join(items, how="cross", maintain_order="left_right")
-            inner = scope.child(sorted_rows(frame), {})
+            frame = outer.join(items, how="cross", maintain_order="left_right")
+            inner = self._child(scope, frame, pl.repeat(len(coll.items), scope.height, dtype=pl.Int64, eager=True))
             inner.bindings[var] = Val(coll.elem if coll.items else K.NULL, pl.col("_item"))
             return inner
         assert coll.lo is not None and coll.hi is not None
         names = scope.columns({"lo": coll.lo, "hi": coll.hi, "refused": c.unk})
-        frame = (rows.with_columns(lo=scope.frame.get_column(names["lo"]), hi=scope.frame.get_column(names["hi"]),
-                                   refused=scope.frame.get_column(names["refused"]))
-                 .filter(~pl.col("refused") & (pl.col("hi") >= pl.col("lo")))
+        lo, hi = scope.frame.get_column(names["lo"]), scope.frame.get_column(names["hi"])
+        outer = outer.with_columns(lo=lo, hi=hi, _n=pl.when(~scope.frame.get_column(names["refused"]) & (hi >= lo))
+                                   .then(hi - lo + 1).otherwise(0).cast(pl.Int64))
+        frame = (outer.filter(pl.col("_n") > 0)
                  .select(PROW, IDX, pl.int_ranges(pl.col("lo"), pl.col("hi") + 1, dtype=pl.Int64).alias("_item"))
-                 .explode("_item").drop_nulls("_item"))
-        inner = scope.child(sorted_rows(frame), {})
+                 .explode("_item"))
+        inner = self._child(scope, frame, outer.get_column("_n"))
         inner.bindings[var] = Val(K.NUM, pl.col("_item"))
+        return inner
+
+    @staticmethod
+    def _child(scope: Scope, frame: pl.DataFrame, sizes: pl.Series) -> Scope:
+        """The inner scope over an expansion frame whose outer row i has sizes[i] rows."""
+        inner = scope.child(sorted_rows(frame), {})
+        ends = sizes.cast(pl.Int64).cum_sum()
+        inner._offsets = pl.concat([pl.Series([0], dtype=pl.Int64), ends]).rechunk().to_arrow() if len(ends) \
+            else pl.Series([0], dtype=pl.Int64).to_arrow()
         return inner
 
     def collection(self, e: ast.Expr, scope: Scope) -> Val:
@@ -579,55 +619,18 @@ class Evaluator:
 
     def _quantify(self, q: ast.Quantifier | ast.OrderPick, scope: Scope) -> Val:
         c = self.collection(q.collection, scope)
-        inner = self.expand(scope, c, q.var)
+        if self._unrollable(q, c):
+            return self._unrolled(q, c, scope)
+        inner = self.expand(scope, c, q.var, q.collection)
         elem = inner.bindings[q.var]
-        w = self.cond(q.where, inner) if q.where is not None else pl.lit(True)
         kind = q.kind
-        body: Val | None = None
-        b: pl.Expr = pl.lit(True)
-        if isinstance(q, ast.OrderPick):
-            body = self.eval(q.key, inner)
-            if body.kind not in (K.NUM, K.DATE, K.INST, K.NULL):
-                raise Unsupported("an order key that is not a number, date or instant")
-        elif q.body is not None and kind in ("any", "all", "count"):
-            b = self.cond(q.body, inner)
-        elif q.body is not None:
-            body = self.eval(q.body, inner)
-            if body.kind not in (K.NUM, K.DATE, K.INST, K.NULL):
-                raise Unsupported(f"`{kind}` of a {body.kind.value}")
-        if kind in ("find", "latest", "earliest") and elem.kind in (K.INST, K.DUR):
-            raise Unsupported("picking an instant or a duration element")
-        w_known = q.where is None or self.eval(q.where, inner).unk is FALSE
-        wt = w if w_known else w.fill_null(False)
-        if body is not None:
-            b_unknown = FALSE if body.unk is FALSE else wt & body.unk
-        elif isinstance(q, ast.Quantifier) and q.body is not None and kind in ("any", "all", "count") \
-                and self.eval(q.body, inner).unk is not FALSE:
-            b_unknown = wt & b.is_null()
-        else:
-            b_unknown = FALSE
-        unkrow = or_(FALSE if w_known else w.is_null(), b_unknown)
-        cols: dict[str, pl.Expr] = {} if unkrow is FALSE else {"unkr": unkrow}
-        if kind == "any":
-            cols["x"] = wt & b.fill_null(False)
-        elif kind == "all":
-            cols["x"] = wt & ~b.fill_null(True)
-        elif kind == "count":
-            cols["x"] = (wt & b.fill_null(False)).cast(pl.UInt32)
-        elif kind in ("sum", "max", "min"):
-            assert body is not None
-            cols["x"] = pl.when(wt).then(body.v)
-        elif kind == "find":
-            cols["x"] = pl.when(wt).then(pl.int_range(pl.len(), dtype=pl.UInt32))
-        else:
-            assert body is not None
-            cols["x"] = pl.when(wt).then(body.v)  # the key; null keys are not candidates
+        cols, body = self._element_columns(q, inner)
         names = inner.columns(cols)
         frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))
-        agg = {"any": pl.col("x").any(), "all": pl.col("x").any(), "count": pl.col("x").sum(),
-               "sum": pl.col("x").sum(), "max": pl.col("x").max(), "min": pl.col("x").min(),
-               "find": pl.col("x").min(), "latest": pl.col("x").max(), "earliest": pl.col("x").min()}[kind]
-        res = scope.spread(frame, {"x": agg, **({"unkr": pl.col("unkr").any()} if "unkr" in cols else {})})
+        agg = {"any": "any", "all": "any", "count": "sum", "sum": "sum", "max": "max", "min": "min",
+               "find": "min", "latest": "max", "earliest": "min"}[kind]
+        aggs = {"x": (agg, pl.col("x")), **({"unkr": ("any", pl.col("unkr"))} if "unkr" in cols else {})}
+        res = scope.spread(inner, frame, aggs)
         cu = c.unk
         unkr = res["unkr"].fill_null(False) if "unkr" in res else FALSE
         x = res["x"]
@@ -657,12 +660,112 @@ class Evaluator:
             return Val(K.REC, picked, unk, rec=RecRef(elem.rec.table, "", elem.rec.model, folded=False), size=4)
         return Val(elem.kind, picked, unk, size=4)
 
+    def _element_columns(self, q: ast.Quantifier | ast.OrderPick, inner: Scope) -> tuple[dict[str, pl.Expr],
+                                                                                       Val | None]:
+        """Per element row: `x`, what the quantifier aggregates, and `unkr`, whether the element's contribution
+        is unknown (absent when it never is); and the body's value for the aggregates over values."""
+        elem = inner.bindings.get(q.var, None)
+        w = self.cond(q.where, inner) if q.where is not None else pl.lit(True)
+        kind = q.kind
+        body: Val | None = None
+        b: pl.Expr = pl.lit(True)
+        if isinstance(q, ast.OrderPick):
+            body = self.eval(q.key, inner)
+            if body.kind not in (K.NUM, K.DATE, K.INST, K.NULL):
+                raise Unsupported("an order key that is not a number, date or instant")
+        elif q.body is not None and kind in ("any", "all", "count"):
+            b = self.cond(q.body, inner)
+        elif q.body is not None:
+            body = self.eval(q.body, inner)
+            if body.kind not in (K.NUM, K.DATE, K.INST, K.NULL):
+                raise Unsupported(f"`{kind}` of a {body.kind.value}")
+        if kind in ("find", "latest", "earliest") and elem is not None and elem.kind in (K.INST, K.DUR):
+            raise Unsupported("picking an instant or a duration element")
+        w_known = q.where is None or self.eval(q.where, inner).unk is FALSE
+        wt = w if w_known else w.fill_null(False)
+        if body is not None:
+            b_unknown = FALSE if body.unk is FALSE else wt & body.unk
+        elif isinstance(q, ast.Quantifier) and q.body is not None and kind in ("any", "all", "count") \
+                and self.eval(q.body, inner).unk is not FALSE:
+            b_unknown = wt & b.is_null()
+        else:
+            b_unknown = FALSE
+        unkrow = or_(FALSE if w_known else w.is_null(), b_unknown)
+        cols: dict[str, pl.Expr] = {} if unkrow is FALSE else {"unkr": unkrow}
+        if kind == "any":
+            cols["x"] = wt & b.fill_null(False)
+        elif kind == "all":
+            cols["x"] = wt & ~b.fill_null(True)
+        elif kind == "count":
+            cols["x"] = (wt & b.fill_null(False)).cast(pl.UInt32)
+        elif kind in ("sum", "max", "min"):
+            assert body is not None
+            cols["x"] = pl.when(wt).then(body.v)
+        elif kind == "find":
+            cols["x"] = pl.when(wt).then(pl.int_range(pl.len(), dtype=pl.UInt32))
+        else:
+            assert body is not None
+            cols["x"] = pl.when(wt).then(body.v)  # the key; null keys are not candidates
+        return cols, body
+
+    def _unrollable(self, q: ast.Quantifier | ast.OrderPick, c: Val) -> bool:
+        """`any`/`all`/`count` over a small constant set is evaluated once per item in the outer scope (no
+        expansion), unless the variable's name could also mean a field, param or definition."""
+        coll = c.coll
+        if coll is None or coll.kind != "const" or not isinstance(q, ast.Quantifier) \
+                or q.kind not in ("any", "all", "count") or len(coll.items) > UNROLL_ITEMS:
+            return False
+        if any(i is None for i in coll.items) or coll.elem in (K.INST, K.DUR, K.COLL):
+            return False  # as `expand` refuses them
+        policy = self.ctx.policy
+        return q.var not in field_shapes(Enterprise) and q.var not in policy.params and q.var not in policy.defines
+
+    def _unrolled(self, q: ast.Quantifier | ast.OrderPick, c: Val, scope: Scope) -> Val:
+        assert c.coll is not None
+        xs: list[pl.Expr] = []
+        unks: list[pl.Expr] = []
+        for item in c.coll.items:
+            cols = self._bound(scope, q.var, const(item), lambda: self._element_columns(q, scope)[0])
+            xs.append(cols["x"])
+            if "unkr" in cols:
+                unks.append(cols["unkr"])
+        unkr = _any(unks) if unks else FALSE
+        if q.kind == "count":
+            x = pl.sum_horizontal(xs).cast(pl.Int64) if xs else pl.lit(0, dtype=pl.Int64)
+            unk = or_(c.unk, unkr)
+            return Val(K.NUM, gate(unk, x), unk, size=2 + 2 * len(xs))
+        hit = _any(xs) if xs else FALSE
+        decisive = q.kind == "any"
+        t = pl.when(c.unk).then(None).when(hit).then(decisive).when(unkr).then(None).otherwise(not decisive)
+        return Val(K.BOOL, t, t.is_null(), size=2 + 2 * len(xs))
+
+    @staticmethod
+    def _bound(scope: Scope, var: str, val: Val, fn: Callable[[], dict[str, pl.Expr]]) -> dict[str, pl.Expr]:
+        """`fn()` with `var` bound to `val` in `scope` (values cached meanwhile are forgotten after)."""
+        saved_binding = scope.bindings.get(var)
+        saved_cache = scope.cache
+        scope.cache = {k: v for k, v in saved_cache.items() if k[0] != "expr"}
+        scope.bindings[var] = val
+        scope.counter.overlays += 1  # meanwhile an expression's value may depend on `var`
+        try:
+            return fn()
+        finally:
+            scope.counter.overlays -= 1
+            for k, v in scope.cache.items():  # column bookkeeping (gathers, imports) stays valid
+                if k[0] != "expr":
+                    saved_cache.setdefault(k, v)
+            scope.cache = saved_cache
+            if saved_binding is None:
+                del scope.bindings[var]
+            else:
+                scope.bindings[var] = saved_binding
+
     @staticmethod
     def _first_where(scope: Scope, inner: Scope, frame: pl.DataFrame, cond: pl.Expr, best: pl.Expr) -> pl.Expr:
         """Per outer row, the first inner row (position) where `cond` holds, `best` seen as column `best`."""
         frame = frame.with_columns(scope.back(best, frame).alias("best"))
-        frame = frame.with_columns(pos=pl.when(cond).then(pl.int_range(pl.len(), dtype=pl.UInt32)))
-        return scope.spread(frame, {"pos": pl.col("pos").min()})["pos"]
+        pos = pl.when(cond).then(pl.int_range(pl.len(), dtype=pl.UInt32))
+        return scope.spread(inner, frame, {"pos": ("min", pos)})["pos"]
 
     @staticmethod
     def _at(scope: Scope, inner: Scope, expr: pl.Expr, pos: pl.Expr) -> pl.Expr:

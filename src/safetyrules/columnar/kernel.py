@@ -3,6 +3,12 @@
 `ColumnarProgram.run` is a pure function of (tables, as_of): it can run per partition inside a distributed
 engine. Rules run in dependency order over one root frame; after each rule only the columns that later
 rules read (definitions, outcome codes) are kept, which bounds memory by the policy's width, not its size.
+Quantifier expansions shared by several rules are built once and dropped after the last rule that uses them.
+
+`ColumnarProgram.evaluate` keeps what a run computed (`Evaluation`): the as-of view, each rule's outputs and
+its part of the long result. A program with other params or other rules switched off evaluates against a
+base evaluation of the same tables and day by running only the rules whose results may change (those that
+read a changed param or are switched, and the rules that read their outcomes) and reusing everything else.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import polars as pl
 
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.columnar.asof import as_of_tables
-from safetyrules.columnar.exprs import OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
+from safetyrules.columnar.exprs import NOT_APPLICABLE, OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
+from safetyrules.columnar.plan import affected_rules, names_read, still_used
 from safetyrules.columnar.rules import CODE, RuleCompiler, RuleOut
 from safetyrules.columnar.scope import Counter, Scope
 from safetyrules.columnar.tables import FactTables
@@ -30,6 +37,9 @@ OUTCOME_DTYPE = pl.Enum([str(o) for o in Outcome])
 RESULT_COLUMNS = ("enterprise", "rule", "implements", "outcome", "due_on", "days_overdue", "days_remaining",
                   "delay_days", "listed_until")
 _CODE_OF = {name: code for code, name in OUTCOME_NAMES.items()}
+_OUTCOME_BY_CODE = pl.Series([None, *(OUTCOME_NAMES[c] for c in range(1, max(OUTCOME_NAMES) + 1))],
+                             dtype=OUTCOME_DTYPE)  # gathered by outcome code
+_OUTPUT_SCHEMA = {"code": CODE, "due": pl.Date, "delay": pl.Int64, "listed": pl.Date}
 
 
 @dataclass(slots=True)
@@ -38,7 +48,20 @@ class ColumnarProgram:
 
     policy: CheckedPolicy
     params: ParamTable
-    fallback_rules: dict[str, str] = field(default_factory=dict)  # rule → why it runs on the reference engine
+    disabled: frozenset[str] = frozenset()  # rules switched off (what-if): not applicable
+    _fallback: dict[str, str] | None = None  # rule → why it runs on the reference engine (None: not known yet)
+
+    @property
+    def fallback_rules(self) -> dict[str, str]:
+        """The rules the columnar engine does not compile (they run on the reference engine), with why.
+
+        Known after the first evaluation, or found by a dry run over an empty population when asked for
+        before (which rules compile depends on the policy's structure and types, not on the data)."""
+        if self._fallback is None:
+            unsupported: dict[str, str] = {}
+            self.evaluate(FactTables.empty(), self.period_start or dt.date(2020, 1, 1), unsupported=unsupported)
+            self._fallback = unsupported
+        return self._fallback
 
     @property
     def declared(self) -> list[ast.RuleDecl]:
@@ -50,6 +73,17 @@ class ColumnarProgram:
     def period_start(self) -> dt.date | None:
         return next((i.start for i in self.policy.header.items if isinstance(i, ast.Period)), None)
 
+    def variant(self, params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset(),
+                ) -> ColumnarProgram:
+        """The same policy with other param overrides and rules switched off (no new compilation: which
+        rules compile depends on the policy's structure and types only)."""
+        unknown = disabled - {r.name for r in self.policy.rules}
+        if unknown:
+            raise KeyError(f"no rule named {', '.join(sorted(unknown))}")
+        known = None if self._fallback is None else dict(self._fallback)
+        return ColumnarProgram(self.policy, ParamTable(self.policy, params), disabled, known)
+
+    # ------------------------------------------------------------------ evaluation
     def rule_outputs(self, tables: FactTables, as_of: dt.date, unsupported: dict[str, str] | None = None,
                      ) -> tuple[pl.Series, dict[str, pl.DataFrame]]:
         """Per rule, a frame of (code, due, delay, listed) aligned with the enterprise rows, and the ids.
@@ -57,68 +91,145 @@ class ColumnarProgram:
         With `unsupported` (the compile-time dry run), a rule that does not compile is recorded there and
         reads as unknown to the rules after it, instead of raising `Unsupported`.
         """
-        view = as_of_tables(tables, as_of)
-        root = Scope(view.enterprises, view, Counter())
+        evaluation = self.evaluate(tables, as_of, unsupported=unsupported)
+        return evaluation.ids, evaluation.outputs
+
+    def evaluate(self, tables: FactTables, as_of: dt.date, base: Evaluation | None = None,
+                 unsupported: dict[str, str] | None = None) -> Evaluation:
+        """Evaluate every rule; with `base` (an evaluation of the same tables on the same day by a program of
+        the same policy), only the rules whose results may differ from the base's."""
+        if base is not None:
+            if base.tables is not tables or base.as_of != as_of or base.program.policy is not self.policy:
+                raise ValueError("a base evaluation must be of the same policy, tables and day")
+            changed = {n for n, s in self.params.schedules.items() if base.program.params.schedules[n].entries
+                       != s.entries}
+            todo = affected_rules(self.policy, changed, self.disabled ^ base.program.disabled)
+            view, counter = base.view, base.counter
+        else:
+            todo = {r.name for r in self.policy.rules}
+            view, counter = as_of_tables(tables, as_of, names_read(self.policy)), Counter()
+        evaluation = Evaluation(self, tables, as_of, view, counter, view.enterprises.get_column("id"))
+        root = Scope(view.enterprises, view, counter)
         ctx = Context(self.policy, self.params, as_of, root, keep=set(view.enterprises.columns))
-        ev = Evaluator(ctx)
-        compiler = RuleCompiler(ev, self.period_start)
-        outputs: dict[str, pl.DataFrame] = {}
-        if self.fallback_rules:
-            outputs.update(self._fallback(tables, as_of))
-            for name in self.fallback_rules:
-                _record(ctx, name, outputs[name])
-        for rule in self.policy.rules:
-            if rule.name in self.fallback_rules:
-                continue
-            try:
-                out = compiler.rule(rule)
-                frame = root.frame.select(_named(out))
-            except Unsupported as err:
-                if unsupported is None:
-                    raise
-                unsupported[rule.name] = str(err)
-                _record(ctx, rule.name, _unknown_output(len(view)))
-                continue
-            outputs[rule.name] = frame
+        compiler = RuleCompiler(Evaluator(ctx), self.period_start)
+        if base is not None:
+            for name, frame in base.outputs.items():
+                if name not in todo:
+                    evaluation.outputs[name] = frame
+                    part = base.parts.get(name)
+                    if part is not None:
+                        evaluation.parts[name] = part
+                    _record(ctx, name, frame)
+        known = {} if self._fallback is None else self._fallback
+        fallback = _Fallback(self, tables, as_of)
+        found: dict[str, str] = {}  # rules found not to compile in this evaluation
+        order = [r for r in self.policy.rules if r.name in todo]
+        keep = still_used(self.policy, [r.name for r in order])
+        for i, rule in enumerate(order):
+            if rule.name in self.disabled:
+                frame = _constant_output(len(view), NOT_APPLICABLE)
+            elif rule.name in known and unsupported is None:
+                frame = fallback.output(rule.name)
+            else:
+                try:
+                    out = compiler.rule(rule)  # first: it adds columns to the root frame
+                    frame = root.frame.select(_named(out))
+                except Unsupported as err:
+                    found[rule.name] = str(err)
+                    if unsupported is not None:  # a dry run: later rules read it as unknown
+                        unsupported[rule.name] = str(err)
+                        frame = _constant_output(len(view), _CODE_OF["unknown"])
+                    else:
+                        frame = fallback.output(rule.name)
+            evaluation.outputs[rule.name] = frame
             _record(ctx, rule.name, frame)
-        return view.enterprises.get_column("id"), outputs
+            ctx.expansions = {k: v for k, v in ctx.expansions.items() if v[0] in keep[i]}
+        evaluation.rerun = frozenset(todo)
+        if self._fallback is None and unsupported is None:
+            inherited = base.program._fallback if base is not None else {}
+            if inherited is not None:
+                self._fallback = {**{k: v for k, v in inherited.items() if k not in todo}, **found}
+        return evaluation
 
     def run(self, tables: FactTables, as_of: dt.date) -> pl.DataFrame:
         """Every rule's outcome for every enterprise, in long format (one row per enterprise and rule,
         rules in declared order, enterprises in table order within each rule)."""
-        ids, outputs = self.rule_outputs(tables, as_of)
-        day = pl.lit(as_of, dtype=pl.Date)
-        rule_dtype = pl.Enum([r.name for r in self.declared])
-        parts = []
-        for rule in self.declared:
-            frame = outputs[rule.name]
-            violated = pl.col("code") == VIOLATED
-            pending = pl.col("code") == PENDING
-            parts.append(frame.select(
-                enterprise=ids,
-                rule=pl.lit(rule.name, dtype=rule_dtype),
-                implements=pl.lit(list(rule.implements), dtype=pl.List(pl.String)),
-                outcome=pl.col("code").replace_strict(OUTCOME_NAMES, return_dtype=OUTCOME_DTYPE),
-                due_on=pl.col("due"),
-                days_overdue=pl.when(violated).then((day - pl.col("due")).dt.total_days()).cast(pl.Int64),
-                days_remaining=pl.when(pending).then((pl.col("due") - day).dt.total_days()).cast(pl.Int64),
-                delay_days=pl.col("delay"),
-                listed_until=pl.col("listed"),
-            ))
-        if not parts:
-            return pl.DataFrame(schema={c: pl.String for c in RESULT_COLUMNS})
-        return pl.concat(parts, rechunk=False)
+        return self.evaluate(tables, as_of).results()
 
-    def _fallback(self, tables: FactTables, as_of: dt.date) -> dict[str, pl.DataFrame]:
-        """The rules the columnar engine cannot compile, evaluated by the reference engine per record."""
-        engine = RuleEngine(self.policy, self.params)
-        rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in self.fallback_rules}
-        for record in tables.to_records():
-            for r in engine.evaluate(record, as_of):
-                if r.rule in rows:
+
+class _Fallback:
+    """The rules the columnar engine cannot compile, evaluated by the reference engine per record (all of
+    them at the first one asked for: the reference engine evaluates every rule of a record anyway)."""
+
+    def __init__(self, program: ColumnarProgram, tables: FactTables, as_of: dt.date) -> None:
+        self.program, self.tables, self.as_of = program, tables, as_of
+        self.outputs: dict[str, pl.DataFrame] | None = None
+
+    def output(self, rule: str) -> pl.DataFrame:
+        if self.outputs is None:
+            engine = RuleEngine(self.program.policy, self.program.params, self.program.disabled)
+            rows: dict[str, list[tuple[Any, ...]]] = {r.name: [] for r in self.program.policy.rules}
+            for record in self.tables.to_records():
+                for r in engine.evaluate(record, self.as_of):
                     rows[r.rule].append((_CODE_OF[str(r.outcome)], r.due_on, r.delay_days, r.listed_until))
-        schema = {"code": CODE, "due": pl.Date, "delay": pl.Int64, "listed": pl.Date}
-        return {name: pl.DataFrame(v, schema=schema, orient="row") for name, v in rows.items()}
+            self.outputs = {name: pl.DataFrame(v, schema=_OUTPUT_SCHEMA, orient="row") for name, v in rows.items()}
+        return self.outputs[rule]
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """What one evaluation computed: the as-of view, each rule's outputs, and (once asked for) each rule's
+    part of the long result. A program with other params evaluates against it (`ColumnarProgram.evaluate`)."""
+
+    program: ColumnarProgram
+    tables: FactTables
+    as_of: dt.date
+    view: FactTables
+    counter: Counter
+    ids: pl.Series
+    outputs: dict[str, pl.DataFrame] = field(default_factory=dict)
+    parts: dict[str, pl.DataFrame | None] = field(default_factory=dict)
+    rerun: frozenset[str] = frozenset()  # the rules this evaluation computed (the others are the base's)
+
+    def codes(self, rule: str) -> pl.Series:
+        """A rule's outcome codes, aligned with the enterprise rows."""
+        return self.outputs[rule].get_column("code")
+
+    def results(self) -> pl.DataFrame:
+        """The long result frame (see `ColumnarProgram.run`); each rule's part is built once."""
+        declared = self.program.declared
+        if not declared:
+            return pl.DataFrame(schema={c: pl.String for c in RESULT_COLUMNS})
+        rule_dtype = pl.Enum([r.name for r in declared])
+        ids_dtype = pl.Enum(sorted({i for r in declared for i in r.implements}))
+        frames = []
+        for rule in declared:
+            part = self.parts.get(rule.name)
+            if part is None:
+                part = _part(self.outputs[rule.name], self.ids, rule, rule_dtype, ids_dtype, self.as_of)
+                self.parts[rule.name] = part
+            frames.append(part)
+        return pl.concat(frames, rechunk=False)
+
+
+def _part(frame: pl.DataFrame, ids: pl.Series, rule: ast.RuleDecl, rule_dtype: pl.DataType,
+          ids_dtype: pl.DataType, as_of: dt.date) -> pl.DataFrame:
+    """One rule's rows of the long result, every column materialized (so that concatenating is free)."""
+    n = frame.height
+    day = as_of.toordinal() - dt.date(1970, 1, 1).toordinal()
+    code, due = frame.get_column("code"), frame.get_column("due")
+    due_days = due.to_physical().cast(pl.Int64)
+    return pl.DataFrame({
+        "enterprise": ids,
+        "rule": pl.repeat(rule.name, n, dtype=rule_dtype, eager=True),
+        "implements": pl.repeat(list(rule.implements), n, dtype=pl.List(ids_dtype), eager=True),
+        "outcome": _OUTCOME_BY_CODE.gather(code),
+        "due_on": due,
+        "days_overdue": (day - due_days).zip_with(code == VIOLATED, pl.Series([None], dtype=pl.Int64)),
+        "days_remaining": (due_days - day).zip_with(code == PENDING, pl.Series([None], dtype=pl.Int64)),
+        "delay_days": frame.get_column("delay"),
+        "listed_until": frame.get_column("listed"),
+    })
 
 
 def _named(out: RuleOut) -> list[pl.Expr]:
@@ -126,10 +237,11 @@ def _named(out: RuleOut) -> list[pl.Expr]:
             out.delay.cast(pl.Int64).alias("delay"), out.listed.cast(pl.Date).alias("listed")]
 
 
-def _unknown_output(n: int) -> pl.DataFrame:
-    return pl.DataFrame({"code": pl.Series([4] * n, dtype=CODE), "due": pl.Series([None] * n, dtype=pl.Date),
-                         "delay": pl.Series([None] * n, dtype=pl.Int64),
-                         "listed": pl.Series([None] * n, dtype=pl.Date)})
+def _constant_output(n: int, code: int) -> pl.DataFrame:
+    return pl.DataFrame({"code": pl.repeat(code, n, dtype=CODE, eager=True),
+                         "due": pl.repeat(None, n, dtype=pl.Date, eager=True),
+                         "delay": pl.repeat(None, n, dtype=pl.Int64, eager=True),
+                         "listed": pl.repeat(None, n, dtype=pl.Date, eager=True)})
 
 
 def _record(ctx: Context, name: str, frame: pl.DataFrame) -> None:
@@ -145,13 +257,14 @@ def _record(ctx: Context, name: str, frame: pl.DataFrame) -> None:
 
 
 def evaluate_population(policy: Any, records_or_tables: FactTables | Iterable[Mapping[str, Any]],
-                        as_of: dt.date | str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+                        as_of: dt.date | str, params: Mapping[str, Any] | None = None,
+                        disabled: frozenset[str] = frozenset()) -> pl.DataFrame:
     """Convenience: compile `policy` (an `api.Policy` or a `CheckedPolicy`) with `params` and run it."""
     from safetyrules.columnar.compile import compile_policy
 
     checked: CheckedPolicy = policy.checked if hasattr(policy, "checked") else policy
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
-    program = compile_policy(checked, ParamTable(checked, params))
+    program = compile_policy(checked, ParamTable(checked, params), disabled)
     tables = records_or_tables if isinstance(records_or_tables, FactTables) \
         else FactTables.from_records(records_or_tables)
     return program.run(tables, day)

@@ -52,6 +52,13 @@ def continuous(holds: pl.Expr) -> pl.Expr:
     return pl.when(holds).then(_c(SATISFIED)).when(~holds).then(_c(VIOLATED)).otherwise(_c(UNKNOWN_CODE))
 
 
+def _or(a: pl.Expr | None, b: pl.Expr | None) -> pl.Expr | None:
+    """`a | b`, where None stands for a condition that never holds."""
+    if a is None:
+        return b
+    return a if b is None else a | b
+
+
 def _null_date() -> pl.Expr:
     return pl.lit(None, dtype=pl.Date)
 
@@ -85,29 +92,43 @@ class RuleCompiler:
         effective = rule.first(ast.Effective)
         before = effective is not None and self.ctx.as_of < effective.start
         applies = rule.first(ast.Applies)
-        app = ev.cond(applies.cond, root) if applies is not None else pl.lit(True)
-        excepted: pl.Expr = pl.lit(False)
-        exception_unknown: pl.Expr = pl.lit(False)
+        app = ev.cond(applies.cond, root) if applies is not None else None
+        excepted: pl.Expr | None = None
+        exception_unknown: pl.Expr | None = None
         for u in rule.all(ast.Unless):
             holds = ev.cond(u.when, root)
-            excepted = excepted | holds.fill_null(False)
-            exception_unknown = exception_unknown | holds.is_null()
+            excepted = _or(excepted, holds.fill_null(False))
+            exception_unknown = _or(exception_unknown, holds.is_null())
         body = self._trigger(rule) if rule.kind == "trigger" else self._obligation(rule)
         body = self._stored(body)
-        na = pl.lit(before) | ~app.fill_null(True) | excepted
-        compliant = pl.lit(pl.Series([NOT_APPLICABLE, SATISFIED, NOT_TRIGGERED], dtype=CODE))
-        code = (pl.when(na).then(_c(NOT_APPLICABLE))
-                .when(app.is_null() & (body.code != NOT_APPLICABLE)).then(_c(UNKNOWN_CODE))
-                .when(exception_unknown & ~body.code.is_in(compliant.implode())).then(_c(UNKNOWN_CODE))
-                .otherwise(body.code))
-        return RuleOut(code, pl.when(na).then(None).otherwise(body.due),
-                       pl.when(na).then(None).otherwise(body.delay),
-                       pl.when(na).then(None).otherwise(body.listed))
+        if before:
+            na: pl.Expr | None = pl.lit(True)
+        else:
+            na = _or(None if app is None else ~app.fill_null(True), excepted)
+        code: Any = pl
+        if na is not None:
+            code = code.when(na).then(_c(NOT_APPLICABLE))
+        if app is not None:
+            code = code.when(app.is_null() & (body.code != NOT_APPLICABLE)).then(_c(UNKNOWN_CODE))
+        if exception_unknown is not None:
+            compliant = pl.lit(pl.Series([NOT_APPLICABLE, SATISFIED, NOT_TRIGGERED], dtype=CODE))
+            code = code.when(exception_unknown & ~body.code.is_in(compliant.implode())).then(_c(UNKNOWN_CODE))
+        code = body.code if code is pl else code.otherwise(body.code)
+
+        def gated(e: pl.Expr) -> pl.Expr:
+            if na is None or e.meta.is_literal(allow_aliasing=True):  # a null literal stays null
+                return e
+            return pl.when(na).then(None).otherwise(e)
+
+        return RuleOut(code, gated(body.due), gated(body.delay), gated(body.listed))
 
     def _stored(self, out: RuleOut) -> RuleOut:
-        names = self.root.columns({"code": out.code.cast(CODE), "due": out.due.cast(pl.Date),
-                                   "delay": out.delay.cast(pl.Int64), "listed": out.listed.cast(pl.Date)})
-        return RuleOut(pl.col(names["code"]), pl.col(names["due"]), pl.col(names["delay"]), pl.col(names["listed"]))
+        """The body's results as root columns (literals, such as a continuous rule's null due date, stay)."""
+        parts = {"code": out.code.cast(CODE), "due": out.due.cast(pl.Date), "delay": out.delay.cast(pl.Int64),
+                 "listed": out.listed.cast(pl.Date)}
+        names = self.root.columns({k: e for k, e in parts.items() if not e.meta.is_literal(allow_aliasing=True)})
+        stored = {k: pl.col(names[k]) if k in names else e for k, e in parts.items()}
+        return RuleOut(stored["code"], stored["due"], stored["delay"], stored["listed"])
 
     # ------------------------------------------------------------------ obligations
     def _requirement(self, rule: ast.RuleDecl, scope: Scope) -> pl.Expr:
@@ -141,15 +162,20 @@ class RuleCompiler:
         """The requirement on every element the filter keeps (an unknown filter: unknown)."""
         ev = self.ev
         c = ev.collection(each.collection, self.root)
-        inner = ev.expand(self.root, c, each.var)
+        inner = ev.expand(self.root, c, each.var, each.collection)
         w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
         r = self._requirement(rule, inner)
         wt = w.fill_null(False)
         names = inner.columns({"fail": wt & ~r.fill_null(True), "unkr": w.is_null() | (wt & r.is_null())})
         frame = inner.frame.select(PROW, *(pl.col(n).alias(k) for k, n in names.items()))
-        res = self.root.spread(frame, {"fail": pl.col("fail").any(), "unkr": pl.col("unkr").any()})
+        res = self.root.spread(inner, frame, {"fail": ("any", pl.col("fail")), "unkr": ("any", pl.col("unkr"))})
         return (pl.when(c.unk).then(None).when(res["fail"].fill_null(False)).then(False)
                 .when(res["unkr"].fill_null(False)).then(None).otherwise(True))
+
+    def _col(self, expr: pl.Expr, hint: str) -> pl.Expr:
+        """An expression used several times, stored once as a root column (polars' eager engine would
+        compute a repeated sub-expression once per use)."""
+        return pl.col(self.root.column(expr, hint))
 
     def _established(self) -> Val:
         return self.ev.field(_root_record(), "established_on", self.root)
@@ -161,7 +187,7 @@ class RuleCompiler:
         grace = self._reserved("new_entrant_grace", DEFAULT_NEW_ENTRANT_GRACE)
         late_entrant = (est.is_value & (est.v > deadline.v)).fill_null(False)
         shifted, _ = shift_date(est.v, const(grace))
-        day = pl.when(late_entrant).then(shifted).otherwise(deadline.v)
+        day = self._col(pl.when(late_entrant).then(shifted).otherwise(deadline.v), "day")
         if due.met is not None:
             met = self.ev.eval(due.met, self.root)
             met_date = met.is_value if met.kind is K.DATE else pl.lit(False)
@@ -191,7 +217,7 @@ class RuleCompiler:
         as_of = self.as_of
         bad = ~period.is_value | last.unk
         last_date = last.is_value
-        next_due, _ = shift_date(last.v, period)
+        next_due = self._col(shift_date(last.v, period)[0], "next")
         unknown, null = _c(UNKNOWN_CODE), _null_date()
         code: Any = pl.when(bad).then(unknown)
         day: Any = pl.when(bad).then(null)
@@ -209,8 +235,10 @@ class RuleCompiler:
                 return RuleOut(code.otherwise(unknown), day.otherwise(null), _null_int(), _null_date())
             floor, _ = shift_date(pl.lit(anchor, dtype=pl.Date), period)
         est = self._established()
-        by_establishment, _ = shift_date(est.v, period)
-        first_due = pl.when(est.is_value & (by_establishment > floor)).then(by_establishment).otherwise(floor)
+        floor = self._col(floor, "floor")
+        by_establishment = self._col(shift_date(est.v, period)[0], "est")
+        first_due = self._col(pl.when(est.is_value & (by_establishment > floor)).then(by_establishment)
+                              .otherwise(floor), "first")
         undecided = est.unk & ~last_date & (as_of > floor)
         code = code.when(undecided).then(unknown)
         day = day.when(undecided).then(floor)
@@ -229,7 +257,7 @@ class RuleCompiler:
         each = rule.first(ast.Each)
         assert each is not None
         c = ev.collection(each.collection, root)
-        inner = ev.expand(root, c, each.var)
+        inner = ev.expand(root, c, each.var, each.collection)
         w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
         memory = self._reserved("late_act_memory", DEFAULT_LATE_ACT_MEMORY)
         if isinstance(due, ast.DueWithin):
@@ -248,7 +276,8 @@ class RuleCompiler:
         if done.kind not in (K.DATE, K.NULL):
             raise Unsupported("an act date that is not a date")
         done_date = done.is_value
-        remembered, _ = shift_date(done.v, const(memory))
+        names = inner.columns({"due": due_v, "remembered": shift_date(done.v, const(memory))[0]})
+        due_v, remembered = pl.col(names["due"]), pl.col(names["remembered"])
         code = (pl.when(~ok).then(_c(UNKNOWN_CODE))
                 .when(w.is_null()).then(_c(UNKNOWN_CODE))
                 .when(done_date & (done.v <= due_v)).then(_c(SATISFIED))
@@ -262,11 +291,11 @@ class RuleCompiler:
         is_event = w.fill_null(True)
         names = inner.columns({"code": pl.when(is_event).then(code), "due": ev_due, "delay": ev_delay})
         frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))
-        first = root.spread(frame, {"worst": pl.col("code").max()})
+        first = root.spread(inner, frame, {"worst": ("max", pl.col("code"))})
         frame = frame.with_columns(root.back(first["worst"], frame).alias("worst"))
         deciding = pl.col("code") == pl.col("worst")
-        res = root.spread(frame, {"due": pl.when(deciding).then(pl.col("due")).min(),
-                                  "delay": pl.when(deciding).then(pl.col("delay")).max()})
+        res = root.spread(inner, frame, {"due": ("min", pl.when(deciding).then(pl.col("due"))),
+                                         "delay": ("max", pl.when(deciding).then(pl.col("delay")))})
         worst_code = first["worst"]
         if rule.all(ast.Require):
             final = pl.max_horizontal(worst_code, continuous(self._requirement(rule, root)))
@@ -284,7 +313,7 @@ class RuleCompiler:
         if each is None or on is None or listing is None:
             raise Unsupported("a trigger without each/on/listing")
         c = ev.collection(each.collection, root)
-        inner = ev.expand(root, c, each.var)
+        inner = ev.expand(root, c, each.var, each.collection)
         w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
         day = ev.eval(on.date, inner)
         period = ev.eval(listing.duration, inner)
@@ -292,14 +321,15 @@ class RuleCompiler:
             raise Unsupported("a trigger date that is not a date or a listing that is not a duration")
         ok = w.fill_null(False) & day.is_value & period.is_value
         until = shift_date(day.v, period)[0] if day.kind is K.DATE and period.kind is K.DUR else _null_date()
+        until = pl.col(inner.column(until, "until"))
         listed = pl.when(ok).then(until)
         rank = pl.when(ok & (self.as_of <= until)).then(3).when(ok).then(1).otherwise(2)
         names = inner.columns({"rank": pl.when(w.fill_null(True)).then(rank), "listed": listed})
         frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))
-        res = root.spread(frame, {"best": pl.col("rank").max()})
+        res = root.spread(inner, frame, {"best": ("max", pl.col("rank"))})
         frame = frame.with_columns(root.back(res["best"], frame).alias("best"))
         top = pl.col("rank") == pl.col("best")
-        res.update(root.spread(frame, {"listed": pl.when(top).then(pl.col("listed")).max()}))
+        res.update(root.spread(inner, frame, {"listed": ("max", pl.when(top).then(pl.col("listed")))}))
         code = (pl.when(c.unk).then(_c(UNKNOWN_CODE)).when(res["best"].is_null()).then(_c(NOT_TRIGGERED))
                 .when(res["best"] == 3).then(_c(TRIGGERED)).when(res["best"] == 2).then(_c(UNKNOWN_CODE))
                 .otherwise(_c(EXPIRED)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from safetyrules.columnar.tables import IDX, ROOT, UNK, FactTables
 from safetyrules.columnar.values import FALSE, Val
@@ -26,9 +27,7 @@ LAZY_ROWS = 20_000  # from this height on, new columns go through the lazy engin
 def with_columns(frame: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
     """`frame.with_columns(**exprs)`; on large frames through the lazy engine, whose common-subexpression
     elimination computes a sub-expression shared by several branches (a shifted date, a gathered flag) once."""
-    if frame.height < LAZY_ROWS:
-        return frame.with_columns(**exprs)
-    return frame.lazy().with_columns(**exprs).collect()
+    return frame.with_columns(**exprs)
 
 
 @dataclass(slots=True)
@@ -38,12 +37,23 @@ class Counter:
     n: int = 0
     all_known: dict[tuple[str, str], bool] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)
+    overlays: int = 0  # > 0 while a quantifier variable is bound in place (see `Evaluator._bound`)
 
     def known(self, tables: FactTables, table: str, column: str) -> bool:
         key = (table, column)
         if key not in self.all_known:
             self.all_known[key] = not tables.table(table).get_column(column).any()
         return self.all_known[key]
+
+    def table_offsets(self, tables: FactTables, table: str) -> pl.Series:
+        """Where each enterprise's rows start in a child table (sorted by `_idx`), and where the last end."""
+        key = ("offsets", table)
+        if key not in self.cache:  # the run lengths of the sorted `_idx` column, summed up
+            runs = tables.table(table).get_column(IDX).rle().struct.unnest()
+            counts = pl.zeros(len(tables), dtype=pl.UInt32, eager=True).scatter(runs.get_column("value"),
+                                                                                runs.get_column("len"))
+            self.cache[key] = pl.concat([pl.Series([0], dtype=pl.UInt32), counts.cum_sum()]).rechunk()
+        return self.cache[key]  # type: ignore[no-any-return]
 
     def fresh(self, hint: str = "t") -> str:
         self.n += 1
@@ -63,6 +73,7 @@ class Scope:
     identity: str | None = None  # a child table whose rows are exactly this frame's rows, in order (`_row`)
     _columns: dict[str, str] = field(default_factory=dict)  # expression text → materialized column
     _rows: dict[int, str] = field(default_factory=dict)  # id(ancestor) → column of its row numbers
+    _offsets: pa.Array | None = None  # group offsets of the rows per outer row (see `offsets`)
 
     @property
     def height(self) -> int:
@@ -218,25 +229,87 @@ class Scope:
         """A column of this scope seen from the rows of an inner frame (by `_prow`)."""
         return self.series(column).gather(inner.get_column(PROW))
 
-    def spread(self, inner: pl.DataFrame, aggs: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
-        """Group `inner` by `_prow`, aggregate, and scatter the results onto this scope's rows (rows with
-        no element get null: callers tell "no element" by a `len` aggregate)."""
-        grouped = inner.group_by(PROW).agg(**aggs)
-        idx = grouped.get_column(PROW)
+    def spread(self, inner: Scope, frame: pl.DataFrame, aggs: dict[str, tuple[str, pl.Expr]]) -> dict[str, pl.Expr]:
+        """Aggregate the rows of `frame` (row-aligned with `inner`, a scope opened from this one) per row of
+        this scope, and store the results as columns of this scope. Each aggregate is `(kind, expr)` with kind
+        "any" (false without rows), "sum" (0 without rows), "max" or "min" (null without rows or values).
+
+        The inner rows are grouped by `_prow` in order (every expansion keeps the outer order), so each group
+        is a slice: the values become a list column over the group offsets and a list reduction aggregates
+        them, without hashing or scattering."""
+        offsets = inner.offsets(self.height)
+        values = frame.select(**{role: expr for role, (_, expr) in aggs.items()})
         out: dict[str, pl.Expr] = {}
         new: dict[str, pl.Series] = {}
-        for role in aggs:
-            values = grouped.get_column(role)
-            full = pl.Series(role, [None], dtype=values.dtype).extend_constant(None, self.height - 1) \
-                if self.height else pl.Series(role, [], dtype=values.dtype)
-            if self.height:
-                full = full.scatter(idx, values)
+        groups = frame.get_column(PROW)
+        for role, (kind, _) in aggs.items():
             name = self.counter.fresh(role)
-            new[name] = full
+            new[name] = segment_reduce(values.get_column(role), offsets, kind, groups)
             out[role] = pl.col(name)
         if new:
             self.frame = self.frame.with_columns(**new)
         return out
+
+    def offsets(self, outer_height: int) -> pa.Array:
+        """Where each outer row's group of rows starts in this frame (and where the last one ends)."""
+        if self._offsets is None:
+            prow = self.frame.get_column(PROW)
+            probes = pl.int_range(0, outer_height + 1, dtype=pl.UInt32, eager=True)
+            self._offsets = prow.search_sorted(probes, side="left").cast(pl.Int64).to_arrow()
+        return self._offsets
+
+
+def segment_reduce(values: pl.Series, offsets: pa.Array, kind: str, groups: pl.Series | None = None) -> pl.Series:
+    """Reduce consecutive slices of `values` (slice i = offsets[i] .. offsets[i + 1]); `groups` (the slice
+    number of each value, non-decreasing) enables the fast path for `max`/`min` of integers and dates."""
+    # a list reduction costs about 50 ns per slice, the packed one about 15 ns per value
+    if kind in ("max", "min") and groups is not None and len(values) <= 3 * (len(offsets) - 1):
+        fast = _packed_extreme(values, offsets, groups, kind)
+        if fast is not None:
+            return fast
+    if kind == "any":
+        values = values.fill_null(False)
+    arr = values.rechunk().to_arrow()
+    lists = pl.Series(values.name, pa.LargeListArray.from_arrays(offsets, arr))
+    if kind == "any":
+        return lists.list.any()
+    if kind == "sum":
+        return lists.list.sum()
+    if kind == "max":
+        return lists.list.max()
+    if kind == "min":
+        return lists.list.min()
+    raise ValueError(f"no reduction {kind}")
+
+
+_LOW = (1 << 32) - 1
+
+
+def _packed_extreme(values: pl.Series, offsets: pa.Array, groups: pl.Series, kind: str) -> pl.Series | None:
+    """Per-slice max (min) of integer-like values in one pass: pack (slice, value) into one 64-bit key
+    whose high half is the slice number, so the running maximum of the keys, read at each slice's last row,
+    is that slice's largest (for min: smallest, by storing the value's complement) value. The low half
+    holds value - lo + 1 (0 for null), so it needs the values to span less than 2^32 - 1; else None."""
+    dtype = values.dtype
+    phys = values.to_physical()
+    if not phys.dtype.is_integer() or len(values) == 0:
+        return None
+    lo, hi = phys.min(), phys.max()
+    if lo is None or hi is None:  # every value null: so is every extreme
+        return pl.repeat(None, len(offsets) - 1, dtype=dtype, eager=True).alias(values.name)
+    assert isinstance(lo, int) and isinstance(hi, int)
+    if hi - lo >= _LOW - 1 or groups.max() >= (1 << 31):  # type: ignore[operator]
+        return None
+    wide = phys.cast(pl.Int64)
+    low = (wide - (lo - 1)) if kind == "max" else ((hi + 1) - wide)
+    keys = (groups.cast(pl.Int64) * (1 << 32) + low.fill_null(0)).cum_max()
+    ends = pl.Series(offsets).cast(pl.Int64)
+    last = ends.slice(1) - 1
+    nonempty = ends.slice(1) > ends.slice(0, len(ends) - 1)
+    picked = keys.gather(last.clip(lower_bound=0).cast(pl.UInt32)) % (1 << 32)
+    got = picked.zip_with(nonempty & (picked > 0), pl.Series([None], dtype=pl.Int64))
+    out = (got + (lo - 1)) if kind == "max" else ((hi + 1) - got)
+    return out.cast(phys.dtype).cast(dtype).alias(values.name)
 
 
 def _lit(expr: pl.Expr) -> bool:

@@ -88,6 +88,10 @@ class Val:
     coll: Coll | None = None
     const: Any = NOCONST
     size: int = 1  # how big the expressions are (shared sub-expressions counted each time they are used)
+    # a dated param's value on day `at` (`p at d`): its schedule, so that date arithmetic can use a few
+    # constant shifts instead of per-row calendar arithmetic (valid only in the scope it was made in)
+    dated: tuple[tuple[dt.date | None, Any], ...] | None = None
+    at: pl.Expr | None = None
 
     def parts(self) -> dict[str, pl.Expr]:
         """The row-dependent expressions of this value, by role."""
@@ -106,7 +110,7 @@ class Val:
         if coll is not None and coll.kind == "range":
             coll = replace(coll, lo=parts["lo"], hi=parts["hi"])
         return replace(self, v=parts["v"], unk=parts["unk"], off=parts.get("off"), days=parts.get("days"),
-                       secs=parts.get("secs"), base=parts.get("base"), coll=coll, size=1)
+                       secs=parts.get("secs"), base=parts.get("base"), coll=coll, size=1, dated=None, at=None)
 
     @property
     def is_value(self) -> pl.Expr:
@@ -226,10 +230,18 @@ def part(val: Val, name: str) -> pl.Expr:
 
 # ------------------------------------------------------------------------------------------ calendar
 
+FIRST_DAY = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days  # the range of a Python date, as days since 1970
+LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
+
+
 def _guard(d: pl.Expr) -> pl.Expr:
     """Whether a computed date lies outside what a Python date can hold (the reference says unknown)."""
-    y = d.dt.year()
-    return ((y < 1) | (y > 9999)).fill_null(False)
+    return (~d.to_physical().is_between(FIRST_DAY, LAST_DAY)).fill_null(False)
+
+
+def add_days(d: pl.Expr, days: int) -> pl.Expr:
+    """`d + days` for a constant number of days, on the dates' day numbers."""
+    return d if days == 0 else (d.to_physical().cast(pl.Int64) + days).cast(pl.Int32).cast(pl.Date)
 
 
 def add_months(d: pl.Expr, months: pl.Expr | int) -> pl.Expr:
@@ -258,17 +270,31 @@ def _days_of(dur: Val) -> pl.Expr | int:
 
 def shift_date(d: pl.Expr, dur: Val, sign: int = 1) -> tuple[pl.Expr, pl.Expr]:
     """`d ± dur` as in `engine.values.shift_date`; also whether the result left the date range."""
+    if dur.dated is not None and dur.at is not None and all(isinstance(v, Duration) for _, v in dur.dated):
+        return _shift_dated(d, dur.dated, dur.at, sign)
     months: pl.Expr | int = dur.const.months * sign if isinstance(dur.const, Duration) else dur.v * sign
     moved = add_months(d, months)
     days = _days_of(dur)
-    if isinstance(days, int):
-        out = moved if days == 0 else moved + pl.duration(days=days * sign)
-    else:
-        out = moved + pl.duration(days=days * sign)
+    out = add_days(moved, days * sign) if isinstance(days, int) else moved + pl.duration(days=days * sign)
     overflow = _guard(out)
     if not isinstance(months, int):
         overflow = overflow | (moved.is_null() & d.is_not_null())
     return out, overflow
+
+
+def _shift_dated(d: pl.Expr, entries: tuple[tuple[dt.date | None, Any], ...], at: pl.Expr, sign: int,
+                 ) -> tuple[pl.Expr, pl.Expr]:
+    """`d ± (p at day)` for a dated duration param: one constant shift per dated value, picked by `at`
+    (null where `at` is null: the value in force on no day)."""
+    out, overflow = shift_date(d, const(entries[0][1]), sign)
+    for start, value in entries[1:]:
+        if start is not None:
+            shifted, over = shift_date(d, const(value), sign)
+            later = at >= start
+            out = pl.when(later).then(shifted).otherwise(out)
+            overflow = pl.when(later).then(over).otherwise(overflow)
+    known = at.is_not_null()
+    return pl.when(known).then(out), (overflow & known)
 
 
 def shift_instant(t: pl.Expr, off: pl.Expr, dur: Val, sign: int = 1) -> tuple[pl.Expr, pl.Expr]:

@@ -1,0 +1,113 @@
+"""Static facts about a checked policy that the columnar engine plans with (no data involved).
+
+- which params each rule reads: the checker's `params_used` (direct and through definitions) plus the
+  reserved params the rule semantics read by a rule's kind of deadline (`new_entrant_grace`,
+  `periodic_first_due_anchor`, `late_act_memory`);
+- which rules must be evaluated again when params change or rules are switched on or off: the rules that
+  read a changed param or are switched, and every rule that reads their outcome, transitively;
+- which quantifier expansions (`x in collection`) each rule opens, so that an expansion shared by several
+  rules is built once and dropped after the last rule that uses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from safetyrules.check.checker import CheckedPolicy
+from safetyrules.syntax import ast
+
+Expansion = tuple[str, Any]  # (variable, collection expression): equal ASTs compare equal (spans ignored)
+
+
+def reserved_params(rule: ast.RuleDecl) -> set[str]:
+    """Params the rule semantics read for this rule's kind of deadline (not named in the rule's text)."""
+    due = rule.due
+    if isinstance(due, ast.DueBy):
+        return {"new_entrant_grace"}
+    if isinstance(due, ast.DueEvery) and due.first is None:
+        return {"periodic_first_due_anchor"}
+    if isinstance(due, ast.DueWithin | ast.DueOn):
+        return {"late_act_memory"}
+    return set()
+
+
+def params_read(policy: CheckedPolicy) -> dict[str, set[str]]:
+    """Rule → every param it may read (declared params only)."""
+    return {r.name: (set(policy.params_used.get(r.name, set())) | reserved_params(r)) & set(policy.params)
+            for r in policy.rules}
+
+
+def affected_rules(policy: CheckedPolicy, params: Iterable[str], switched: Iterable[str]) -> set[str]:
+    """The rules whose results may change when `params` change or the rules `switched` are switched on or
+    off: those that read a changed param or are switched, and every rule that reads one of those."""
+    changed = set(params)
+    reads = params_read(policy)
+    out = {name for name, used in reads.items() if used & changed} | set(switched)
+    readers: dict[str, set[str]] = {}
+    for name, deps in policy.rule_deps.items():
+        for dep in deps:
+            readers.setdefault(dep, set()).add(name)
+    todo = list(out)
+    while todo:
+        for reader in readers.get(todo.pop(), ()):
+            if reader not in out:
+                out.add(reader)
+                todo.append(reader)
+    return out
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    """Every AST node under `node` (itself included)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, tuple | list):
+            stack.extend(n)
+        elif dataclasses.is_dataclass(n) and not isinstance(n, type):
+            yield n
+            for f in dataclasses.fields(n):
+                if f.name != "span":
+                    stack.append(getattr(n, f.name))
+
+
+def expansions(node: Any) -> set[Expansion]:
+    """The quantifier expansions written under `node` (`any(x in c: …)`, `each x in c`, …)."""
+    out: set[Expansion] = set()
+    for n in _nodes(node):
+        if isinstance(n, ast.Quantifier | ast.OrderPick | ast.Each):
+            out.add((n.var, n.collection))
+    return out
+
+
+def still_used(policy: CheckedPolicy, order: Iterable[str]) -> list[set[Expansion]]:
+    """For the i-th rule of `order`, the expansions that rules after it open (what is worth keeping)."""
+    names = list(order)
+    per_rule = [expansions(policy.rule(n)) for n in names]
+    later: set[Expansion] = set()
+    out: list[set[Expansion]] = [set() for _ in names]
+    for i in range(len(names) - 1, -1, -1):
+        out[i] = set(later)
+        later |= per_rule[i]
+    return out
+
+
+def names_read(policy: CheckedPolicy) -> set[str]:
+    """Every name and field name the policy's rules and definitions use: a fact path none of whose
+    components is among them is never read (see `columnar.asof.as_of_tables`)."""
+    names: set[str] = set()
+    for node in (*policy.rules, *policy.defines.values()):
+        for n in _nodes(node):
+            if isinstance(n, ast.Name):
+                names.add(n.id)
+            elif isinstance(n, ast.Field):
+                names.add(n.name)
+    return names
+
+
+def tables_read(policy: CheckedPolicy, tables: Iterable[str]) -> set[str]:
+    """The child tables (list fields) the policy may read: those whose first path component is a name
+    the policy's rules or definitions use (a superset: a name may also be a variable or a param)."""
+    names = names_read(policy)
+    return {t for t in tables if t.split(".")[0] in names}

@@ -1,0 +1,425 @@
+"""Columnar validation of fact tables read from Parquet: the fact contract's rules as polars expressions.
+
+    from safetyrules.columnar.validate import read_parquet_validated
+    checked = read_parquet_validated("town/")       # a folder written by `FactTables.write_parquet`
+    checked.rejected                                  # table, row, enterprise, field, code, reason
+    program.run(checked.tables, as_of)                # the accepted enterprises only
+
+What is checked (the same rules `safetyrules.facts.models` applies record by record):
+- types: a value that does not convert to its field's type (a date that is not `YYYY-MM-DD`, a number
+  for a flag, text for a count…) — booleans and integers are strict, as in the models;
+- enumeration codes: a code that is not one of the enumeration's (`industry`, `hazards.cause`, …);
+- bounds: counts are ≥ 0, a safety cost's year is within 1 … 9999 (read from the models' constraints);
+- order of dates: a hazard remediated or verified before it was found, an accident reported or its
+  principal informed before it occurred, insurance ending before it starts;
+- instants need their offset (`<field>#off`); ids: every enterprise has one, and it is unique (the first
+  row with an id is kept, later ones are rejected, as the record loaders do);
+- child rows: each belongs to an enterprise of the enterprise table (`_idx`) and has its own position
+  (`_i`) there; a field cannot have a value under an object that is null or unknown.
+
+A rejected child row rejects its enterprise, as one bad item rejects a whole record in the record loaders:
+evaluating the enterprise without the item would give another answer than its facts. Each problem is one
+row of `rejected` (rows are numbered from 0 in the file's order); an enterprise rejected only because of a
+child row also gets a row (code `rejected_item`), so that every rejected enterprise is listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import annotated_types
+import polars as pl
+from pydantic import BaseModel
+
+from safetyrules.columnar.tables import (
+    ELEM,
+    IDX,
+    LOCAL,
+    OFF,
+    ROOT,
+    ROOT_FILE,
+    UNK,
+    FactTables,
+    Leaf,
+    TableSpec,
+    schema,
+)
+from safetyrules.facts._shapes import field_shapes
+
+ROW = "_row"
+REJECTED_SCHEMA = {"table": pl.String, "row": pl.UInt32, "enterprise": pl.String, "field": pl.String,
+                   "code": pl.String, "reason": pl.String}
+
+# (table, later field, earlier field, code, what the later date is): the models' `_not_before` validators
+NOT_BEFORE: tuple[tuple[str, str, str, str, str], ...] = (
+    ("hazards", "remediated_on", "found_on", "remediated_before_found", "remediated"),
+    ("hazards", "verified_on", "found_on", "verified_before_found", "verified"),
+    ("accidents", "principal_informed_at", "occurred_at", "informed_before_occurred", "principal informed"),
+    ("accidents", "reported_at", "occurred_at", "reported_before_occurred", "reported"),
+    ("insurance", "ends_on", "starts_on", "ends_before_starts", "cover ends"),
+)
+
+_INTEGER = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_TEXT = (pl.String, pl.Categorical, pl.Enum)
+
+
+@dataclass(slots=True)
+class Validated:
+    """Accepted tables (renumbered, ready to evaluate) and the problems found, one row each."""
+
+    tables: FactTables
+    rejected: pl.DataFrame  # REJECTED_SCHEMA
+    enterprises_read: int
+
+    @property
+    def enterprises_rejected(self) -> int:
+        return self.enterprises_read - len(self.tables)
+
+    def summary(self) -> str:
+        return (f"loaded {len(self.tables)}, rejected {self.enterprises_rejected} enterprises "
+                f"({self.rejected.height} problems)")
+
+
+def read_parquet_validated(folder: str | Path) -> Validated:
+    """Read a folder of Parquet tables (the layout of `FactTables.write_parquet`) and validate it."""
+    src = Path(folder)
+    sch = schema()
+    raw = {ROOT: pl.read_parquet(src / f"{ROOT_FILE}.parquet")}
+    for name in sch.child_names():
+        path = src / f"{name}.parquet"
+        if path.exists():
+            raw[name] = pl.read_parquet(path)
+    return validate_frames(raw)
+
+
+def validate_tables(tables: FactTables) -> Validated:
+    """Validate tables already in the contract's types (e.g. built by `FactTables.from_records`)."""
+    return validate_frames({ROOT: tables.enterprises, **tables.children})
+
+
+def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
+    """Validate raw frames (table name → frame; the enterprise table is named ""; a missing child table is
+    empty), keep what passes."""
+    sch = schema()
+    problems: list[pl.DataFrame] = []
+    frames: dict[str, pl.DataFrame] = {}
+    bad_rows: dict[str, pl.Series] = {}
+    for name, spec in sch.tables.items():
+        frame = raw.get(name, pl.DataFrame(schema=spec.schema())).with_row_index(ROW)
+        typed, type_problems = _conform(frame, spec)
+        checks = [*type_problems, *_checks(typed, spec)]
+        found, bad = _collect(typed, name, checks)
+        problems.extend(found)
+        frames[name] = typed.select(ROW, *spec.schema())
+        del typed
+        bad_rows[name] = bad
+    root = frames[ROOT]
+    lists = [p for p in sch.tables[ROOT].lists_in_row() if p not in raw.get(ROOT, root).columns and p in raw]
+    if lists:  # a list whose table exists but that the enterprise table does not mention: [] when no rows
+        root = root.with_columns(*(pl.lit(True).alias(p) for p in lists), *(pl.lit(False).alias(p + UNK)
+                                                                          for p in lists))
+        frames[ROOT] = root
+    id_problems, id_bad = _ids(root)
+    problems.extend(id_problems)
+    root_bad = bad_rows[ROOT] | id_bad
+    # child rows of unknown enterprises, and repeated positions
+    n = root.height
+    rejected_owners: list[pl.Series] = [root.filter(root_bad).get_column(IDX)]
+    item_owners: list[pl.Series] = []
+    numbered = root.get_column(IDX).equals(pl.int_range(0, n, dtype=pl.UInt32, eager=True).alias(IDX))
+    for name in sch.child_names():
+        child = frames[name]
+        idx = child.get_column(IDX)
+        orphan = ((idx >= n) if numbered else ~idx.is_in(root.get_column(IDX).implode())).fill_null(True)
+        repeated = _repeated_positions(child) & ~orphan
+        for mask, code, reason in ((orphan, "orphan_row", "no enterprise with this `_idx` in the enterprise table"),
+                                   (repeated, "repeated_position",
+                                    "another row of the same enterprise has the same position `_i`")):
+            if mask.any():
+                rows = child.filter(mask)
+                problems.append(_problem_frame(rows, name, pl.lit(IDX if code == "orphan_row" else ELEM), code,
+                                               pl.lit(reason), root))
+        bad = bad_rows[name] | repeated
+        item_owners.append(child.filter(bad & ~orphan).get_column(IDX))
+        bad_rows[name] = bad | orphan
+    owners = pl.concat(item_owners) if item_owners else pl.Series(IDX, [], dtype=pl.UInt32)
+    by_item = root.filter(root.get_column(IDX).is_in(owners.implode()) & ~root_bad)
+    if by_item.height:
+        problems.append(_problem_frame(by_item, ROOT, pl.lit(None, dtype=pl.String), "rejected_item",
+                                       pl.lit("a row of one of its lists was rejected (see that table)"), root))
+    rejected_owners.append(owners)
+    dropped = pl.concat(rejected_owners).unique()
+    accepted_root = (root.filter(~root.get_column(IDX).is_in(dropped.implode())) if dropped.len() else root).drop(ROW)
+    children = {}
+    for name in sch.child_names():
+        child = frames[name]
+        keep = ~bad_rows[name]
+        if dropped.len():
+            keep = keep & ~child.get_column(IDX).is_in(dropped.implode()).fill_null(True)
+        children[name] = child.filter(keep).drop(ROW) if not keep.all() else child.drop(ROW)
+    rejected = pl.concat(problems) if problems else pl.DataFrame(schema=REJECTED_SCHEMA)
+    rejected = rejected.sort("table", "row", "code", maintain_order=True)
+    return Validated(FactTables(accepted_root, children).renumbered(), rejected, n)
+
+
+# ------------------------------------------------------------------------------------------ conforming
+
+Check = tuple[str, str, "pl.Expr | pl.Series", pl.Expr]  # (field, code, failing rows, reason)
+
+
+def _conform(frame: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, list[Check]]:
+    """Cast every column to the contract's type without raising; a value lost in the cast is a problem."""
+    problems: list[Check] = []
+    exprs: list[pl.Expr] = [pl.col(ROW)]
+    columns = set(frame.columns)
+    target = spec.schema()
+    for leaf in spec.leaves:
+        exprs.extend(_leaf(frame, leaf, target, problems))
+    for path in (*spec.objects, *spec.lists_in_row()):
+        exprs.extend(_presence(frame, spec, path, columns))
+    if IDX in columns:
+        exprs.append(pl.col(IDX).cast(pl.UInt32, strict=False))
+    else:  # numbered in file order
+        exprs.append(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX))
+    if spec.name != ROOT:
+        exprs.append(pl.col(ELEM).cast(pl.UInt32, strict=False) if ELEM in columns
+                     else pl.int_range(pl.len(), dtype=pl.UInt32).over(IDX).alias(ELEM))
+    # the type checks read the raw columns: their masks are evaluated now, their reasons only on the rows
+    # that fail (formatting a reason for every row would cost more than the whole check)
+    masks = frame.select([mask.alias(f"_tc{i}") for i, (_, _, mask, _) in enumerate(problems)])
+    typed = frame.select(exprs)
+    checks: list[Check] = []
+    hit = masks.select(pl.all().any()).row(0) if masks.width else ()
+    for i, (fld, code, _, reason) in enumerate(problems):
+        if hit[i]:
+            failing = frame.filter(masks.get_column(f"_tc{i}").fill_null(False))
+            reasons = failing.select(ROW, _r=reason)
+            typed = typed.join(reasons.rename({"_r": f"_tr{i}"}), on=ROW, how="left", maintain_order="left")
+            checks.append((fld, code, masks.get_column(f"_tc{i}").fill_null(False), pl.col(f"_tr{i}")))
+    return typed, checks
+
+
+def _leaf(frame: pl.DataFrame, leaf: Leaf, target: dict[str, pl.DataType], problems: list[Check]) -> list[pl.Expr]:
+    path = leaf.path
+    dtype = target[path]
+    if path not in frame.columns:  # all unknown
+        out = [pl.lit(None, dtype=dtype).alias(path), pl.lit(True).alias(path + UNK)]
+        if leaf.kind == "datetime":
+            out += [pl.lit(None, dtype=pl.Int32).alias(path + OFF), pl.lit(None, dtype=pl.Date).alias(path + LOCAL)]
+        return out
+    raw = frame.schema[path]
+    col = pl.col(path)
+    unk = pl.col(path + UNK).cast(pl.Boolean, strict=False).fill_null(False) if path + UNK in frame.columns \
+        else pl.lit(False)
+    if raw == dtype and leaf.kind != "datetime":  # already the contract's type: nothing to convert or lose
+        return [col, unk.alias(path + UNK)]
+    if leaf.kind == "datetime":
+        return _instant(frame, path, raw, unk, problems)
+    if leaf.kind == "enum":
+        text = col.cast(pl.String, strict=False) if isinstance(raw, _TEXT) else None
+        value = text.cast(dtype, strict=False) if text is not None else pl.lit(None, dtype=dtype)
+        lost = col.is_not_null() & value.is_null()
+        codes = ", ".join(leaf.codes)
+        reason = pl.format("`{}` is not one of the codes ({})", col.cast(pl.String, strict=False), pl.lit(codes)) \
+            if text is not None else pl.lit(f"expected a code ({codes}), got {raw}")
+        problems.append((path, "enum_code", lost, reason))
+        return [value.alias(path), unk.alias(path + UNK)]
+    ok_type = _accepts(leaf.kind, raw)
+    value = col.cast(dtype, strict=False) if ok_type else pl.lit(None, dtype=dtype)
+    if leaf.kind == "date" and raw == pl.String:
+        value = col.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        ok_text = col.str.contains(r"^\d{4}-\d{2}-\d{2}$")
+        value = pl.when(ok_text).then(value)
+    lost = col.is_not_null() & value.is_null()
+    what = {"bool": "true or false", "int": "an integer", "str": "text", "date": "a date (YYYY-MM-DD)"}[leaf.kind]
+    reason = pl.format("expected {}, got `{}`", pl.lit(what), col.cast(pl.String, strict=False)) if ok_type \
+        else pl.lit(f"expected {what}, got a column of {raw}")
+    problems.append((path, "type", lost, reason))
+    return [value.alias(path), unk.alias(path + UNK)]
+
+
+def _accepts(kind: str, raw: pl.DataType) -> bool:
+    """Whether a column of type `raw` can hold the field's values (strict for flags and integers)."""
+    if kind == "bool":
+        return raw == pl.Boolean
+    if kind == "int":
+        return isinstance(raw, _INTEGER)
+    if kind == "str":
+        return isinstance(raw, _TEXT)
+    if kind == "date":
+        return raw in (pl.Date, pl.String)
+    return False
+
+
+def _instant(frame: pl.DataFrame, path: str, raw: pl.DataType, unk: pl.Expr,
+             problems: list[Check]) -> list[pl.Expr]:
+    """An instant: naive UTC with its offset column, or zone-aware (offset from the zone)."""
+    col = pl.col(path)
+    if isinstance(raw, pl.Datetime) and raw.time_zone is not None:
+        utc = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
+        wall = col.dt.replace_time_zone(None).dt.cast_time_unit("us")
+        off = ((wall - utc).dt.total_seconds()).cast(pl.Int32)
+    elif isinstance(raw, pl.Datetime):
+        utc = col.dt.cast_time_unit("us")
+        off = pl.col(path + OFF).cast(pl.Int32, strict=False) if path + OFF in frame.columns \
+            else pl.lit(None, dtype=pl.Int32)
+    else:
+        problems.append((path, "type", col.is_not_null(), pl.lit(f"expected an instant, got a column of {raw}")))
+        utc, off = pl.lit(None, dtype=pl.Datetime("us")), pl.lit(None, dtype=pl.Int32)
+    missing = col.is_not_null() & off.is_null()
+    problems.append((path, "timezone_aware", missing, pl.lit("an instant needs its offset (`#off` column)")))
+    keep = ~missing
+    value = pl.when(keep).then(utc)
+    offset = pl.when(keep).then(off)
+    local = (value + pl.duration(seconds=offset)).dt.date()
+    return [value.alias(path), unk.alias(path + UNK), offset.alias(path + OFF), local.alias(path + LOCAL)]
+
+
+def _presence(frame: pl.DataFrame, spec: TableSpec, path: str, columns: set[str]) -> list[pl.Expr]:
+    """An object's or list's presence; when the file lacks it, an object is present where a field under it
+    is known, else unknown (a list without its column is unknown)."""
+    if path in columns:
+        unk = pl.col(path + UNK).cast(pl.Boolean, strict=False).fill_null(False) if path + UNK in columns \
+            else pl.lit(False)
+        return [pl.col(path).cast(pl.Boolean, strict=False).alias(path), unk.alias(path + UNK)]
+    under = [leaf.path for leaf in spec.leaves if leaf.path.startswith(path + ".") and leaf.path in columns]
+    if path in spec.objects and under:
+        known = pl.any_horizontal(~pl.col(p + UNK).cast(pl.Boolean, strict=False).fill_null(False)
+                                  if p + UNK in columns else pl.lit(True) for p in under)
+        return [pl.when(known).then(True).alias(path), (~known).alias(path + UNK)]
+    return [pl.lit(None, dtype=pl.Boolean).alias(path), pl.lit(True).alias(path + UNK)]
+
+
+# ------------------------------------------------------------------------------------------ checks
+
+def _checks(frame: pl.DataFrame, spec: TableSpec) -> list[Check]:
+    """The contract's rules on typed rows (types were checked while conforming)."""
+    out: list[Check] = []
+    for leaf in spec.leaves:
+        for lo, hi in _bounds(spec, leaf):
+            col = pl.col(leaf.path)
+            if lo is not None:
+                out.append((leaf.path, "out_of_range", (col < lo).fill_null(False),
+                            pl.format("{} is below the least allowed value {}", col, pl.lit(lo))))
+            if hi is not None:
+                out.append((leaf.path, "out_of_range", (col > hi).fill_null(False),
+                            pl.format("{} is above the greatest allowed value {}", col, pl.lit(hi))))
+    for table, later, earlier, code, what in NOT_BEFORE:
+        if table == spec.name:
+            a, b = pl.col(later), pl.col(earlier)
+            out.append((later, code, (a < b).fill_null(False),
+                        pl.format("{} on {}, before {} on {}", pl.lit(what), a.cast(pl.String), pl.lit(earlier),
+                                  b.cast(pl.String))))
+    # a value under a null or unknown object
+    for obj in spec.objects:
+        absent = pl.col(obj).is_null()
+        for leaf in spec.leaves:
+            if leaf.path.startswith(obj + "."):
+                value = pl.col(leaf.path).is_not_null()
+                out.append((leaf.path, "value_under_null_object", absent & value,
+                            pl.lit(f"a value for `{leaf.path}` while `{obj}` is null or unknown")))
+    return out
+
+
+def _bounds(spec: TableSpec, leaf: Leaf) -> Iterator[tuple[Any, Any]]:
+    """The `ge`/`le`/`gt`/`lt` constraints of the model field behind `leaf`."""
+    info = _field_info(spec.model, leaf.path) if spec.model is not None else None
+    if info is None:
+        return
+    for m in info.metadata:
+        if isinstance(m, annotated_types.Ge):
+            yield m.ge, None
+        elif isinstance(m, annotated_types.Gt):
+            yield m.gt + 1, None  # type: ignore[operator]
+        elif isinstance(m, annotated_types.Le):
+            yield None, m.le
+        elif isinstance(m, annotated_types.Lt):
+            yield None, m.lt - 1  # type: ignore[operator]
+
+
+def _field_info(model: type[BaseModel], path: str) -> Any:
+    *parents, name = path.split(".")
+    for part in parents:
+        shape = field_shapes(model).get(part)
+        if shape is None or shape.model is None:
+            return None
+        model = shape.model
+    return model.model_fields.get(name)
+
+
+def _collect(frame: pl.DataFrame, table: str, checks: list[Check]) -> tuple[list[pl.DataFrame], pl.Series]:
+    """Evaluate every check in one pass; the failing rows as problem rows, and which rows failed any."""
+    if not checks:
+        return [], pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    masks = frame.select([(mask if isinstance(mask, pl.Expr) else pl.lit(mask)).alias(f"c{i}")
+                          for i, (_, _, mask, _) in enumerate(checks)])
+    failing = masks.select(pl.any_horizontal(pl.all())).to_series() if masks.width else \
+        pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    out = []
+    if failing.any():
+        hit = masks.select(pl.all().any()).row(0)
+        for i, (fld, code, _mask, reason) in enumerate(checks):
+            if hit[i]:
+                rows = frame.filter(masks.get_column(f"c{i}").fill_null(False)).with_columns(_reason=reason)
+                out.append(_problem_frame(rows, table, pl.lit(fld), code, pl.col("_reason")))
+    return out, failing.fill_null(False)
+
+
+def _problem_frame(rows: pl.DataFrame, table: str, fld: pl.Expr, code: str, reason: pl.Expr,
+                   root: pl.DataFrame | None = None) -> pl.DataFrame:
+    if table == ROOT:
+        enterprise: pl.Expr = pl.col("id")
+    elif root is not None:
+        ids = root.select(IDX, pl.col("id").alias("_id"))
+        rows = rows.join(ids, on=IDX, how="left")
+        enterprise = pl.col("_id")
+    else:
+        enterprise = pl.lit(None, dtype=pl.String)
+    return rows.select(table=pl.lit(table or ROOT_FILE), row=pl.col(ROW).cast(pl.UInt32),
+                       enterprise=enterprise.cast(pl.String), field=fld.cast(pl.String), code=pl.lit(code),
+                       reason=reason.cast(pl.String))
+
+
+def _ids(root: pl.DataFrame) -> tuple[list[pl.DataFrame], pl.Series]:
+    """Every enterprise needs an id; a repeated id rejects the later rows (the first is kept)."""
+    missing = root.get_column("id").is_null() | root.get_column("id" + UNK)
+    repeated = root.select(pl.col("id").is_duplicated() & ~pl.col("id").is_first_distinct()).to_series() \
+        .fill_null(False) & ~missing
+    out = []
+    if missing.any():
+        out.append(_problem_frame(root.filter(missing), ROOT, pl.lit("id"), "missing_id",
+                                  pl.lit("every enterprise needs an id")))
+    if repeated.any():
+        first = root.filter(pl.col("id").is_first_distinct()).select("id", pl.col(ROW).alias("_first"))
+        rows = root.filter(repeated).join(first, on="id", how="left")
+        out.append(_problem_frame(rows, ROOT, pl.lit("id"), "duplicate_id",
+                                  pl.format("duplicate id {}: first at row {}", pl.col("id"), pl.col("_first"))))
+    return out, missing | repeated
+
+
+def _repeated_positions(child: pl.DataFrame) -> pl.Series:
+    """Rows whose (`_idx`, `_i`) another row has too (adjacent ones when the table is sorted, as written)."""
+    idx, elem = pl.col(IDX), pl.col(ELEM)
+    ordered = child.select(((idx.diff() > 0) | ((idx.diff() == 0) & (elem.diff() >= 0))).slice(1).all()).item() \
+        if child.height > 1 else True
+    if not ordered:
+        return child.select(pl.struct(IDX, ELEM).is_duplicated()).to_series().fill_null(False)
+    same = (idx == idx.shift(1)) & (elem == elem.shift(1))
+    return child.select((same | same.shift(-1)).fill_null(False)).to_series()
+
+
+def write_rejected(validated: Validated, path: str | Path) -> None:
+    """The problems as a Parquet (or, for a `.csv` path, CSV) file."""
+    out = Path(path)
+    if out.suffix == ".csv":
+        validated.rejected.write_csv(out)
+    else:
+        validated.rejected.write_parquet(out)
+
+
+__all__ = ["NOT_BEFORE", "REJECTED_SCHEMA", "Validated", "read_parquet_validated", "validate_frames",
+           "validate_tables", "write_rejected"]
+
