@@ -250,8 +250,8 @@ def _record(ctx: Context, name: str, frame: pl.DataFrame) -> None:
     column = f"@{name}"
     ctx.keep.add(column)
     ctx.outcomes[name] = column
-    root.frame = root.frame.with_columns(frame.get_column("code").alias(column))
-    root.frame = root.frame.select([c for c in root.frame.columns if c in ctx.keep])
+    kept = [root.frame.get_column(c) for c in root.frame.columns if c in ctx.keep and c != column]
+    root.frame = pl.DataFrame([*kept, frame.get_column("code").alias(column)])  # one step, no query plan
     root.cache.clear()
     root.reset_columns()
 

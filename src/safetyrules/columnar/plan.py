@@ -81,10 +81,30 @@ def expansions(node: Any) -> set[Expansion]:
     return out
 
 
+# Per checked policy (kept alive by the entry, so its id is not reused): walking the ASTs costs milliseconds,
+# as much as evaluating a small policy over 100,000 enterprises, and the answers never change.
+_CACHE: dict[tuple[str, int], tuple[CheckedPolicy, Any]] = {}
+_CACHE_SIZE = 64
+
+
+def _cached(kind: str, policy: CheckedPolicy, compute: Any) -> Any:
+    key = (kind, id(policy))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    value = compute()
+    _CACHE[key] = (policy, value)
+    return value
+
+
 def still_used(policy: CheckedPolicy, order: Iterable[str]) -> list[set[Expansion]]:
     """For the i-th rule of `order`, the expansions that rules after it open (what is worth keeping)."""
     names = list(order)
-    per_rule = [expansions(policy.rule(n)) for n in names]
+    by_rule: dict[str, set[Expansion]] = _cached(
+        "expansions", policy, lambda: {r.name: expansions(r) for r in policy.rules})
+    per_rule = [by_rule[n] for n in names]
     later: set[Expansion] = set()
     out: list[set[Expansion]] = [set() for _ in names]
     for i in range(len(names) - 1, -1, -1):
@@ -96,6 +116,10 @@ def still_used(policy: CheckedPolicy, order: Iterable[str]) -> list[set[Expansio
 def names_read(policy: CheckedPolicy) -> set[str]:
     """Every name and field name the policy's rules and definitions use: a fact path none of whose
     components is among them is never read (see `columnar.asof.as_of_tables`)."""
+    return set(_cached("names", policy, lambda: _names_read(policy)))
+
+
+def _names_read(policy: CheckedPolicy) -> set[str]:
     names: set[str] = set()
     for node in (*policy.rules, *policy.defines.values()):
         for n in _nodes(node):

@@ -92,7 +92,7 @@ class Scope:
     # ---------------------------------------------------------------- columns
     def add(self, series: pl.Series, hint: str = "t") -> pl.Expr:
         name = self.counter.fresh(hint)
-        self.frame = self.frame.with_columns(series.alias(name))
+        self.frame = self.frame.hstack([series.alias(name)])  # a new name: no query plan needed
         return pl.col(name)
 
     def column(self, expr: pl.Expr, hint: str = "t") -> str:
@@ -193,8 +193,8 @@ class Scope:
             for c in missing:
                 self.cache[("same", table, c)] = self.counter.fresh("s")
             if missing:
-                self.frame = self.frame.with_columns(
-                    **{self.cache[("same", table, c)]: series for c, series in missing.items()})
+                self.frame = self.frame.hstack(
+                    [series.alias(self.cache[("same", table, c)]) for c, series in missing.items()])
             return {**static, **{c: pl.col(self.cache[("same", table, c)]) for c in columns}}
         ptr_name = self.column(ptr, "ptr")
         out: dict[str, pl.Expr] = {}
@@ -211,7 +211,7 @@ class Scope:
                 self.cache[key] = name
             out[c] = pl.col(name)
         if todo:
-            self.frame = self.frame.with_columns(**todo)
+            self.frame = self.frame.hstack([series.alias(name) for name, series in todo.items()])
         return {**static, **out}
 
     def child(self, frame: pl.DataFrame, bindings: dict[str, Val]) -> Scope:
@@ -247,7 +247,7 @@ class Scope:
             new[name] = segment_reduce(values.get_column(role), offsets, kind, groups)
             out[role] = pl.col(name)
         if new:
-            self.frame = self.frame.with_columns(**new)
+            self.frame = self.frame.hstack([series.alias(name) for name, series in new.items()])
         return out
 
     def offsets(self, outer_height: int) -> pa.Array:
