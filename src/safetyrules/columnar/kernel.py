@@ -24,7 +24,7 @@ from safetyrules.check.checker import CheckedPolicy
 from safetyrules.columnar.asof import as_of_tables
 from safetyrules.columnar.exprs import NOT_APPLICABLE, OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
 from safetyrules.columnar.plan import affected_rules, names_read, still_used
-from safetyrules.columnar.rules import CODE, RuleCompiler, RuleOut
+from safetyrules.columnar.rules import CODE, NULL_DATE, NULL_INT, RuleCompiler, RuleOut
 from safetyrules.columnar.scope import Counter, Scope
 from safetyrules.columnar.tables import FactTables
 from safetyrules.columnar.values import Unsupported
@@ -124,6 +124,7 @@ class ColumnarProgram:
         fallback = _Fallback(self, tables, as_of)
         found: dict[str, str] = {}  # rules found not to compile in this evaluation
         order = [r for r in self.policy.rules if r.name in todo]
+        nulls: dict[pl.DataType, pl.Series] = {}  # one all-null column per type, shared by the outputs
         keep = still_used(self.policy, [r.name for r in order])
         for i, rule in enumerate(order):
             if rule.name in self.disabled:
@@ -133,7 +134,9 @@ class ColumnarProgram:
             else:
                 try:
                     out = compiler.rule(rule)  # first: it adds columns to the root frame
-                    frame = root.frame.select(_named(out))
+                    frame = _direct_output(root.frame, out, nulls)
+                    if frame is None:
+                        frame = root.frame.select(_named(out))
                 except Unsupported as err:
                     found[rule.name] = str(err)
                     if unsupported is not None:  # a dry run: later rules read it as unknown
@@ -235,6 +238,29 @@ def _part(frame: pl.DataFrame, ids: pl.Series, rule: ast.RuleDecl, rule_dtype: p
 def _named(out: RuleOut) -> list[pl.Expr]:
     return [out.code.cast(CODE).alias("code"), out.due.cast(pl.Date).alias("due"),
             out.delay.cast(pl.Int64).alias("delay"), out.listed.cast(pl.Date).alias("listed")]
+
+
+def _direct_output(frame: pl.DataFrame, out: RuleOut, nulls: dict[pl.DataType, pl.Series]) -> pl.DataFrame | None:
+    """The output frame without a query when every part is a stored column of the right type or the shared
+    null literal (a continuous rule without `applies`: its code column and three null columns); else None."""
+    columns = []
+    for name, expr in (("code", out.code), ("due", out.due), ("delay", out.delay), ("listed", out.listed)):
+        dtype = _OUTPUT_SCHEMA[name]
+        if expr is NULL_DATE or expr is NULL_INT:
+            if dtype not in nulls:
+                nulls[dtype] = pl.Series(name, [None], dtype=dtype).extend_constant(None, frame.height - 1) \
+                    if frame.height else pl.Series(name, [], dtype=dtype)
+            series = nulls[dtype]
+            if series.dtype != dtype:
+                return None
+        elif expr.meta.is_column():
+            series = frame.get_column(expr.meta.output_name())
+            if series.dtype != dtype:
+                return None
+        else:
+            return None
+        columns.append(series.alias(name))
+    return pl.DataFrame(columns)
 
 
 def _constant_output(n: int, code: int) -> pl.DataFrame:

@@ -59,12 +59,16 @@ def _or(a: pl.Expr | None, b: pl.Expr | None) -> pl.Expr | None:
     return a if b is None else a | b
 
 
+NULL_DATE = pl.lit(None, dtype=pl.Date)  # shared: the kernel recognizes them by identity
+NULL_INT = pl.lit(None, dtype=pl.Int64)
+
+
 def _null_date() -> pl.Expr:
-    return pl.lit(None, dtype=pl.Date)
+    return NULL_DATE
 
 
 def _null_int() -> pl.Expr:
-    return pl.lit(None, dtype=pl.Int64)
+    return NULL_INT
 
 
 class RuleCompiler:
