@@ -124,7 +124,7 @@ class ColumnarProgram:
         fallback = _Fallback(self, tables, as_of)
         found: dict[str, str] = {}  # rules found not to compile in this evaluation
         order = [r for r in self.policy.rules if r.name in todo]
-        nulls: dict[pl.DataType, pl.Series] = {}  # one all-null column per type, shared by the outputs
+        nulls: dict[Any, pl.Series] = {}  # one all-null column per type, shared by the outputs
         keep = still_used(self.policy, [r.name for r in order])
         for i, rule in enumerate(order):
             if rule.name in self.disabled:
@@ -134,9 +134,8 @@ class ColumnarProgram:
             else:
                 try:
                     out = compiler.rule(rule)  # first: it adds columns to the root frame
-                    frame = _direct_output(root.frame, out, nulls)
-                    if frame is None:
-                        frame = root.frame.select(_named(out))
+                    direct = _direct_output(root.frame, out, nulls)
+                    frame = root.frame.select(_named(out)) if direct is None else direct
                 except Unsupported as err:
                     found[rule.name] = str(err)
                     if unsupported is not None:  # a dry run: later rules read it as unknown
@@ -240,7 +239,7 @@ def _named(out: RuleOut) -> list[pl.Expr]:
             out.delay.cast(pl.Int64).alias("delay"), out.listed.cast(pl.Date).alias("listed")]
 
 
-def _direct_output(frame: pl.DataFrame, out: RuleOut, nulls: dict[pl.DataType, pl.Series]) -> pl.DataFrame | None:
+def _direct_output(frame: pl.DataFrame, out: RuleOut, nulls: dict[Any, pl.Series]) -> pl.DataFrame | None:
     """The output frame without a query when every part is a stored column of the right type or the shared
     null literal (a continuous rule without `applies`: its code column and three null columns); else None."""
     columns = []
