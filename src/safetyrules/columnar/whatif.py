@@ -43,14 +43,15 @@ class _Population:
     bases: dict[tuple[int, dt.date], Evaluation] = field(default_factory=dict)  # (id(checked), day) → base
 
 
-_last: list[_Population] = []  # at most one: the population of the what-if in progress
+_last: list[_Population] = []  # at most two: the base and the (patched) scenario population in progress
 
 
 def _population(records: list[dict[str, Any]]) -> _Population:
-    if _last and _last[0].records is records:
-        return _last[0]
-    _last[:] = [_Population(records, FactTables.from_records(records))]
-    return _last[0]
+    for population in _last:
+        if population.records is records:
+            return population
+    _last[:] = [*_last[-1:], _Population(records, FactTables.from_records(records))]
+    return _last[-1]
 
 
 def evaluate_columnar(policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
