@@ -63,6 +63,13 @@ NULL_DATE = pl.lit(None, dtype=pl.Date)  # shared: the kernel recognizes them by
 NULL_INT = pl.lit(None, dtype=pl.Int64)
 
 
+def _cast(e: pl.Expr, dtype: Any) -> pl.Expr:
+    """`e` cast to `dtype`; the shared null literals of that type stay themselves (nothing to store)."""
+    if (e is NULL_DATE and dtype == pl.Date) or (e is NULL_INT and dtype == pl.Int64):
+        return e
+    return e.cast(dtype)
+
+
 def _null_date() -> pl.Expr:
     return NULL_DATE
 
@@ -128,8 +135,8 @@ class RuleCompiler:
 
     def _stored(self, out: RuleOut) -> RuleOut:
         """The body's results as root columns (literals, such as a continuous rule's null due date, stay)."""
-        parts = {"code": out.code.cast(CODE), "due": out.due.cast(pl.Date), "delay": out.delay.cast(pl.Int64),
-                 "listed": out.listed.cast(pl.Date)}
+        parts = {"code": out.code.cast(CODE), "due": _cast(out.due, pl.Date), "delay": _cast(out.delay, pl.Int64),
+                 "listed": _cast(out.listed, pl.Date)}
         names = self.root.columns({k: e for k, e in parts.items() if not e.meta.is_literal(allow_aliasing=True)})
         stored = {k: pl.col(names[k]) if k in names else e for k, e in parts.items()}
         return RuleOut(stored["code"], stored["due"], stored["delay"], stored["listed"])
