@@ -34,3 +34,25 @@ def test_100k_records_with_1_percent_bad(tmp_path: Path) -> None:
     assert [int(n) for n in rejected] == bad_lines
     assert "employee_count" in result.stderr
     assert "99000 enterprises" in result.stdout
+
+
+def test_parquet_tables_are_validated_and_bad_rows_reported(tmp_path: Path) -> None:
+    """A Parquet folder goes through the columnar validation: bad enterprises are listed with their file,
+    row and field, left out, and the rest evaluated (exit 3)."""
+    import polars as pl
+
+    from safetyrules.columnar import FactTables
+
+    lines = (ROOT / "examples" / "town.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    FactTables.from_records(json.loads(line) for line in lines).write_parquet(tmp_path / "town")
+    path = tmp_path / "town" / "enterprises.parquet"
+    frame = pl.read_parquet(path)
+    frame.with_columns(pl.when(pl.col("_idx") == 3).then(-5).otherwise(pl.col("employee_count"))
+                       .alias("employee_count")).write_parquet(path)
+    result = CliRunner().invoke(cli, ["eval", "--engine", "columnar", "--facts", str(tmp_path / "town"),
+                                      "--as-of", "2022-06-30", "--format", "jsonl", "--no-explain"])
+    assert result.exit_code == 3, result.output
+    assert f"{path}: row 3" in result.stderr and "employee_count" in result.stderr
+    assert "loaded 39, rejected 1 enterprises" in result.stderr
+    enterprises = {json.loads(line)["enterprise"] for line in result.stdout.splitlines()}
+    assert len(enterprises) == 39 and json.loads(lines[3])["id"] not in enterprises

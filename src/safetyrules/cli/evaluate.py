@@ -177,6 +177,9 @@ def explain_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: s
         out.print("")
 
 
+_SHOWN_PROBLEMS = 50  # problems listed on stderr for a Parquet folder (all of them are in the count)
+
+
 def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path: Path, fmt: str, top: int,
                    fail_on: str) -> None:
     try:
@@ -191,7 +194,22 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
 
     rejected = 0
     if path.is_dir():
-        tables = FactTables.read_parquet(path)
+        from safetyrules.columnar.tables import ROOT_FILE
+        from safetyrules.columnar.validate import read_parquet_validated
+
+        try:
+            validated = read_parquet_validated(path)
+        except (OSError, pl.exceptions.PolarsError) as e:
+            fail(f"{path}: cannot read the Parquet tables: {e}", Exit.BAD_INPUT)
+            return
+        tables, rejected = validated.tables, validated.enterprises_rejected
+        for problem in validated.rejected.head(_SHOWN_PROBLEMS).iter_rows(named=True):
+            err.print(f"{path / ((problem['table'] or ROOT_FILE) + '.parquet')}: row {problem['row']}"
+                      f"{' (enterprise ' + problem['enterprise'] + ')' if problem['enterprise'] else ''}: "
+                      f"{problem['field']}: {problem['reason']} [{problem['code']}]", markup=False)
+        if validated.rejected.height > _SHOWN_PROBLEMS:
+            err.print(f"… and {validated.rejected.height - _SHOWN_PROBLEMS} more problems", markup=False)
+        err.print(validated.summary(), markup=False)
         info_frame = tables.enterprises.select(
             "id", *(pl.col(c) for c in ("name", "village") if c in tables.enterprises.columns))
         info = {str(row[0]): (str(row[1] or "") if len(row) > 1 else "", str(row[2] or "") if len(row) > 2 else "")
