@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,19 @@ def explain_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: s
         out.print("")
 
 
+COLUMNAR_BATCH = 50_000  # records per batch of the columnar engine (JSON Lines, JSON, CSV, Excel)
 _SHOWN_PROBLEMS = 50  # problems listed on stderr for a Parquet folder (all of them are in the count)
+
+
+def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path: Path, fmt: str, top: int,
@@ -193,6 +206,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
     from safetyrules.report.summary import summary_from_frame
 
     rejected = 0
+    info: dict[str, tuple[str, str]] = {}  # enterprise → (name, village)
     if path.is_dir():
         from safetyrules.columnar.tables import ROOT_FILE
         from safetyrules.columnar.validate import read_parquet_validated
@@ -214,15 +228,20 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
             "id", *(pl.col(c) for c in ("name", "village") if c in tables.enterprises.columns))
         info = {str(row[0]): (str(row[1] or "") if len(row) > 1 else "", str(row[2] or "") if len(row) > 2 else "")
                 for row in info_frame.iter_rows()}
+    program = compile_policy(policy.checked, ParamTable(policy.checked, overrides))
+    if path.is_dir():
+        frame = program.run(tables, day)
     else:
+        # records are streamed in batches: each batch becomes fact tables and runs through the kernel (a pure
+        # function of the batch), so memory holds one batch of records plus the compact result columns
         source, records_iter = read_facts(path)
-        records = [x.record for x in records_iter]
+        frames = []
+        for batch in _batches((x.record for x in records_iter), COLUMNAR_BATCH):
+            info.update((str(r.get("id")), (str(r.get("name", "")), str(r.get("village", "")))) for r in batch)
+            frames.append(program.run(FactTables.from_records(batch), day))
+        frame = pl.concat(frames) if frames else program.run(FactTables.from_records([]), day)
         rejected = source.report.rejected
         err.print(source.report.summary(), markup=False)
-        tables = FactTables.from_records(records)
-        info = {str(r.get("id")): (str(r.get("name", "")), str(r.get("village", ""))) for r in records}
-    program = compile_policy(policy.checked, ParamTable(policy.checked, overrides))
-    frame = program.run(tables, day)
     if fmt == "table":
         summary_from_frame(frame, info, policy, day, top).render(out)
         out.print(f"详情 Details: safetyrules explain --enterprise ID [--rule RULE] --as-of {day}", markup=False)
