@@ -147,3 +147,37 @@ def test_html_report_renders_in_headless_chromium(report: Path, tmp_path: Path) 
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20_000  # a blank page compresses to a few kilobytes; charts and tables do not
+
+
+def test_a_toml_scenario_reads_like_its_yaml_twin(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "name: twin\nas_of: [2021-12-31, 2022-06-30]\nparams: {other_assessment_period: 2 years}\n"
+        "rules_off: [apprenticeship]\nrules_add: [extra.policy]\npatches:\n"
+        "  - where: {industry: [retail, catering]}\n    set: {ppe.worn: false}\n"
+        "  - append: {risk_assessments: {date: 2022-01-10, comprehensive: true, risk_list_updated: true}}\n",
+        encoding="utf-8")
+    (tmp_path / "s.toml").write_text(
+        'name = "twin"\nas_of = [2021-12-31, 2022-06-30]\nrules_off = ["apprenticeship"]\n'
+        'rules_add = ["extra.policy"]\n\n[params]\nother_assessment_period = "2 years"\n\n'
+        '[[patches]]\nwhere = { industry = ["retail", "catering"] }\nset = { "ppe.worn" = false }\n\n'
+        '[[patches]]\nappend = { risk_assessments = { date = "2022-01-10", comprehensive = true, '
+        'risk_list_updated = true } }\n', encoding="utf-8")
+    assert load_scenario(tmp_path / "s.toml") == load_scenario(tmp_path / "s.yaml")
+
+
+def test_a_bad_toml_scenario_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('name = "x"\nparams = {other_assessment_period = }\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"s\.toml: not valid TOML: .*line 2"):
+        load_scenario(path)
+
+
+def test_the_documented_yaml_and_toml_scenarios_are_the_same(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "whatif.md").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"```(yaml|toml)\n(.*?)```", doc, flags=re.S))
+    for kind, text in blocks.items():
+        (tmp_path / f"s.{kind}").write_text(text, encoding="utf-8")
+    scenario = load_scenario(tmp_path / "s.yaml")
+    assert scenario == load_scenario(tmp_path / "s.toml")
+    assert scenario.params and scenario.rules_off and scenario.rules_add and len(scenario.patches) == 2
+    assert scenario.dates == (dt.date(2021, 12, 31), dt.date(2022, 12, 31))

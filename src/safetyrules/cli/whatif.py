@@ -55,7 +55,7 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
         ParamTable(scenario_policy.checked, scenario.params)
         scenario_policy.engine(scenario.params, scenario.rules_off)
     except (ParamError, KeyError) as e:
-        fail(f"{scenario_path}: {e}", Exit.BAD_INPUT)
+        fail(f"{scenario_path}: {e.args[0] if isinstance(e, KeyError) and e.args else e}", Exit.BAD_INPUT)
     facts = facts or scenario.facts
     dates = list(scenario.dates) or [EXAMPLE_AS_OF if facts is None else dt.date.today()]
     if not scenario.dates:

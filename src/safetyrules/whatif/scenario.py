@@ -1,6 +1,6 @@
 """What-if scenarios: a base policy plus param overrides, rules switched off or added, fact patches and dates.
 
-A scenario file (YAML):
+A scenario file (YAML; or TOML when its name ends in `.toml`, the same keys — docs/whatif.md):
 
     name: 其他行业每两年评估一次 / other industries every two years
     policy: policies/annex4            # the base policy (default: the bundled one); relative to this file
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,12 +126,21 @@ def _date(value: Any, where: str) -> dt.date:
 
 
 def load_scenario(path: Path) -> Scenario:
+    """A scenario file: TOML when its name ends in `.toml`, else YAML (see docs/whatif.md)."""
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as e:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(f"{path}: cannot read: {e}") from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"{path}: not valid YAML: {e}") from None
+    if path.suffix.lower() == ".toml":
+        try:
+            data: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    else:
+        try:
+            data = load_yaml(text)
+        except yaml.YAMLError as e:
+            raise ScenarioError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping with keys {', '.join(sorted(_KEYS))}")
     unknown = set(data) - _KEYS
