@@ -108,7 +108,20 @@ class Interpreter:
         self._picked: dict[int, str] = {}  # id of an element chosen by find/latest → its fact path
         self._define_cache: dict[str, tuple[Any, set[str], set[str], set[str]]] = {}
         self._stack: list[Step] = []
-        self._dispatch = self._build_dispatch()
+        self._chains: dict[int, tuple[ast.Expr, list[ast.Expr]]] = {}  # id of an and/or node → its operands
+        self._not_params: set[str] = set()  # names `param_value` refused (KeyError: not a param, on any day)
+        self._dispatch = self._build_dispatch()  # `trace` is fixed from here on
+
+    def rebind(self, record: Mapping[str, Any], as_of: dt.date, rule_outcome: Callable[[str], str]) -> None:
+        """Evaluate another record or date with the same params, definitions and tracing: what a new
+        interpreter would do, without building its tables again."""
+        self.record = record
+        self.as_of = as_of
+        self.rule_outcome = rule_outcome
+        self._picked = {}
+        self._define_cache = {}
+        self._stack = []
+        self.reset()
 
     # ------------------------------------------------------------------ tracing
     def evaluate(self, e: ast.Expr, env: Env | None = None) -> tuple[Any, Step | None]:
@@ -165,13 +178,13 @@ class Interpreter:
         return self._dispatch[type(e)](e, env)
 
     def _build_dispatch(self) -> dict[type, Callable[[Any, Env], Any]]:
-        return {
+        dispatch: dict[type, Callable[[Any, Env], Any]] = {
             ast.IntLit: self._literal, ast.StringLit: self._literal, ast.DateLit: self._literal,
             ast.InstantLit: self._literal, ast.BoolLit: self._literal,
             ast.DurationLit: lambda e, env: Duration.of(e.amount, e.unit),
             ast.NullLit: lambda e, env: None,
             ast.AsOf: lambda e, env: self.as_of,
-            ast.Name: lambda e, env: self._name(e.id, env),
+            ast.Name: self._name_node,
             ast.Field: self._field,
             ast.ParamAt: self._param_at,
             ast.SetLit: self._set,
@@ -184,6 +197,10 @@ class Interpreter:
             ast.Quantifier: self._quantify_node,
             ast.OrderPick: self._quantify_node,
         }
+        if not self.trace:  # nothing to record: straight to the evaluation, without the recording wrappers
+            dispatch.update({ast.Binary: self._binary_plain, ast.IsTest: self._is, ast.IfThenElse: self._branch,
+                             ast.Call: self._call, ast.Quantifier: self._quantify, ast.OrderPick: self._quantify})
+        return dispatch
 
     @staticmethod
     def _literal(e: Any, env: Env) -> Any:
@@ -224,18 +241,27 @@ class Interpreter:
             return self._recorded(e, lambda: self._compare(e, env)) if self.trace else self._compare(e, env)
         return _arith(op, self.eval(e.left, env), self.eval(e.right, env))
 
+    def _binary_plain(self, e: ast.Binary, env: Env) -> Any:
+        """`_binary` when not tracing."""
+        op = e.op
+        if op in _LOGIC:
+            return self._logic(e, env)
+        if op in _COMPARISONS:
+            return self._compare(e, env)
+        return _arith(op, self.eval(e.left, env), self.eval(e.right, env))
+
     def _is_node(self, e: ast.IsTest, env: Env) -> Any:
         return self._recorded(e, lambda: self._is(e, env)) if self.trace else self._is(e, env)
 
     def _if(self, e: ast.IfThenElse, env: Env) -> Any:
-        def branch() -> Any:
-            cv = truth(self.eval(e.cond, env))
-            if cv is UNKNOWN:
-                tv, xv = self.eval(e.then, env), self.eval(e.else_, env)
-                return tv if tv == xv and tv is not UNKNOWN else UNKNOWN
-            return self.eval(e.then if cv else e.else_, env)
+        return self._recorded(e, lambda: self._branch(e, env)) if self.trace else self._branch(e, env)
 
-        return self._recorded(e, branch) if self.trace else branch()
+    def _branch(self, e: ast.IfThenElse, env: Env) -> Any:
+        cv = truth(self.eval(e.cond, env))
+        if cv is UNKNOWN:
+            tv, xv = self.eval(e.then, env), self.eval(e.else_, env)
+            return tv if tv == xv and tv is not UNKNOWN else UNKNOWN
+        return self.eval(e.then if cv else e.else_, env)
 
     def _call_node(self, e: ast.Call, env: Env) -> Any:
         return self._recorded(e, lambda: self._call(e, env)) if self.trace else self._call(e, env)
@@ -243,18 +269,23 @@ class Interpreter:
     def _quantify_node(self, e: ast.Quantifier | ast.OrderPick, env: Env) -> Any:
         return self._recorded(e, lambda: self._quantify(e, env)) if self.trace else self._quantify(e, env)
 
+    def _name_node(self, e: ast.Name, env: Env) -> Any:
+        bound = env.get(e.id)  # a bound variable, the most frequent name (values are never None)
+        return bound.value if bound is not None else self._name(e.id, env)
+
     def _name(self, name: str, env: Env) -> Any:
         if name in env:
             return env[name].value
         if name in self.definitions:
             return self._definition(name)
-        try:
-            value = self.param_value(name, self.as_of)
-        except KeyError:
-            pass
-        else:
-            self.params_read.add(name)
-            return value
+        if name not in self._not_params:
+            try:
+                value = self.param_value(name, self.as_of)
+            except KeyError:
+                self._not_params.add(name)
+            else:
+                self.params_read.add(name)
+                return value
         value = self.record.get(name, UNKNOWN)
         if value is UNKNOWN or self.trace:
             self._fact(name, value)
@@ -305,10 +336,10 @@ class Interpreter:
         return ".".join([base, *reversed(names)])
 
     def _field(self, e: ast.Field, env: Env) -> Any:
-        target = self.eval(e.target, env)
+        target = self._dispatch[type(e.target)](e.target, env)  # `eval`, inlined
         if target is UNKNOWN or target is None:
             value = target
-        elif isinstance(target, Mapping):
+        elif type(target) is dict or isinstance(target, Mapping):  # a dict first: the ABC check is slow
             value = target.get(e.name, UNKNOWN)
         else:  # pragma: no cover - the checker allows fields of records only
             value = UNKNOWN
@@ -331,12 +362,24 @@ class Interpreter:
             if left is False or right is True:
                 return True
             return False if left is True and right is False else UNKNOWN
-        operands = ast.chain(e, e.op)
+        cached = self._chains.get(id(e))
+        if cached is None or cached[0] is not e:
+            cached = self._chains[id(e)] = (e, ast.chain(e, e.op))
+        operands = cached[1]
         decisive = e.op == "or"  # the value that settles the chain
         seen_unknown = False
+        if not self.trace:  # the loop below without its explanation's bookkeeping
+            dispatch = self._dispatch
+            for operand in operands:
+                v = truth(dispatch[type(operand)](operand, env))
+                if v is decisive:
+                    return decisive
+                if v is UNKNOWN:
+                    seen_unknown = True
+            return UNKNOWN if seen_unknown else not decisive
         settled = False
         for operand in operands:
-            if settled:  # tracing only: explain the rest without letting it add missing facts
+            if settled:  # explain the rest without letting it add missing facts
                 missing, self.missing = self.missing, set(self.missing)
                 self._operand(operand, env)
                 self.missing = missing
@@ -344,8 +387,6 @@ class Interpreter:
             v = truth(self._operand(operand, env))
             if v is decisive:
                 settled = True
-                if not self.trace:
-                    break
             elif v is UNKNOWN:
                 seen_unknown = True
         if settled:
@@ -360,7 +401,8 @@ class Interpreter:
         return self.eval(e, env)
 
     def _compare(self, e: ast.Binary, env: Env) -> Any:
-        left, right = self.eval(e.left, env), self.eval(e.right, env)
+        dispatch = self._dispatch  # `eval`, inlined: comparisons are the most frequent nodes
+        left, right = dispatch[type(e.left)](e.left, env), dispatch[type(e.right)](e.right, env)
         op = e.op
         if left is UNKNOWN or right is UNKNOWN:
             return UNKNOWN
@@ -438,24 +480,26 @@ class Interpreter:
         items = sorted(coll, key=repr) if isinstance(coll, frozenset) else list(coll or [])
         base = self.path_of(q.collection, env) or q.var
         rows: list[tuple[Any, Any, Any, Step | None]] = []  # element, where, body/key, step
+        # the same for every element: looked up once
+        var, where_e, trace, evaluate = q.var, q.where, self.trace, self.eval
+        body = q.key if isinstance(q, ast.OrderPick) else q.body
+        as_truth = isinstance(q, ast.Quantifier) and q.kind in ("any", "all", "count")
         for i, item in enumerate(items):
-            inner = {**env, q.var: Bound(item, base, i)}
+            inner = {**env, var: Bound(item, base, i)}
             step = None
-            if self.trace:
-                step = Step(f"{q.var} = {inner[q.var].path}", None, None)
+            if trace:
+                step = Step(f"{var} = {inner[var].path}", None, None)
                 self._stack.append(step)
             try:
-                where = True if q.where is None else truth(self.eval(q.where, inner))
+                where = True if where_e is None else truth(evaluate(where_e, inner))
                 if where is False:
                     value = None
-                elif isinstance(q, ast.OrderPick):
-                    value = self.eval(q.key, inner)
-                elif q.body is None:
+                elif body is None:  # a quantifier without a body (an order pick always has a key)
                     value = True
-                elif q.kind in ("any", "all", "count"):
-                    value = truth(self.eval(q.body, inner))
+                elif as_truth:
+                    value = truth(evaluate(body, inner))
                 else:
-                    value = self.eval(q.body, inner)
+                    value = evaluate(body, inner)
             finally:
                 if step is not None:
                     self._stack.pop()

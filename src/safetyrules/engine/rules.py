@@ -58,6 +58,20 @@ class _Body:
     exception: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What a rule's results take from its declaration alone: built once per engine and shared (immutable)."""
+
+    implements: tuple[str, ...]
+    title: Text
+    citations: tuple[Citation, ...]
+    severity: str | None
+    effect: Text | None
+    params_used: frozenset[str]
+    rule_deps: frozenset[str]
+    rules_used: tuple[str, ...]  # the sorted rule_deps
+
+
 def worst(outcomes: list[Outcome]) -> Outcome:
     return max(outcomes, key=lambda o: SEVERITY_ORDER.get(o, 0))
 
@@ -84,6 +98,21 @@ class RuleEngine:
                 by_kind.setdefault(type(item), []).append(item)
             self.items[r.name] = by_kind
         self.dues = {r.name: r.due for r in policy.rules}
+        self.static: dict[str, _Static] = {}
+        for r in policy.rules:
+            title = r.first(ast.Title)
+            effect = r.first(ast.Effect)
+            sev = r.first(ast.SeverityItem)
+            deps = frozenset(policy.rule_deps.get(r.name, set()))
+            self.static[r.name] = _Static(
+                implements=r.implements,
+                title=Text(title.text.zh, title.text.en) if title else Text(r.name, r.name),
+                citations=tuple(Citation(self.document, s.section, s.quote) for s in r.all(ast.Source)),
+                severity=sev.level if sev else None,
+                effect=Text(effect.text.zh, effect.text.en) if effect is not None else None,
+                params_used=frozenset(policy.params_used.get(r.name, set())),
+                rule_deps=deps, rules_used=tuple(sorted(deps)))
+        self._param_uses: dict[tuple[str, type, Any], ParamUse] = {}  # (name, value) → its ParamUse
 
     def _first(self, rule: ast.RuleDecl, kind: type[_I]) -> _I | None:
         found = self.items[rule.name].get(kind)
@@ -112,21 +141,20 @@ class RuleEngine:
               ) -> RuleResult:
         steps: list[Step] = []
         reserved: set[str] = set()
-        title = self._first(rule, ast.Title)
+        static = self.static[rule.name]
         result = RuleResult(
             enterprise=str(view.get("id", "")),
             rule=rule.name,
             kind=rule.kind,
-            implements=rule.implements,
+            implements=static.implements,
             outcome=Outcome.UNKNOWN,
             as_of=as_of,
-            title=Text(title.text.zh, title.text.en) if title else Text(rule.name, rule.name),
-            citations=tuple(Citation(self.document, s.section, s.quote) for s in self._all(rule, ast.Source)),
-            severity=sev.level if (sev := self._first(rule, ast.SeverityItem)) else None,
+            title=static.title,
+            citations=static.citations,
+            severity=static.severity,
         )
-        effect = self._first(rule, ast.Effect)
-        if effect is not None:
-            result.effect = Text(effect.text.zh, effect.text.en)
+        if static.effect is not None:
+            result.effect = static.effect
 
         def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
             value, step = interp.evaluate(e, env)
@@ -182,16 +210,30 @@ class RuleEngine:
         if body.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
             event_missing = {m for e in result.events for m in e.missing}
             result.missing = tuple(sorted(interp.missing | event_missing))
-        used = set(self.policy.params_used.get(rule.name, set())) | interp.params_read | reserved
-        result.params = tuple(
-            ParamUse(n, self.params.value(n, as_of), self.params.is_overridden(n),
-                     tuple((d, v) for d, v in self.params.schedules[n].entries if d is not None))
-            for n in sorted(used) if n in self.params.schedules)
+        used = static.params_used | interp.params_read | reserved
+        result.params = tuple(self._param_use(n, as_of) for n in sorted(used) if n in self.params.schedules)
         # every rule it reads, not only those a short-cut evaluation happened to read
-        result.rules_used = tuple(sorted(self.policy.rule_deps.get(rule.name, set()) | interp.rules_read))
+        read = interp.rules_read
+        result.rules_used = static.rules_used if read <= static.rule_deps \
+            else tuple(sorted(static.rule_deps | read))
         result.steps = steps
         result.observed = interp.branches
         return result
+
+    def _param_use(self, name: str, as_of: dt.date) -> ParamUse:
+        """A param's value in force on `as_of`, with its schedule (one shared object per value)."""
+        value = self.params.value(name, as_of)
+        try:
+            key = (name, type(value), value)
+            use = self._param_uses.get(key)
+        except TypeError:  # an unhashable value: not shared
+            key, use = None, None
+        if use is None:
+            use = ParamUse(name, value, self.params.is_overridden(name),
+                           tuple((d, v) for d, v in self.params.schedules[name].entries if d is not None))
+            if key is not None:
+                self._param_uses[key] = use
+        return use
 
     def _excepted(self, rule: ast.RuleDecl, record: Any) -> tuple[_Body | None, str | None]:
         """The exception that applies (if any), and the first one whose condition is unknown."""

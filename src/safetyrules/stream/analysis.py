@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 from safetyrules.api import Policy
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.types import DURATION
-from safetyrules.engine.interpreter import Interpreter, truth
+from safetyrules.engine.interpreter import Bound, Interpreter, truth
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome, RuleResult
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, RuleEngine
@@ -346,9 +347,9 @@ class PolicyAnalysis:
             name: {f: found for f, found in self.item_filters[name].items()
                    if f not in reads[name].each_fields and all(w is not None for _, w in found)}
             for name in reads}
-        self._probe_record: dict[str, Any] = {}
-        self._probe = Interpreter(self._probe_record, dt.date(2000, 1, 1), params.value, policy.defines,
-                                  lambda _: "unknown", False)
+        # filters read only the item: the probe's record, date and rule outcomes are never read
+        self._probe = Interpreter({}, dt.date(2000, 1, 1), params.value, policy.defines, lambda _: "unknown", False)
+        self._verdicts: dict[tuple[int, int], tuple[Any, bool]] = {}  # (filter, item) → (item, passes)
         self.by_field: dict[str, frozenset[str]] = {}
         for f in self.all_fields:
             self.by_field[f] = frozenset(n for n, p in self.plans.items() if f in p.fields or "*" in p.fields)
@@ -388,6 +389,7 @@ class PolicyAnalysis:
         """The items of a list that pass a filter through which one of the rules reads it (all of them when a
         rule reads it otherwise). `cache` (per enterprise) makes a list that only grew cost only its new items."""
         filters: list[tuple[str, ast.Expr | None]] = []
+        readers: list[str] = []
         for n in names:
             if field not in self.plans[n].fields:
                 continue
@@ -395,9 +397,12 @@ class PolicyAnalysis:
             if found is None:
                 return items
             filters.extend(found)
+            readers.append(n)
         if not filters:
             return items
-        key = (field, tuple(sorted(set(names))))
+        # keyed by the rules that read the field, not by all those evaluated with them: the enforcement
+        # candidate evaluated with the dual-report rule must not make it prune the reports afresh
+        key = (field, tuple(sorted(readers)))
         hit = cache.get(key) if cache is not None else None
         start, kept = 0, []
         if hit is not None:
@@ -412,13 +417,20 @@ class PolicyAnalysis:
         return kept
 
     def _passes(self, var: str, where: ast.Expr | None, item: Any) -> bool:
+        """Whether an item passes an item-only filter: `any(var in [item] where <filter>)` is not false,
+        that is, the filter's truth is not false (evaluated by the engine, with its unknowns)."""
         if where is None:
             return True
-        # `any(var in [item] where <filter>)`: the engine's own quantifier decides, with its unknown rules
-        self._probe_record[_PROBE] = [item]
+        key = (id(where), id(item))
+        hit = self._verdicts.get(key)
+        if hit is not None and hit[0] is item:  # the item itself is kept, so its id is not reused
+            return hit[1]
         self._probe.reset()
-        value, _ = self._probe.evaluate(ast.Quantifier("any", var, ast.Name(_PROBE), where, None))
-        return truth(value) is not False
+        verdict = truth(self._probe.eval(where, {var: Bound(item, _PROBE, 0)})) is not False
+        if len(self._verdicts) >= _MAX_VERDICTS:
+            self._verdicts.clear()
+        self._verdicts[key] = (item, verdict)
+        return verdict
 
     def with_dependents(self, names: Iterable[str]) -> set[str]:
         out = set(names)
@@ -428,6 +440,8 @@ class PolicyAnalysis:
 
 
 _PROBE = "__stream_probe_items"
+_MAX_BATCHES = 4096  # sets of rules evaluated together, with the fields they read
+_MAX_VERDICTS = 8192  # filter verdicts kept (with their items): an event's items are asked about on its day
 _VIEW_CHANGED: dict[str, frozenset[str]] = {}
 for _path, _rule in EVENT_DATE_PATHS.items():
     if "[]." in _path and _rule.effect is not Effect.DROP_ITEM:
@@ -505,6 +519,12 @@ def fact_dates(value: Any) -> tuple[dt.date, ...]:
     return tuple(sorted(found))
 
 
+def _grew(old: Any, new: Any) -> bool:
+    """Whether `new` is the list `old` with items appended (the same objects first)."""
+    return isinstance(new, list) and isinstance(old, list) and len(new) > len(old) \
+        and all(a is b for a, b in zip(old, new, strict=False))
+
+
 class FieldDates:
     """The dates of each top-level field of one record, recomputed only when the field's value changes."""
 
@@ -518,7 +538,11 @@ class FieldDates:
         hit = self._cache.get(name)
         if hit is not None and hit[0] is value:
             return hit[1]
-        dates = fact_dates(value)
+        if hit is not None and isinstance(value, list) and _grew(hit[0], value):
+            # a list that only grew (events append; the record is copied on write): add its new items' dates
+            dates = tuple(sorted(set(hit[1]).union(fact_dates(value[len(hit[0]):]))))
+        else:
+            dates = fact_dates(value)
         self._cache[name] = (value, dates)
         return dates
 
@@ -591,7 +615,7 @@ def next_change(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], d
         for x in (result.due_on, result.last_event_on, result.listed_until):
             if x is not None:
                 for p in plan.durations:
-                    consider(shift_date(x, p) + _ONE_DAY)
+                    consider(_shift(x, p) + _ONE_DAY)
         for e in result.events:
             for x in (e.due_on, e.listed_until):
                 if x is not None:
@@ -600,11 +624,11 @@ def next_change(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], d
                 consider(e.due_on - window)
             if e.done_on is not None and e.delay_days:
                 for m in plan.memory:
-                    consider(shift_date(e.done_on, m) + _ONE_DAY)
+                    consider(_shift(e.done_on, m) + _ONE_DAY)
             for x in (e.event_on, e.due_on, e.done_on, e.listed_until):
                 if x is not None:
                     for p in plan.durations:
-                        consider(shift_date(x, p) + _ONE_DAY)
+                        consider(_shift(x, p) + _ONE_DAY)
         i = bisect.bisect_right(static, day)
         if i < len(static):
             consider(static[i])
@@ -627,7 +651,7 @@ def next_change(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], d
                     consider(found[k] + _ONE_DAY)
             for sign, p in plan.shifts:
                 # x is crossed within a few days of x - sign·p, later for a later x: start near day + sign·p
-                k = bisect.bisect_left(found, shift_date(day, p, sign) - _FEW_DAYS)
+                k = bisect.bisect_left(found, _shift(day, p, sign) - _FEW_DAYS)
                 for x in found[k:k + 3]:
                     for crossing in _crossing(x, sign, p):
                         consider(crossing)
@@ -637,6 +661,7 @@ def next_change(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], d
 
 
 _FEW_DAYS = dt.timedelta(days=5)
+_shift = functools.lru_cache(maxsize=1 << 14)(shift_date)  # the same few dates and durations, again and again
 
 
 def _crossing(x: dt.date, sign: int, p: Duration) -> Iterator[dt.date]:
@@ -666,6 +691,9 @@ class SubsetEvaluator:
         self.checked = policy.checked
         self.analysis = PolicyAnalysis(self.checked, self.engine.params)
         self._rules = list(self.checked.rules)
+        self._batches: dict[frozenset[str], tuple[frozenset[str], list[ast.RuleDecl]]] = {}  # names → fields, rules
+        self._interp = Interpreter({}, dt.date(2000, 1, 1), self.engine.params.value, self.checked.defines,
+                                   lambda _: str(Outcome.UNKNOWN), False)  # rebound for every evaluation
 
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, names: Iterable[str],
                  outcomes: Mapping[str, Outcome], dates: FieldDates | None = None,
@@ -677,41 +705,46 @@ class SubsetEvaluator:
         the rules read only through item filters is given to them with only the items that pass (an item that
         fails every filter counts in no quantifier).
         """
-        wanted = set(names)
-        fields: set[str] = set()
-        for n in wanted:
-            fields |= self.analysis.plans[n].fields
+        wanted = frozenset(names)
+        batch = self._batches.get(wanted)
+        if batch is None:
+            if len(self._batches) >= _MAX_BATCHES:
+                self._batches.clear()
+            batch = self._batches[wanted] = (
+                frozenset().union(*(self.analysis.plans[n].fields for n in wanted)),
+                [r for r in self._rules if r.name in wanted])
+        fields, rules = batch
         if "*" in fields:
-            fields = set(record)
-        full = record
-        if pruned is not None:
-            record = dict(record)
-            for k in fields:
-                value = record.get(k)
-                if isinstance(value, list) and value:
-                    record[k] = self.analysis.prune(k, wanted, value, pruned)
+            fields = frozenset(record)
+        read: dict[str, Any] = {}  # the fields read, lists pruned
+        for k in fields:
+            if k in record:
+                value = record[k]
+                if pruned is not None and isinstance(value, list) and value:
+                    value = self.analysis.prune(k, wanted, value, pruned)
+                read[k] = value
         if dates is None:
-            view = as_of_view({k: record[k] for k in fields if k in record}, as_of)
+            view = as_of_view(read, as_of)
         else:
             settled: dict[str, Any] = {}
             changing: dict[str, Any] = {}
-            for k in fields:
-                if k in record:
-                    found = dates.of(full, k)  # the dates of the whole field (a superset once pruned)
-                    if (found and found[-1] > as_of) or k in _YEAR_FIELDS:
-                        changing[k] = record[k]
-                    else:
-                        settled[k] = record[k]
+            for k, value in read.items():
+                found = dates.of(record, k)  # the dates of the whole field (a superset once pruned)
+                if (found and found[-1] > as_of) or k in _YEAR_FIELDS:
+                    changing[k] = value
+                else:
+                    settled[k] = value
             view = {**settled, **as_of_view(changing, as_of)} if changing else settled
-        local = dict(outcomes)
-        interp = Interpreter(view, as_of, self.engine.params.value, self.checked.defines,
-                             lambda name: str(local.get(name, Outcome.UNKNOWN)), False)
         out: dict[str, RuleResult] = {}
-        for rule in self._rules:
-            if rule.name in wanted:
-                interp.reset()
-                # the reference engine's own per-rule evaluation (what RuleEngine.evaluate runs for each rule)
-                result = self.engine._rule(rule, interp, view, as_of)
-                local[rule.name] = result.outcome
-                out[rule.name] = result
+
+        def outcome(name: str) -> str:  # this batch's results first, then the others'
+            found = out.get(name)
+            return str(found.outcome if found is not None else outcomes.get(name, Outcome.UNKNOWN))
+
+        interp = self._interp
+        interp.rebind(view, as_of, outcome)
+        for rule in rules:  # in dependency order
+            interp.reset()
+            # the reference engine's own per-rule evaluation (what RuleEngine.evaluate runs for each rule)
+            out[rule.name] = self.engine._rule(rule, interp, view, as_of)
         return out

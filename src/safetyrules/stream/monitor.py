@@ -38,8 +38,9 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal
 
-from safetyrules.api import Policy, annotate
+from safetyrules.api import Policy
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
+from safetyrules.report.explain import message
 from safetyrules.stream.analysis import (
     FieldDates,
     PolicyAnalysis,
@@ -90,6 +91,35 @@ ALERT_ZH = {
 }
 
 
+class LazyMessage:
+    """A result's bilingual message, written on first use: most alert sinks never read it, and writing it
+    costs about as much as evaluating the rule. It keeps what the message reads (the result and the outcomes
+    of the rules it uses, as they were when the alert was raised) until then."""
+
+    __slots__ = ("_outcomes", "_result", "_text")
+
+    def __init__(self, result: RuleResult, outcomes: Mapping[str, Outcome]) -> None:
+        self._result: RuleResult | None = result
+        self._outcomes = outcomes
+        self._text: Text | None = None
+
+    @property
+    def text(self) -> Text:
+        if self._text is None:
+            assert self._result is not None
+            self._text = self._result.message or message(self._result, self._outcomes)
+            self._result, self._outcomes = None, {}
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyMessage):
+            return self.text == other.text
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """One alert: what changed, for whom, under which clause, on which day, and the result's message."""
@@ -101,9 +131,14 @@ class Alert:
     implements: tuple[str, ...]
     outcome: Outcome
     previous: Outcome | None
-    message: Text
+    text: Text | LazyMessage  # read it as `message`
     due_on: dt.date | None = None
     event: str | None = None  # the event path (hazards[H-1]) for per-event alerts
+
+    @property
+    def message(self) -> Text:
+        """The result's message (`.zh`, `.en`), as `Policy.evaluate_record` writes it."""
+        return self.text if isinstance(self.text, Text) else self.text.text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +189,7 @@ class _Kept:
 class _Enterprise:
     log: EnterpriseLog
     results: dict[str, _Kept] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # the outcomes of `results`, for violated()
     next_at: dict[str, dt.date] = field(default_factory=dict)
     wake: dt.date | None = None
     dates: FieldDates = field(default_factory=FieldDates)
@@ -185,7 +221,6 @@ class Monitor:
         self.params = dict(params or {})
         self._subset = SubsetEvaluator(policy, self.params)
         self.analysis: PolicyAnalysis = self._subset.analysis
-        self._decls = {r.name: r for r in policy.checked.rules}
         self._rete: Any = None
         self._rete_rules: frozenset[str] = frozenset()
         if backend == "rete":
@@ -355,6 +390,7 @@ class Monitor:
             for name, new in results.items():
                 old = ent.results.get(name)
                 ent.results[name] = self._raise_alerts(eid, ent, plans[name], old, new, day)
+                ent.outcomes[name] = new.outcome
                 if old is None or _seen_by_users(old.outcome) != _seen_by_users(new.outcome):
                     pending |= self.analysis.users.get(name, frozenset())
                 nxt = next_change(plans[name], new, record, ent.dates, day, self.alert_days,
@@ -385,8 +421,9 @@ class Monitor:
                         self.stats.rete_evaluations += 1
         rest = names - out.keys()
         if rest:
-            outcomes = {n: r.outcome for n, r in ent.results.items()}
-            outcomes.update((n, r.outcome) for n, r in out.items())
+            outcomes = ent.outcomes
+            if out:
+                outcomes = {**outcomes, **{n: r.outcome for n, r in out.items()}}
             out.update(self._subset.evaluate(record, day, rest, outcomes, ent.dates, ent.pruned))
             self.stats.rule_evaluations += len(rest)
         return out
@@ -434,11 +471,10 @@ class Monitor:
         raised = [r for r in raised if r[0] in self.kinds]
         if not raised:
             return kept
-        if new.message is None:
-            annotate(new, self._decls[plan.name], {n: r.outcome for n, r in ent.results.items()})
-        message = new.message or Text(new.rule, new.rule)
+        # the message reads the outcomes of the rules this one uses: keep them as they are now
+        text = LazyMessage(new, {n: ent.outcomes[n] for n in new.rules_used if n in ent.outcomes})
         for kind, due, where in raised:
-            alert = Alert(day, kind, eid, plan.name, new.implements, after, before, message, due, where)
+            alert = Alert(day, kind, eid, plan.name, new.implements, after, before, text, due, where)
             if self.keep_alerts:
                 self._alerts.append(alert)
             self.stats.alerts += 1
