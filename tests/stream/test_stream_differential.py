@@ -97,3 +97,47 @@ def test_alerts_equal_those_of_daily_re_evaluation(policy: Policy, backend: Any)
         m.advance_to(dt.date(2023, 3, 31))
     assert sorted(map(key, monitor.alerts())) == sorted(map(key, daily.alerts()))
     assert monitor.stats.wakeups < daily.stats.rule_evaluations / 20
+
+
+FINAL = "events older than the reorder window are final"
+
+
+@pytest.mark.timeout(180)
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(events=history())
+def test_a_reorder_window_keeps_the_monitor_equal_to_the_accepted_events(policy: Policy,
+                                                                         events: list[dict[str, Any]]) -> None:
+    """With `reorder_window`, events older than the window are folded and forgotten and later ones dated that
+    early are refused: after every event the monitor equals the reference engine on the events it accepted."""
+    monitor = Monitor(policy, reorder_window=3)
+    accepted: list[dict[str, Any]] = []
+    for event in events:
+        receipt = monitor.post(event)
+        if FINAL not in (receipt.reason or ""):
+            accepted.append(event)
+        if monitor.today is not None:
+            assert monitor.outcomes() == reference_outcomes(policy, accepted, monitor.today), f"after {event}"
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("window", [0, 7])
+def test_a_reorder_window_bounds_the_event_logs(policy: Policy, window: int) -> None:
+    """A year of a small town: each enterprise's log holds only the events of the window (and since its last
+    event), the outcomes every day are the reference engine's on the accepted events, and late events beyond
+    the window are refused (with a window of 0 days, every late event; with 7, none in this town)."""
+    monitor = Monitor(policy, reorder_window=window)
+    accepted: list[dict[str, Any]] = []
+    refused = longest = 0
+    for event in generate_events(4, seed=11, disorder=0.05, duplicates=0.03):
+        if event["type"] == "clock" and monitor.today is not None:
+            assert monitor.outcomes() == reference_outcomes(policy, accepted, monitor.today), monitor.today
+        receipt = monitor.post(event)
+        if FINAL in (receipt.reason or ""):
+            refused += 1
+        elif event["type"] != "clock":
+            accepted.append(event)
+        longest = max([longest, *(len(e.log.entries) for e in monitor._ents.values())])
+    assert longest <= 10
+    assert monitor.stats.compacted >= len(accepted) - 4 * longest
+    assert (refused > 0) if window == 0 else (refused == 0)

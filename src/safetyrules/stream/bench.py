@@ -10,6 +10,8 @@ resident memory before the replay and at its peak (`ru_maxrss`). Modes:
 * ``reference`` — `Monitor(policy)`, the reference backend, re-evaluation per enterprise and day;
 * ``rete`` — `Monitor(policy, backend="rete")`;
 * ``event`` — `Monitor(policy, flush="event")`: re-evaluation after every event;
+* ``window`` — `Monitor(policy, reorder_window=30)`: events older than 30 days are folded into the records and
+  forgotten (the event logs hold a month, not the stream);
 The monitors print alerts to nowhere (`keep_alerts=False`, counted by an `on_alert` callback).
 
 * ``baseline`` — the naive way: apply each event to its enterprise's record and evaluate that whole
@@ -37,7 +39,7 @@ from safetyrules.stream.events import EnterpriseLog, EventType, Status, parse_ev
 from safetyrules.stream.monitor import Monitor
 from safetyrules.stream.synth import generate_events
 
-MODES = ("reference", "rete", "event", "baseline")
+MODES = ("reference", "rete", "event", "window", "baseline")
 
 
 def _rss_mb() -> float:
@@ -83,7 +85,8 @@ def run_mode(mode: str, enterprises: int, seed: int, limit: int | None) -> dict[
         kinds: Counter[str] = Counter()
         monitor = Monitor(policy, backend="rete" if mode == "rete" else "reference",
                           flush="event" if mode == "event" else "day",
-                          on_alert=lambda a: kinds.update((str(a.kind),)), keep_alerts=False)
+                          on_alert=lambda a: kinds.update((str(a.kind),)), keep_alerts=False,
+                          reorder_window=30 if mode == "window" else None)
         monitor.replay(events)
         stats = {**monitor.stats.to_json(), "findings": len(monitor.findings()), "alert_kinds": dict(kinds)}
     seconds = time.perf_counter() - start

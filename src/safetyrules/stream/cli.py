@@ -55,8 +55,12 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
               help="Alert when a deadline still to meet is this many days away or fewer.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a param (what-if).")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--reorder-window", type=click.IntRange(min=0), default=None, metavar="DAYS",
+              help="Events dated more than DAYS before the monitor's day are final: kept only in the records "
+              "(memory bounded by the window, not the stream); later ones dated that early are refused. "
+              "Default: keep every event, so a late event of any age is inserted in its place.")
 def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: str | None, backend: str,
-                    alert_days: int, params: tuple[str, ...], fmt: str) -> None:
+                    alert_days: int, params: tuple[str, ...], fmt: str, reorder_window: int | None) -> None:
     """Replay a stream of events and print every alert when it is raised.
 
     Alerts: an obligation becomes violated or compliant again, a credit trigger fires or expires, a deadline
@@ -81,7 +85,7 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
 
     try:
         monitor = Monitor(policy, alert_days, backend="rete" if backend == "rete" else "reference",
-                          params=overrides, on_alert=emit, keep_alerts=False)
+                          params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window)
     except (RuntimeError, ImportError) as e:
         fail(str(e), Exit.USAGE)
         return

@@ -547,6 +547,12 @@ class _Entry:
         return (self.prep.timestamp, self.seq)
 
 
+def too_late(day: dt.date, final_before: dt.date) -> str:
+    """Why an event dated before the reorder window is refused."""
+    return f"dated {day}, before {final_before}: events older than the reorder window are final and can no longer " \
+           "be inserted"
+
+
 @dataclass(slots=True)
 class EnterpriseLog:
     """The events of one enterprise in timestamp order, and the record they build.
@@ -561,14 +567,42 @@ class EnterpriseLog:
     keys: set[bytes] = field(default_factory=set)  # digests of the events received
     ids: dict[str, bytes] = field(default_factory=dict)  # event id → digest
     rejected: dict[int, str] = field(default_factory=dict)
+    base: dict[str, Any] | None = None  # the record folded from the compacted (final) events
+    final_before: dt.date | None = None  # events dated before this day are final: compacted, or refused
 
     def __post_init__(self) -> None:
         if not self.record:
             self.record = {"id": self.enterprise}
 
+    def compact(self, before: dt.date) -> int:
+        """Make the events dated before `before` final: fold them into `base` and forget them (their digests
+        too), so that the log holds only the events a late arrival could still be inserted among. Returns
+        how many were folded. A later event dated before `before` is refused by `add`."""
+        if self.final_before is not None and before <= self.final_before:
+            return 0
+        self.final_before = before
+        k = 0
+        while k < len(self.entries) and self.entries[k].prep.day < before:
+            k += 1
+        if not k:
+            return 0
+        record = self.base if self.base is not None else {"id": self.enterprise}
+        for entry in self.entries[:k]:
+            if entry.seq not in self.rejected:  # a rejected event stays rejected: nothing earlier can come
+                record = apply_prepared(record, entry.prep)[0]
+            self.rejected.pop(entry.seq, None)
+            self.keys.discard(entry.prep.key)
+            if entry.prep.id is not None:
+                self.ids.pop(entry.prep.id, None)
+        self.base = record
+        del self.entries[:k]
+        return k
+
     def add(self, prep: Prepared, seq: int) -> tuple[Receipt, frozenset[str], tuple[ItemChange, ...] | None]:
         """Add one event; returns the receipt, the top-level fields whose value changed and the list items it
         changed (None after a rebuild)."""
+        if self.final_before is not None and prep.day < self.final_before:
+            return Receipt(Status.REJECTED, too_late(prep.day, self.final_before), self.enterprise), frozenset(), ()
         if prep.key in self.keys:
             return Receipt(Status.DUPLICATE, "an exact duplicate of an event already received", self.enterprise), \
                 frozenset(), ()
@@ -601,7 +635,7 @@ class EnterpriseLog:
         return Receipt(Status.APPLIED, rebuilt, self.enterprise), touched, None
 
     def rebuild(self) -> None:
-        record: dict[str, Any] = {"id": self.enterprise}
+        record: dict[str, Any] = self.base if self.base is not None else {"id": self.enterprise}
         self.rejected = {}
         for entry in self.entries:
             try:

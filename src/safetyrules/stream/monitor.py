@@ -58,6 +58,7 @@ from safetyrules.stream.events import (
     Receipt,
     Status,
     parse_event,
+    too_late,
 )
 
 Backend = Literal["reference", "rete"]
@@ -170,6 +171,7 @@ class MonitorStats:
     rete_fallbacks: int = 0
     wakeups: int = 0
     alerts: int = 0
+    compacted: int = 0  # events made final and forgotten (`reorder_window`)
 
     def to_json(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -204,9 +206,12 @@ class Monitor:
     def __init__(self, policy: Policy, alert_days: int = 30, *, backend: Backend = "reference",
                  params: Mapping[str, Any] | None = None, on_alert: Callable[[Alert], None] | None = None,
                  flush: Literal["day", "event"] = "day", start: dt.date | None = None,
-                 kinds: Iterable[AlertKind] | None = None, keep_alerts: bool = True) -> None:
+                 kinds: Iterable[AlertKind] | None = None, keep_alerts: bool = True,
+                 reorder_window: int | None = None) -> None:
         if alert_days < 0:
             raise ValueError("alert_days must be 0 or more")
+        if reorder_window is not None and reorder_window < 0:
+            raise ValueError("reorder_window must be 0 or more days (or None: keep every event)")
         if backend not in ("reference", "rete"):
             raise ValueError(f"unknown backend {backend!r}: use 'reference' or 'rete'")
         if flush not in ("day", "event"):
@@ -217,6 +222,9 @@ class Monitor:
         self.flush_mode = flush
         self.on_alert = on_alert
         self.keep_alerts = keep_alerts
+        # events dated more than this many days before `today` are final: folded into the record and forgotten
+        # (memory bounded by the window, not by the stream), and later ones dated that early are refused
+        self.reorder_window = reorder_window
         self.kinds = frozenset(kinds) if kinds is not None else frozenset(AlertKind)
         self.params = dict(params or {})
         self._subset = SubsetEvaluator(policy, self.params)
@@ -258,11 +266,20 @@ class Monitor:
         elif day > self.today:
             self.advance_to(day)
         eid = prep.enterprise
+        if self.reorder_window is not None and self.today is not None:
+            final_before = self.today - dt.timedelta(days=self.reorder_window)
+            if day < final_before:  # refused before anything is kept, even for an enterprise not seen yet
+                reason = too_late(day, final_before)
+                self.stats.rejected += 1
+                self.rejections.append((eid, reason))
+                return Receipt(Status.REJECTED, reason, eid)
         ent = self._ents.get(eid)
         if ent is None:
             ent = self._ents[eid] = _Enterprise(EnterpriseLog(eid))
             ent.stale = set(self.analysis.order)
             self._dirty.add(eid)
+        if self.reorder_window is not None and self.today is not None:
+            self.stats.compacted += ent.log.compact(self.today - dt.timedelta(days=self.reorder_window))
         receipt, touched, items = ent.log.add(prep, self._seq)
         self._seq += 1
         if receipt.status is Status.DUPLICATE:
