@@ -184,10 +184,12 @@ class Policy:
 
     def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
                          explain: bool) -> EnterpriseResult:
-        results = engine.evaluate(record, as_of, trace=explain)
+        results = engine.evaluate(record, as_of, trace=explain, message_facts=True)
         outcomes = {r.rule: r.outcome for r in results}
         for r in results:
             annotate(r, self.checked.rule(r.rule), outcomes)
+            if not explain:
+                r.steps = []  # only the `applies` steps were recorded, for the message: no explanation asked
         return EnterpriseResult(str(record.get("id", "")), as_of, results)
 
 

@@ -141,3 +141,30 @@ def test_a_reorder_window_bounds_the_event_logs(policy: Policy, window: int) -> 
     assert longest <= 10
     assert monitor.stats.compacted >= len(accepted) - 4 * longest
     assert (refused > 0) if window == 0 else (refused == 0)
+
+
+@pytest.mark.timeout(180)
+def test_alert_messages_are_the_reference_engines(policy: Policy) -> None:
+    """Every alert of a small town's year carries the message `Policy.evaluate_record` writes for that rule on
+    that day (facts that decide whether the rule applies included), though the monitor writes it only when
+    read. With `flush="event"` every alert is raised on the state right after an event or a clock tick."""
+    from safetyrules.stream.events import build_records
+
+    monitor = Monitor(policy, flush="event")
+    posted: list[dict[str, Any]] = []
+    compared = with_facts = 0
+    for event in generate_events(6, seed=5):
+        monitor.post(event)
+        if event["type"] != "clock":
+            posted.append(event)
+        alerts = monitor.pop_alerts()
+        if not alerts:
+            continue
+        assert monitor.today is not None
+        records = build_records(posted)
+        for alert in {(a.enterprise, a.rule): a for a in alerts}.values():  # the last of each: the state now
+            result = policy.evaluate_record(records[alert.enterprise], monitor.today).by_rule(alert.rule)
+            assert alert.message == result.message, (alert.day, alert.enterprise, alert.rule)
+            compared += 1
+            with_facts += "=" in alert.message.en
+    assert compared > 100 and with_facts > 0

@@ -15,7 +15,7 @@ Rules are evaluated in dependency order so that `violated(r)` sees r's outcome.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -122,23 +122,47 @@ class RuleEngine:
         return self.items[rule.name].get(kind, [])
 
     # ------------------------------------------------------------------ entry point
-    def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False) -> list[RuleResult]:
+    def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False,
+                 message_facts: bool = False) -> list[RuleResult]:
+        """Every rule's result. `trace`: with explanation steps; `message_facts` (without `trace`): with the
+        steps of the `applies` conditions only, the facts a message cites (callers that want outcomes only,
+        such as what-if, skip them)."""
         view = as_of_view(dict(record), as_of)
         outcomes: dict[str, Outcome] = {}
         interp = Interpreter(view, as_of, self.params.value, self.policy.defines,
                              lambda name: str(outcomes.get(name, Outcome.UNKNOWN)), trace)
+        facts = self.facts_interpreter(view, as_of, lambda name: str(outcomes.get(name, Outcome.UNKNOWN))) \
+            if message_facts and not trace else None
         results = []
         for rule in self.policy.rules:
             interp.reset()
-            result = self._rule(rule, interp, view, as_of)
+            result = self._rule(rule, interp, view, as_of, facts)
             outcomes[rule.name] = result.outcome
             results.append(result)
         results.sort(key=lambda r: self.position.get(r.rule, 0))
         return results
 
+    def facts_interpreter(self, view: Mapping[str, Any], as_of: dt.date,
+                          rule_outcome: Callable[[str], str]) -> Interpreter:
+        """A tracing interpreter for the `applies` conditions of an untraced evaluation: the facts that decide
+        whether a rule applies (industry=construction) are what its message cites, explained or not."""
+        return Interpreter(view, as_of, self.params.value, self.policy.defines, rule_outcome, True)
+
+    def applies_steps(self, rule: ast.RuleDecl, view: Mapping[str, Any], as_of: dt.date,
+                      rule_outcome: Callable[[str], str]) -> list[Step]:
+        """The traced step of a rule's `applies` condition on an as-of view (none without one): what a message
+        cites, for a result evaluated without it (the streaming monitor writes messages only when read)."""
+        applies = self._first(rule, ast.Applies)
+        if applies is None:
+            return []
+        facts = self.facts_interpreter(view, as_of, rule_outcome)
+        steps: list[Step] = []
+        self._traced_applies(applies.cond, facts, facts, steps)
+        return steps
+
     # ------------------------------------------------------------------ one rule
     def _rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
-              ) -> RuleResult:
+              facts: Interpreter | None = None) -> RuleResult:
         steps: list[Step] = []
         reserved: set[str] = set()
         static = self.static[rule.name]
@@ -174,7 +198,9 @@ class RuleEngine:
                                                              f"in force from {effective.start}"))
         else:
             applies = self._first(rule, ast.Applies)
-            if applies is not None:
+            if applies is not None and facts is not None and not interp.trace:
+                applicable = self._traced_applies(applies.cond, interp, facts, steps)
+            elif applies is not None:
                 applicable = record("applies", applies.cond)
             if applicable is False:
                 body = _Body(Outcome.NOT_APPLICABLE, reason=Text(
@@ -219,6 +245,22 @@ class RuleEngine:
         result.steps = steps
         result.observed = interp.branches
         return result
+
+    def _traced_applies(self, cond: ast.Expr, interp: Interpreter, facts: Interpreter, steps: list[Step]) -> Any:
+        """`applies` evaluated by the tracing interpreter `facts`, its step kept, what it read added to
+        `interp`'s account (missing facts, params, rules, branches) as if `interp` had evaluated it."""
+        facts.reset()
+        value, step = facts.evaluate(cond)
+        if self.policy.expr_types.get(id(cond)) == BOOL:
+            value = truth(value)
+        interp.missing |= facts.missing
+        interp.params_read |= facts.params_read
+        interp.rules_read |= facts.rules_read
+        interp.branches |= facts.branches
+        if step is not None:
+            step.note = "applies" if step.note is None else f"applies: {step.note}"
+            steps.append(step)
+        return value
 
     def _param_use(self, name: str, as_of: dt.date) -> ParamUse:
         """A param's value in force on `as_of`, with its schedule (one shared object per value)."""

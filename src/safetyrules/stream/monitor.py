@@ -39,7 +39,9 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from safetyrules.api import Policy
+from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
+from safetyrules.facts.as_of import as_of_view
 from safetyrules.report.explain import message
 from safetyrules.stream.analysis import (
     FieldDates,
@@ -60,6 +62,7 @@ from safetyrules.stream.events import (
     parse_event,
     too_late,
 )
+from safetyrules.syntax import ast
 
 Backend = Literal["reference", "rete"]
 FINDINGS = (Outcome.VIOLATED, Outcome.TRIGGERED)
@@ -97,19 +100,24 @@ class LazyMessage:
     costs about as much as evaluating the rule. It keeps what the message reads (the result and the outcomes
     of the rules it uses, as they were when the alert was raised) until then."""
 
-    __slots__ = ("_outcomes", "_result", "_text")
+    __slots__ = ("_applies", "_outcomes", "_result", "_text")
 
-    def __init__(self, result: RuleResult, outcomes: Mapping[str, Outcome]) -> None:
+    def __init__(self, result: RuleResult, outcomes: Mapping[str, Outcome],
+                 applies: Callable[[], list[Step]] | None = None) -> None:
         self._result: RuleResult | None = result
         self._outcomes = outcomes
+        self._applies = applies  # the traced `applies` step, for the facts the message cites
         self._text: Text | None = None
 
     @property
     def text(self) -> Text:
         if self._text is None:
-            assert self._result is not None
-            self._text = self._result.message or message(self._result, self._outcomes)
-            self._result, self._outcomes = None, {}
+            result = self._result
+            assert result is not None
+            if result.message is None and self._applies is not None and not result.steps:
+                result.steps = self._applies()
+            self._text = result.message or message(result, self._outcomes)
+            self._result, self._outcomes, self._applies = None, {}, None
         return self._text
 
     def __eq__(self, other: object) -> bool:
@@ -228,6 +236,7 @@ class Monitor:
         self.kinds = frozenset(kinds) if kinds is not None else frozenset(AlertKind)
         self.params = dict(params or {})
         self._subset = SubsetEvaluator(policy, self.params)
+        self._decls = {r.name: r for r in policy.checked.rules}
         self.analysis: PolicyAnalysis = self._subset.analysis
         self._rete: Any = None
         self._rete_rules: frozenset[str] = frozenset()
@@ -446,6 +455,21 @@ class Monitor:
         return out
 
     # ------------------------------------------------------------------ alerts
+    def _applies_thunk(self, plan: RulePlan, record: Mapping[str, Any], day: dt.date,
+                       outcomes: Mapping[str, Outcome]) -> Callable[[], list[Step]] | None:
+        """What traces the rule's `applies` condition on the record as it is now, when the message is read (the
+        record is never changed in place: a later event makes a new one)."""
+        rule = self._decls[plan.name]
+        if rule.first(ast.Applies) is None:
+            return None
+        engine = self._subset.engine
+
+        def steps() -> list[Step]:
+            fields = record if "*" in plan.fields else {k: record[k] for k in plan.fields if k in record}
+            return engine.applies_steps(rule, as_of_view(dict(fields), day), day,
+                                        lambda name: str(outcomes.get(name, Outcome.UNKNOWN)))
+        return steps
+
     def _raise_alerts(self, eid: str, ent: _Enterprise, plan: RulePlan, old: _Kept | None, new: RuleResult,
                       day: dt.date) -> _Kept:
         """Raise the alerts of one rule's new result; returns what to keep of it."""
@@ -489,7 +513,8 @@ class Monitor:
         if not raised:
             return kept
         # the message reads the outcomes of the rules this one uses: keep them as they are now
-        text = LazyMessage(new, {n: ent.outcomes[n] for n in new.rules_used if n in ent.outcomes})
+        used = {n: ent.outcomes[n] for n in new.rules_used if n in ent.outcomes}
+        text = LazyMessage(new, used, self._applies_thunk(plan, ent.log.record, day, used))
         for kind, due, where in raised:
             alert = Alert(day, kind, eid, plan.name, new.implements, after, before, text, due, where)
             if self.keep_alerts:
