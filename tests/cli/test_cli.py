@@ -417,3 +417,12 @@ def test_hundred_thousand_records_with_one_percent_bad(tmp_path: Path) -> None:
     assert (source.report.loaded, source.report.rejected) == (99_000, 1_000)
     assert sum(outcomes.values()) == 99_000 * RULES
     assert outcomes[Outcome.VIOLATED] == 99_000 * 2  # 3.1-c and enforcement, for every copy of the record
+
+
+def test_error_messages_are_printed_verbatim(tmp_path: Path) -> None:
+    """Square brackets in an error (a path, `safetyrules[columnar]`) are text, not console markup."""
+    path = tmp_path / "[bad].yaml"
+    path.write_text("name: x\nrules_off: [nope]\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["whatif", str(path)])
+    assert result.exit_code == 3
+    assert f"{path}: no rule named nope" in result.stderr

@@ -39,7 +39,8 @@ if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 colu
 
 
 def fail(message: str, code: Exit) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}")
+    err.print("[bold red]error:[/bold red] ", end="")
+    err.print(message, markup=False)  # messages quote user text and `pkg[extra]`: never markup
     sys.exit(int(code))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from safetyrules.api import Policy
@@ -121,7 +122,7 @@ def eval_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str 
                   f"{' --facts ' + str(facts) if facts else ''} --as-of {day}", markup=False)
     err.print(report.summary(), markup=False)
     for w in report.warnings:
-        err.print(f"[yellow]warning[/yellow] {w}")
+        err.print(f"[yellow]warning[/yellow] {escape(str(w))}")
     if report.rejected:
         sys.exit(int(Exit.BAD_INPUT))
     hit = {"never": False, "violated": found["violated"] > 0, "triggered": found["triggered"] > 0,

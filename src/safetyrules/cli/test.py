@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from safetyrules.check.pipeline import policy_files
@@ -71,7 +72,7 @@ def test_command(paths: tuple[Path, ...], policy_paths: tuple[Path, ...], covera
         for r in results:
             if verbose or not r.passed:
                 mark = "[green]PASS[/green]" if r.passed else "[bold red]FAIL[/bold red]"
-                out.print(f"{mark} {r.case.file}:{r.case.line} {r.case.name}")
+                out.print(f"{mark} {escape(f'{r.case.file}:{r.case.line} {r.case.name}')}")
                 for line in r.failures:
                     out.print(f"     {line}", markup=False)
         if coverage:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+from rich.markup import escape
 
 from safetyrules.stream.events import EventError, Prepared, Status, parse_event
 from safetyrules.stream.monitor import ALERT_ZH, Alert, Monitor
@@ -107,15 +108,16 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
                 refused += 1
                 monitor.stats.events += 1
                 monitor.stats.invalid += 1
-                err.print(f"[yellow]refused[/yellow] {events_path}:{number}: {e}", markup=True, highlight=False)
+                err.print(f"[yellow]refused[/yellow] {escape(f'{events_path}:{number}: {e}')}", markup=True,
+                          highlight=False)
                 continue
             if stop is not None and prep.day > stop:
                 continue
             receipt = monitor.post(prep)
             if receipt.status is Status.REJECTED:
                 refused += 1
-                err.print(f"[yellow]rejected[/yellow] {events_path}:{number}: {receipt.reason}", markup=True,
-                          highlight=False)
+                where = f"{events_path}:{number}: {receipt.reason}"
+                err.print(f"[yellow]rejected[/yellow] {escape(where)}", markup=True, highlight=False)
     if stop is not None:
         monitor.advance_to(stop)
     monitor.flush()
