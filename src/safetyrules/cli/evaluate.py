@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -213,7 +214,9 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         from safetyrules.columnar.validate import read_parquet_validated
 
         try:
-            validated = read_parquet_validated(path)
+            with err.status(f"reading and validating {path} …", spinner="dots") if err.is_terminal \
+                    else contextlib.nullcontext():  # seconds for a million enterprises: say what is happening
+                validated = read_parquet_validated(path)
         except (OSError, pl.exceptions.PolarsError) as e:
             fail(f"{path}: cannot read the Parquet tables: {e}", Exit.BAD_INPUT)
             return
@@ -231,7 +234,9 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
                 for row in info_frame.iter_rows()}
     program = compile_policy(policy.checked, ParamTable(policy.checked, overrides))
     if path.is_dir():
-        frame = program.run(tables, day)
+        with err.status(f"evaluating {len(tables):,} enterprises …", spinner="dots") if err.is_terminal \
+                else contextlib.nullcontext():
+            frame = program.run(tables, day)
     else:
         # records are streamed in batches: each batch becomes fact tables and runs through the kernel (a pure
         # function of the batch), so memory holds one batch of records plus the compact result columns
