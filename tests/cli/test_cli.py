@@ -426,3 +426,19 @@ def test_error_messages_are_printed_verbatim(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["whatif", str(path)])
     assert result.exit_code == 3
     assert f"{path}: no rule named nope" in result.stderr
+
+
+def test_inspect_shows_which_rules_run_on_durable_rules() -> None:
+    from safetyrules.api import load_policy
+    from safetyrules.stream.rete import paths
+
+    result = CliRunner().invoke(cli, ["inspect", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rules = json.loads(result.stdout)["rules"]
+    expected = paths(load_policy())
+    assert {r["name"]: r["stream"]["path"] for r in rules} == expected
+    assert all(r["stream"]["why"] for r in rules)  # a shape on durable-rules, or why not
+    on_rete = sum(1 for p in expected.values() if p == "rete")
+    assert 0 < on_rete < len(expected)
+    text = CliRunner().invoke(cli, ["inspect"]).stdout
+    assert f"stream: {on_rete} rules run on durable-rules" in text

@@ -13,9 +13,18 @@ from safetyrules.cli.common import load_policy_or_exit, out
 from safetyrules.engine.values import to_json
 
 
+def stream_paths(policy: Policy) -> dict[str, tuple[str, str]]:
+    """Per rule, the path the streaming monitor's rete backend runs it on ("rete": durable-rules, or
+    "reference") and its shape on durable-rules or why it stays on the reference engine."""
+    from safetyrules.stream.rete import describe  # durable-rules itself is not imported
+
+    return {row["rule"]: (row["path"], str(row["shape"] or row["reason"] or "")) for row in describe(policy)}
+
+
 def inspect_data(policy: Policy) -> dict[str, object]:
     rules = policy.rules()
     implemented = {cid for r in rules for cid in r.implements}
+    streams = stream_paths(policy)
     return {
         "policy": policy.name,
         "title": policy.title.to_json(),
@@ -24,7 +33,8 @@ def inspect_data(policy: Policy) -> dict[str, object]:
         "unimplemented": [cid for cid in policy.catalogue if cid not in implemented],
         "rules": [{"name": r.name, "kind": r.kind, "implements": list(r.implements), "title": r.title.to_json(),
                    "due": r.due, "severity": r.severity, "params": list(r.params), "rules_used": list(r.rules_used),
-                   "sources": [{"section": s, "quote": q} for s, q in r.sources], "at": f"{r.file}:{r.line}"}
+                   "sources": [{"section": s, "quote": q} for s, q in r.sources], "at": f"{r.file}:{r.line}",
+                   "stream": {"path": streams[r.name][0], "why": streams[r.name][1]}}
                   for r in rules],
         "params": [{"name": p.name, "type": p.type, "default": to_json(p.default),
                     "dated": [{"from": d.isoformat(), "value": to_json(v)} for d, v in p.dated],
@@ -63,11 +73,12 @@ def inspect_command(paths: tuple[Path, ...], fmt: str) -> None:
         return
     data = inspect_data(policy)
     table = Table(title=f"{policy.name}: {policy.title.zh}", title_justify="left")
-    for head in ("条款 id", "规则 rule", "kind", "due", "params", "依据 clause"):
+    for head in ("条款 id", "规则 rule", "kind", "due", "params", "依据 clause", "stream"):
         table.add_column(head)
+    streams = stream_paths(policy)
     for r in policy.rules():
         table.add_row(", ".join(r.implements), r.name, r.kind, r.due, ", ".join(r.params),
-                      "; ".join(s for s, _ in r.sources))
+                      "; ".join(s for s, _ in r.sources), streams[r.name][0])
     out.print(table)
     ptable = Table(title="参数 Params", title_justify="left")
     for head in ("param", "type", "default", "依据 clause"):
@@ -79,3 +90,6 @@ def inspect_command(paths: tuple[Path, ...], fmt: str) -> None:
     unimplemented = data["unimplemented"]
     out.print(f"catalogue: {len(policy.catalogue)} ids, every one implemented" if not unimplemented
               else f"catalogue ids implemented by no rule: {unimplemented}")
+    on_rete = sum(1 for path, _ in streams.values() if path == "rete")
+    out.print(f"stream: {on_rete} rules run on durable-rules with `monitor --backend rete`, the others on the "
+              "reference engine (why: --format json, or docs/streaming.md)", markup=False)
