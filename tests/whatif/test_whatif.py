@@ -181,3 +181,11 @@ def test_the_documented_yaml_and_toml_scenarios_are_the_same(tmp_path: Path) -> 
     assert scenario == load_scenario(tmp_path / "s.toml")
     assert scenario.params and scenario.rules_off and scenario.rules_add and len(scenario.patches) == 2
     assert scenario.dates == (dt.date(2021, 12, 31), dt.date(2022, 12, 31))
+
+
+def test_a_patch_that_breaks_the_contract_is_an_error(policy: Policy, tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: bad\nas_of: 2022-06-30\npatches:\n  - where: {industry: retail}\n"
+                    "    set: {employee_count: -3}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"enterprise E1 break the fact contract: employee_count"):
+        run_whatif(policy, policy, load_scenario(path), population(), [dt.date(2022, 6, 30)])

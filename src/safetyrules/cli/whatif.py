@@ -72,8 +72,12 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
     records = [x.record for x in loaded]
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"{scenario.name}: {len(records)} enterprises × {len(dates)} date(s)", total=len(dates))
-        result = run_whatif(base, scenario_policy, scenario, records, dates, evaluate,
-                            progress=lambda n: bar.update(task, completed=n))
+        try:
+            result = run_whatif(base, scenario_policy, scenario, records, dates, evaluate,
+                                progress=lambda n: bar.update(task, completed=n))
+        except ScenarioError as e:
+            fail(f"{scenario_path}: {e}", Exit.BAD_INPUT)
+            return
     target = out_dir or Path(f"whatif-{scenario_path.stem}")
     target.mkdir(parents=True, exist_ok=True)
     (target / "whatif.html").write_text(render_html(result), encoding="utf-8")

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from safetyrules.api import Policy, fact_record
+from safetyrules.api import FactError, Policy, fact_record
 from safetyrules.engine.results import Outcome
-from safetyrules.whatif.scenario import Scenario
+from safetyrules.whatif.scenario import Scenario, ScenarioError
 
 COMPLIANT = (Outcome.SATISFIED,)
 JUDGED = (Outcome.SATISFIED, Outcome.VIOLATED)
@@ -125,8 +125,7 @@ def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, record
                progress: Callable[[int], None] | None = None) -> WhatIfResult:
     """Evaluate base and scenario on every date and compare. `records` are raw fact dicts."""
     base_records = [fact_record(r) for r in records]
-    scen_records = [fact_record(scenario.patch(dict(r))) for r in base_records] if scenario.changes_facts \
-        else base_records
+    scen_records = [_patched(scenario, r) for r in base_records] if scenario.changes_facts else base_records
     info = {str(r.get("id")): (str(r.get("name", "")), str(r.get("village", "") or "（未知）"),
                                str(r.get("industry", "") or "（未知）")) for r in base_records}
     patched = {str(r.get("id")) for r, s in zip(base_records, scen_records, strict=True) if r != s}
@@ -141,6 +140,14 @@ def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, record
             progress(i + 1)
     rules = [(r.name, r.implements, r.title.zh) for r in scenario_policy.rules()]
     return WhatIfResult(scenario, rules, comparisons)
+
+
+def _patched(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
+    """A record with the scenario's patches applied, validated again (a patch can break the contract)."""
+    try:
+        return fact_record(scenario.patch(dict(record)))
+    except FactError as e:
+        raise ScenarioError(f"the patches make enterprise {record.get('id')} break the fact contract: {e}") from None
 
 
 def scenario_policy_params(scenario: Scenario) -> dict[str, Any]:
