@@ -447,10 +447,7 @@ class Interpreter:
             return outcome == ("violated" if f == "violated" else "triggered")
         args = [self.eval(a, env) for a in e.args]
         if f == "coalesce":
-            for a in args:
-                if a is not UNKNOWN and a is not None:
-                    return a
-            return UNKNOWN if any(a is UNKNOWN for a in args) else None
+            return coalesce(args)
         if any(a is UNKNOWN for a in args):
             return UNKNOWN
         if any(a is None for a in args):
@@ -559,6 +556,14 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[tuple[Any, Any, Any
         return None, []
     pick = max(values, key=lambda r: r[2]) if kind == "max" else min(values, key=lambda r: r[2])
     return pick[2], [pick[3]]
+
+
+def coalesce(args: list[Any]) -> Any:
+    """`coalesce(a, b, …)`: the first argument that is known and not null; else unknown if one is unknown."""
+    for a in args:
+        if a is not UNKNOWN and a is not None:
+            return a
+    return UNKNOWN if any(a is UNKNOWN for a in args) else None
 
 
 def truth(v: Any) -> Any:

@@ -65,7 +65,7 @@ from typing import Any, Literal
 from safetyrules.api import Policy
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.types import BOOL, DATE, INSTANT
-from safetyrules.engine.interpreter import element_label
+from safetyrules.engine.interpreter import coalesce, element_label
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Citation, EventResult, Outcome, ParamUse, RuleResult, Text
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, worst
@@ -683,10 +683,7 @@ class ReteEvaluator:
         if isinstance(e, ast.Call):
             args = [self._term(a, item, as_of) for a in e.args]
             if e.func == "coalesce":
-                for a in args:
-                    if a is not UNKNOWN and a is not None:
-                        return a
-                return UNKNOWN if any(a is UNKNOWN for a in args) else None
+                return coalesce(args)
             if any(a is UNKNOWN for a in args):
                 return UNKNOWN
             if any(a is None for a in args):
