@@ -63,11 +63,11 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
     evaluate = evaluate_reference
     if engine == "columnar":
         try:
-            from safetyrules.columnar.whatif import evaluate_columnar
+            from safetyrules.columnar.whatif import ColumnarWhatIf
         except ImportError:
             fail("the columnar engine needs polars: pip install 'safetyrules[columnar]'", Exit.USAGE)
             return
-        evaluate = evaluate_columnar
+        evaluate = ColumnarWhatIf()
     source, loaded = read_facts(facts_path(facts), progress=False)
     records = [x.record for x in loaded]
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:

@@ -2,9 +2,10 @@
 
 Two entry points:
 
-- `evaluate_columnar`: a drop-in `evaluate` for `safetyrules.whatif.run.run_whatif` (same signature and
-  result as `evaluate_reference`). It keeps the last population's fact tables and base evaluations, so the
-  scenario side of a date re-runs only the rules the scenario can change.
+- `ColumnarWhatIf()` (and `evaluate_columnar`, one shared instance): a drop-in `evaluate` for
+  `safetyrules.whatif.run.run_whatif` (same signature and result as `evaluate_reference`). It keeps the
+  populations' fact tables and the day's base evaluations, so the scenario side of a date re-runs only the
+  rules the scenario can change.
 - `whatif_population`: the same over a whole population in columnar form (`FactTables`), for millions of
   enterprises: base and scenario evaluations and the changed (enterprise, rule) outcomes as a frame.
 
@@ -36,41 +37,57 @@ _OUTCOMES = {code: Outcome(name) for code, name in OUTCOME_NAMES.items()}
 
 @dataclass(slots=True)
 class _Population:
-    """The last population `evaluate_columnar` saw: its records (by identity), tables and base runs."""
+    """A population a `ColumnarWhatIf` saw: its records (by identity), tables and base runs."""
 
     records: list[dict[str, Any]]
     tables: FactTables
     bases: dict[tuple[int, dt.date], Evaluation] = field(default_factory=dict)  # (id(checked), day) → base
 
 
-_last: list[_Population] = []  # at most two: the base and the (patched) scenario population in progress
+class ColumnarWhatIf:
+    """A columnar `evaluate` for `run_whatif` (same signature and result as `evaluate_reference`) that keeps,
+    for one what-if run, what the scenario side reuses: the fact tables of the last two populations (the base
+    and the patched scenario) and the base evaluations of the current day only — memory stays that of one
+    day's evaluations however many dates the timeline has. Use a new one per run."""
 
+    def __init__(self) -> None:
+        self._populations: list[_Population] = []
 
-def _population(records: list[dict[str, Any]]) -> _Population:
-    for population in _last:
-        if population.records is records:
-            return population
-    _last[:] = [*_last[-1:], _Population(records, FactTables.from_records(records))]
-    return _last[-1]
+    def _population(self, records: list[dict[str, Any]]) -> _Population:
+        for population in self._populations:
+            if population.records is records:
+                return population
+        self._populations[:] = [*self._populations[-1:], _Population(records, FactTables.from_records(records))]
+        return self._populations[-1]
+
+    def __call__(self, policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
+                 disabled: frozenset[str]) -> list[Row]:
+        """One `Row` per (enterprise, rule), enterprises in order, rules in declared order. `Row.params` are the
+        overridden params the rule reads (`params_used` of the checked policy)."""
+        population = self._population(records)
+        key = (id(policy.checked), as_of)
+        base = population.bases.get(key)
+        if base is None or base.program.policy is not policy.checked:
+            for other in self._populations:  # an earlier day's runs are not needed again
+                other.bases = {k: v for k, v in other.bases.items() if k[1] == as_of}
+            base = compile_policy(policy.checked).evaluate(population.tables, as_of)
+            population.bases[key] = base
+        if not params and not disabled:
+            evaluation = base
+        else:
+            program = base.program.variant(params, disabled)
+            evaluation = program.evaluate(population.tables, as_of, base=base)
+        return rows_of(evaluation)
 
 
 def evaluate_columnar(policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
                       disabled: frozenset[str]) -> list[Row]:
-    """The columnar engine over a batch of validated records, as `evaluate_reference` (a pure function of the
-    batch): one `Row` per (enterprise, rule), enterprises in order, rules in declared order. `Row.params` are
-    the overridden params the rule reads (`params_used` of the checked policy)."""
-    population = _population(records)
-    key = (id(policy.checked), as_of)
-    base = population.bases.get(key)
-    if base is None or base.program.policy is not policy.checked:
-        base = compile_policy(policy.checked).evaluate(population.tables, as_of)
-        population.bases[key] = base
-    if not params and not disabled:
-        evaluation = base
-    else:
-        program = base.program.variant(params, disabled)
-        evaluation = program.evaluate(population.tables, as_of, base=base)
-    return rows_of(evaluation)
+    """`ColumnarWhatIf` with a cache shared by the calls of this process (what-if runs one after the other);
+    `run_whatif(..., evaluate=ColumnarWhatIf())` scopes it to one run."""
+    return _SHARED(policy, records, as_of, params, disabled)
+
+
+_SHARED = ColumnarWhatIf()
 
 
 def rows_of(evaluation: Evaluation) -> list[Row]:
