@@ -43,14 +43,16 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
         return
     base_paths = (scenario.policy,) if scenario.policy else (bundled_policy_path(),)
     base = load_policy_or_exit(base_paths)
-    compilation = compile_paths(list(base_paths), list(scenario.rules_add))
-    if compilation.errors:
-        for d in compilation.errors:
-            err.print(render(d, compilation.sources.get(d.span.file)), markup=False)
-        fail("the scenario's added rules have errors", Exit.POLICY_ERROR)
     # without added rules the scenario is the base policy with overrides: one checked policy for both sides
     # lets the columnar engine re-run only what the scenario changes
-    scenario_policy = Policy(compilation) if scenario.rules_add else base
+    scenario_policy = base
+    if scenario.rules_add:
+        compilation = compile_paths(list(base_paths), list(scenario.rules_add))
+        if compilation.errors:
+            for d in compilation.errors:
+                err.print(render(d, compilation.sources.get(d.span.file)), markup=False)
+            fail("the scenario's added rules have errors", Exit.POLICY_ERROR)
+        scenario_policy = Policy(compilation)
     try:
         ParamTable(scenario_policy.checked, scenario.params)
         scenario_policy.engine(scenario.params, scenario.rules_off)

@@ -250,8 +250,6 @@ def _direct_output(frame: pl.DataFrame, out: RuleOut, nulls: dict[Any, pl.Series
                 nulls[dtype] = pl.Series(name, [None], dtype=dtype).extend_constant(None, frame.height - 1) \
                     if frame.height else pl.Series(name, [], dtype=dtype)
             series = nulls[dtype]
-            if series.dtype != dtype:
-                return None
         elif expr.meta.is_column():
             series = frame.get_column(expr.meta.output_name())
             if series.dtype != dtype:
