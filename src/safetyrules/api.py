@@ -23,6 +23,7 @@ from safetyrules.diagnostics import Diagnostic, PolicyError
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
 from safetyrules.engine.rules import RuleEngine
+from safetyrules.errors import InputError
 from safetyrules.facts.models import Enterprise
 from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
@@ -38,7 +39,7 @@ def bundled_example_path() -> Path:
     return Path(__file__).parent / "bundled" / "examples" / "town.jsonl"
 
 
-class FactError(ValueError):
+class FactError(InputError):
     """An enterprise record passed to `evaluate` breaks the fact contract."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from safetyrules.errors import SafetyRulesError
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -77,7 +79,7 @@ class Diagnostic:
         }
 
 
-class PolicyError(Exception):
+class PolicyError(SafetyRulesError):
     """Raised by the convenience APIs when a policy has errors; carries every diagnostic."""
 
     def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str] | None = None) -> None:

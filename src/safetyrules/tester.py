@@ -32,6 +32,7 @@ from safetyrules.check.types import BOOL
 from safetyrules.diagnostics import Span
 from safetyrules.engine.params import ParamError
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
+from safetyrules.errors import InputError
 from safetyrules.syntax import ast
 from safetyrules.yamltext import TextTimestampLoader, load_yaml
 
@@ -61,8 +62,8 @@ class CaseResult:
         return not self.failures
 
 
-class CaseFileError(ValueError):
-    pass
+class CaseFileError(InputError):
+    """A policy test file that cannot be used; the message names the file and what is wrong."""
 
 
 def find_test_files(paths: list[Path]) -> list[Path]:

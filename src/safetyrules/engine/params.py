@@ -14,11 +14,12 @@ from typing import Any
 from safetyrules.check.checker import CheckedPolicy, Checker
 from safetyrules.check.types import STRING, LangType, SetType
 from safetyrules.engine.values import Duration
+from safetyrules.errors import InputError
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import parse
 
 
-class ParamError(ValueError):
+class ParamError(InputError):
     """An override names no param, or its value does not fit the param's type."""
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from safetyrules.errors import InputError
 
-class FactsFileError(Exception):
+
+class FactsFileError(InputError):
     """A fact file cannot be read at all: missing, unreadable, unknown type, or unusable layout."""
 
 

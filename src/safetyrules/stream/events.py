@@ -42,6 +42,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from safetyrules.errors import InputError
 from safetyrules.facts.models import (
     Accident,
     Change,
@@ -122,11 +123,11 @@ def events_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-class EventError(ValueError):
+class EventError(InputError):
     """A malformed event: it is refused and not stored."""
 
 
-class EventRejected(ValueError):
+class EventRejected(InputError):
     """A well-formed event that does not fit the record at its place in timestamp order."""
 
 

@@ -32,10 +32,11 @@ from typing import Any
 import yaml
 
 from safetyrules.engine.values import add_months
+from safetyrules.errors import InputError
 from safetyrules.yamltext import load_yaml
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file that cannot be used; the message names the file and what is wrong."""
 
 
