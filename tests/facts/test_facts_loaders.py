@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -253,8 +252,7 @@ def test_large_jsonl_streams_with_one_percent_bad_lines(tmp_path: Path) -> None:
     assert rejected_lines[:2] == [100, 200]
 
 
-def test_loading_speed_is_reasonable(tmp_path: Path, example: dict[str, Any]) -> None:
-    path = write_lines(tmp_path / "speed.jsonl", [dumps({**example, "id": f"E{n}"}) for n in range(2_000)])
-    start = time.perf_counter()
+def test_thousands_of_full_records_all_load(tmp_path: Path, example: dict[str, Any]) -> None:
+    # speed is measured in benchmarks/, not here: this only says that every record of a larger file loads
+    path = write_lines(tmp_path / "many.jsonl", [dumps({**example, "id": f"E{n}"}) for n in range(2_000)])
     assert sum(isinstance(item, Loaded) for item in load(path)) == 2_000
-    assert time.perf_counter() - start < 5  # about 0.2 ms a full record on a laptop

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -148,10 +147,7 @@ N = 10_000
 
 
 def _too_deep_only(text: str) -> None:
-    start = time.perf_counter()
     result = parse(text, "deep.policy")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5, f"parse took {elapsed:.1f}s"
     compilation = compile_sources({"deep.policy": text})
     assert [d.code for d in result.diagnostics] == ["too-deep"]
     (diag,) = result.diagnostics
@@ -192,9 +188,7 @@ def test_ten_thousand_levels_give_one_too_deep_diagnostic(expr: str) -> None:
 def test_ten_thousand_redundant_parentheses_parse() -> None:
     # `(((…)))` adds no node to the tree: the expression is just its inside, and the policy is valid
     text = HEADER + "(" * N + "employee_count > 1" + ")" * N + USE
-    start = time.perf_counter()
     compilation = compile_sources({"deep.policy": text})
-    assert time.perf_counter() - start < 10
     assert compilation.diagnostics == []
     (module,) = compilation.modules
     define = module.decls[1]
