@@ -198,6 +198,11 @@ class EnterpriseResult:
     def by_catalogue_id(self, cid: str) -> list[RuleResult]:
         return [r for r in self.results if cid in r.implements]
 
+    def to_json(self, explanation: bool = True) -> dict[str, Any]:
+        """The enterprise's results as JSON-ready data (the shape `safetyrules explain --format json` prints)."""
+        return {"schema_version": RESULT_SCHEMA_VERSION, "enterprise": self.enterprise,
+                "as_of": self.as_of.isoformat(), "results": [r.to_json(explanation) for r in self.results]}
+
 
 def fact_text(path: str, value: Any, lang: str) -> str:
     return f"{path}={show(value, lang)}"
