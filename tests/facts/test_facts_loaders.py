@@ -171,7 +171,7 @@ def test_json_single_object_and_empty_array(tmp_path: Path, example: dict[str, A
     assert list(load(empty)) == []
 
 
-def test_broken_json_array_stops_with_a_rejection(tmp_path: Path) -> None:
+def test_broken_json_array_record_is_rejected_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('[{"id": "A"},\n {"id": "B" "name": "x"},\n {"id": "C"}]', encoding="utf-8")
     report = LoadReport()
@@ -181,8 +181,8 @@ def test_broken_json_array_stops_with_a_rejection(tmp_path: Path) -> None:
     broken = items[1]
     assert isinstance(broken, Rejected) and broken.position == Position(str(path), 2, 2)
     assert "line 2 column 13" in broken.errors[0].message
-    assert "the rest of the file could not be read" in broken.errors[0].message
-    assert (report.loaded, report.rejected) == (1, 1)
+    assert isinstance(items[2], Loaded) and items[2].position == Position(str(path), 3, 3)
+    assert (report.loaded, report.rejected) == (2, 1)
 
 
 def test_json_missing_comma_between_records(tmp_path: Path) -> None:
@@ -190,8 +190,9 @@ def test_json_missing_comma_between_records(tmp_path: Path) -> None:
     path.write_text('[{"id": "A"}\n{"id": "B"}]', encoding="utf-8")
     items = list(load(path))
     assert isinstance(items[0], Loaded)
-    assert rejected_paths(items[1]) == [("", "json_invalid")]
+    assert rejected_paths(items[1]) == [("", "json_invalid")]  # the record after the missing comma
     assert items[1].position == Position(str(path), 2, 2)
+    assert len(items) == 2
 
 
 # -- files ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from safetyrules.facts import (
     label_zh,
 )
 from safetyrules.facts.errors import field_errors
+from safetyrules.facts.models import BoundedInt
 
 
 def all_models() -> list[type[BaseModel]]:
@@ -249,13 +250,17 @@ def test_python_values_are_accepted() -> None:
 
 
 def test_annotations_are_plain() -> None:
-    """The policy type checker reads the annotations: X | None, list[X] | None, Model | None only."""
-    allowed = (str, bool, int, dt.date, dt.datetime)
+    """The policy type checker reads the annotations: X | None, list[X] | None, Model | None only; every
+    integer is a BoundedInt (never a plain int, which would let 2**63 reach the engines)."""
+    allowed = (str, bool, dt.date, dt.datetime)
     for model in all_models():
         for name, info in model.model_fields.items():
             annotation = info.annotation
             if model is Enterprise and name == "id":
                 assert annotation is str
+                continue
+            if BoundedInt in typing.get_args(annotation):
+                assert annotation == BoundedInt | None, (model.__name__, name)
                 continue
             assert isinstance(annotation, types.UnionType), (model.__name__, name)
             inner, none = typing.get_args(annotation)

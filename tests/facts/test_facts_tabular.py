@@ -237,12 +237,16 @@ def test_csv_cells_and_errors_are_positioned(tmp_path: Path) -> None:
     fifth = items[f"{main}:8"]
     assert isinstance(fifth, Rejected) and fifth.errors[0].path == "hazards"
 
-    assert len(items) == 6
+    ghost = items[f"{tmp_path / 'town.hazards.csv'}:4"]  # a child row of no enterprise is rejected, not dropped
+    assert isinstance(ghost, Rejected)
+    assert [(e.path, e.code) for e in ghost.errors] == [("enterprise_id", "row")]
+    assert "no enterprise 'Z'" in ghost.errors[0].message
+
+    assert len(items) == 7
+    assert source.report.rejected == 6
     assert source.report.warnings == [
         f"{tmp_path / 'town.notes.csv'}: ignored, 'notes' is not a list field of the contract",
         f"unknown field 'wechat' (first at {main}:7): kept, ignored by the rules",
-        f"{tmp_path / 'town.hazards.csv'}: 1 row naming enterprises not in the main table "
-        f"(first at {tmp_path / 'town.hazards.csv'}:4, enterprise_id 'Z'); ignored",
     ]
 
 
@@ -318,7 +322,8 @@ def test_xlsx_cells_rows_and_sheets(tmp_path: Path) -> None:
     workbook.save(path)
 
     source = FactSource(path)
-    first, second = list(source)
+    items = list(source)
+    first, second = items[:2]
     assert isinstance(first, Loaded)
     assert first.record == {
         "id": "1001",
@@ -335,10 +340,11 @@ def test_xlsx_cells_rows_and_sheets(tmp_path: Path) -> None:
         ("accidents[0].occurred_at", "timezone_aware"),
     ]
     assert str(second.errors[2].source) == f"{path}[accidents]:row 2"
-    assert source.report.warnings == [
-        f"{path}[accidents]: 1 row without enterprise_id ignored (first at {path}[accidents]:row 3)",
-        f"{path}[说明]: sheet ignored, not a list field of the contract",
-    ]
+    orphan = items[2]
+    assert len(items) == 3
+    assert isinstance(orphan, Rejected) and str(orphan.position) == f"{path}[accidents]:row 3"
+    assert [(e.path, e.code) for e in orphan.errors] == [("enterprise_id", "row")]
+    assert source.report.warnings == [f"{path}[说明]: sheet ignored, not a list field of the contract"]
 
 
 def test_xlsx_file_errors(tmp_path: Path) -> None:

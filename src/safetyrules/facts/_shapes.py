@@ -31,11 +31,13 @@ class Shape:
 
 
 def _strip_none(annotation: object) -> object:
-    """``X | None`` -> ``X``; anything else unchanged."""
+    """``X | None`` -> ``X``, ``Annotated[X, …]`` -> ``X``; anything else unchanged."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0]
+            annotation = args[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0]
     return annotation
 
 

@@ -19,17 +19,22 @@ Child tables are grouped in memory by ``enterprise_id``; the main table is strea
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import glob
 import re
+import warnings
 import zipfile
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+from safetyrules.limits import Limits
 
 from ._shapes import Shape, field_shapes
 from .errors import FactsFileError, FieldError, Position, zh_field
@@ -50,7 +55,27 @@ LIST_FIELDS: dict[str, Shape] = {
 _SPLIT = re.compile(r"[,;|，；、]")
 _INT = re.compile(r"[+-]?\d+")
 
-Row = tuple[Position, Sequence[object]]
+class BadCell:
+    """A cell whose value cannot be read (an Excel formula without a saved value, a cell covered by a merged
+    range): its row is rejected naming the cell, never read as unknown."""
+
+    __slots__ = ("message", "zh")
+
+    def __init__(self, message: str, zh: str) -> None:
+        self.message, self.zh = message, zh
+
+
+class BadRow:
+    """A row that could not be read at all (broken CSV quoting, an over-long line); ``cells`` are its first
+    line read leniently, to name the record it belongs to."""
+
+    __slots__ = ("cells", "message", "zh")
+
+    def __init__(self, message: str, zh: str, cells: Sequence[object] = ()) -> None:
+        self.message, self.zh, self.cells = message, zh, cells
+
+
+Row = tuple[Position, Sequence[object] | BadRow]
 
 
 class _Absent:
@@ -58,6 +83,8 @@ class _Absent:
 
 
 ABSENT = _Absent()
+
+_MAX_INT_DIGITS = 30  # far beyond any integer limit, far below Python's 4300-digit conversion limit
 
 
 class _CellError(Exception):
@@ -81,6 +108,11 @@ def _scalar(value: object, shape: Shape) -> object:
     if kind == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if kind == "int" and isinstance(value, str) and _INT.fullmatch(value):
+        if len(value.lstrip("+-")) > _MAX_INT_DIGITS:
+            raise _CellError(
+                f"an integer of {len(value.lstrip('+-'))} digits is beyond the integer limit",
+                f"整数有 {len(value.lstrip('+-'))} 位，超出整数范围",
+            )
         return int(value)
     if kind == "int" and isinstance(value, float) and value.is_integer():
         return int(value)
@@ -93,6 +125,8 @@ def _scalar(value: object, shape: Shape) -> object:
 
 def convert_cell(cell: object, shape: Shape | None) -> object:
     """One cell -> a JSON-like value, :data:`ABSENT` for an empty cell, ``None`` for ``null``."""
+    if isinstance(cell, BadCell):
+        raise _CellError(cell.message, cell.zh)
     if _is_empty(cell):
         return ABSENT
     if isinstance(cell, str):
@@ -117,7 +151,7 @@ def convert_cell(cell: object, shape: Shape | None) -> object:
 
 
 def _id_text(cell: object) -> str:
-    if _is_empty(cell):
+    if _is_empty(cell) or isinstance(cell, BadCell):
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
@@ -217,7 +251,11 @@ def row_to_dict(
     target: dict[str, Any] = {}
     overrides: dict[str, object] = {}
     errors: list[FieldError] = []
-    stray = [i for i, cell in enumerate(cells) if (i >= len(header) or not header[i]) and not _is_empty(cell)]
+    stray = [
+        i
+        for i, cell in enumerate(cells)
+        if (i >= len(header) or not header[i]) and not _is_empty(cell) and not isinstance(cell, BadCell)
+    ]
     if stray:
         errors.append(_stray_error(stray, len(header), prefix, source))
     for column in columns:
@@ -249,6 +287,8 @@ def _stray_error(stray: list[int], width: int, prefix: str, source: Position | N
 
 
 def _override(cell: object) -> object:
+    if isinstance(cell, BadCell):
+        raise _CellError(cell.message, cell.zh)
     text = cell.strip() if isinstance(cell, str) else cell
     if _is_empty(text):
         return ABSENT
@@ -266,12 +306,21 @@ def _override(cell: object) -> object:
 # -- tables --------------------------------------------------------------------------------------------
 
 
-def _header(rows: Iterator[Row]) -> tuple[Position | None, list[str]]:
+def _header(rows: Iterator[Row], label: str) -> tuple[Position | None, list[str]]:
     """The first non-empty row, as column names; later rows stay in ``rows``."""
     for position, cells in rows:
+        if isinstance(cells, BadRow):
+            raise FactsFileError(f"{label}: the header row ({position}) cannot be read: {cells.message}")
         if not all(_is_empty(cell) for cell in cells):
+            bad = [cell for cell in cells if isinstance(cell, BadCell)]
+            if bad:
+                raise FactsFileError(f"{label}: the header row ({position}): {bad[0].message}")
             return position, [_id_text(cell) for cell in cells]
     return None, []
+
+
+def _row_error(path: str, message: str, zh: str, source: Position | None = None) -> FieldError:
+    return FieldError(path, message, zh_field(path, zh), "row", source)
 
 
 @dataclass(slots=True)
@@ -289,6 +338,8 @@ class ChildTable:
     label: str
     groups: dict[str, list[_Item]] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    broken: dict[str, list[FieldError]] = field(default_factory=dict)  # unreadable rows, by enterprise
+    orphans: list[tuple[Position, FieldError]] = field(default_factory=list)  # rows of no enterprise
 
 
 def read_child(name: str, label: str, rows: Iterator[Row], source: FactSource) -> ChildTable:
@@ -296,7 +347,7 @@ def read_child(name: str, label: str, rows: Iterator[Row], source: FactSource) -
     shape = LIST_FIELDS[name]
     assert shape.item is not None
     table = ChildTable(name, label)
-    _, header = _header(rows)
+    _, header = _header(rows, label)
     if PARENT_COLUMN not in header:
         raise FactsFileError(f"{label}: no {PARENT_COLUMN!r} column")
     parent = header.index(PARENT_COLUMN)
@@ -310,46 +361,65 @@ def read_child(name: str, label: str, rows: Iterator[Row], source: FactSource) -
     else:
         assert shape.item.model is not None
         columns = plan_columns(header, shape.item.model, label, main=False)
-    orphans = 0
-    first_orphan: Position | None = None
     for position, cells in rows:
+        if isinstance(cells, BadRow):
+            # the enterprise it names (read leniently) is rejected: evaluating it without the row would
+            # give another answer than its facts
+            owner = _id_text(cells.cells[parent]) if parent < len(cells.cells) else ""
+            error = _row_error(name, f"a row of {label} cannot be read: {cells.message}",
+                               f"{label} 中的一行无法读取：{cells.zh}", position)
+            if owner:
+                table.broken.setdefault(owner, []).append(error)
+            else:
+                table.orphans.append((position, error))
+            continue
         if all(_is_empty(cell) for cell in cells):
             continue
-        owner = _id_text(cells[parent]) if parent < len(cells) else ""
+        owner_cell = cells[parent] if parent < len(cells) else None
+        owner = _id_text(owner_cell)
         if not owner:
-            orphans += 1
-            first_orphan = first_orphan or position
+            reason = f"no {PARENT_COLUMN}: the row belongs to no enterprise"
+            reason_zh = f"缺少 {PARENT_COLUMN}，不属于任何企业"
+            if isinstance(owner_cell, BadCell):
+                reason, reason_zh = owner_cell.message, owner_cell.zh
+            table.orphans.append((position, _row_error(PARENT_COLUMN, reason, reason_zh)))
             continue
         items = table.groups.setdefault(owner, [])
         prefix = f"{name}[{len(items)}]"
         if scalar_index >= 0:
             cell = cells[scalar_index] if scalar_index < len(cells) else None
-            # an empty cell is handed on as "" so that validation names the item
-            value = (
-                ""
-                if _is_empty(cell)
-                else _scalar(cell.strip() if isinstance(cell, str) else cell, shape.item)
-            )
+            try:
+                # an empty cell is handed on as "" so that validation names the item
+                value = (
+                    ""
+                    if _is_empty(cell)
+                    else convert_cell(cell, shape.item)
+                )
+            except _CellError as exc:
+                items.append(_Item(position, "", [FieldError(prefix, exc.message, zh_field(prefix, exc.zh),
+                                                             "cell", position)]))
+                continue
             items.append(_Item(position, value, []))
         else:
             value, _, errors = row_to_dict(columns, header, cells, prefix + ".", position)
             items.append(_Item(position, value, errors))
-    if orphans:
-        source.report.warnings.append(
-            f"{label}: {_rows(orphans)} without {PARENT_COLUMN} ignored (first at {first_orphan})"
-        )
     return table
 
 
 def assemble(
     source: FactSource, main_label: str, rows: Iterator[Row], children: dict[str, ChildTable]
 ) -> Iterator[Loaded | Rejected]:
-    """Stream the main table, attaching each enterprise's child rows."""
-    _, header = _header(rows)
+    """Stream the main table, attaching each enterprise's child rows; child rows of no enterprise of the
+    main table are rejected at the end, each with its position."""
+    _, header = _header(rows, main_label)
     if ID_COLUMN not in header:
         raise FactsFileError(f"{main_label}: no {ID_COLUMN!r} column")
     columns = plan_columns(header, Enterprise, main_label, main=True)
     for position, cells in rows:
+        if isinstance(cells, BadRow):
+            yield source.reject(position, [_row_error("", f"the row cannot be read: {cells.message}",
+                                                      f"此行无法读取：{cells.zh}")])
+            continue
         if all(_is_empty(cell) for cell in cells):
             continue
         record, overrides, errors = row_to_dict(columns, header, cells, "", None)
@@ -362,6 +432,7 @@ def assemble(
             items = child.groups.get(owner, []) if child is not None and owner is not None else []
             if child is not None and owner is not None:
                 child.used.add(owner)
+                errors.extend(child.broken.get(owner, ()))
             if override is not ABSENT:
                 if items:
                     said = NULL if override is None else UNKNOWN
@@ -383,36 +454,137 @@ def assemble(
             for index, item in enumerate(items):
                 sources[f"{name}[{index}]"] = item.position
                 errors.extend(item.errors)
-        yield source.accept(record, position, sources=sources, errors=errors)
+        yield source.accept(record, position, sources=sources, errors=errors, thorough=False)
+    # a child row no enterprise takes is input lost: rejected (so the run says so), each with its position
     for child in children.values():
-        unused = [owner for owner in child.groups if owner not in child.used]
-        if unused:
-            first = child.groups[unused[0]][0].position
-            rows_count = sum(len(child.groups[owner]) for owner in unused)
-            source.report.warnings.append(
-                f"{child.label}: {_rows(rows_count)} naming enterprises not in the main table "
-                f"(first at {first}, {PARENT_COLUMN} {unused[0]!r}); ignored"
+        for position, error in child.orphans:
+            yield source.reject(position, [error])
+        for owner, items in child.groups.items():
+            if owner in child.used:
+                continue
+            error = _row_error(
+                PARENT_COLUMN,
+                f"no enterprise {owner!r} in the main table {main_label}",
+                f"主表 {main_label} 中没有企业 {owner}",
             )
+            for item in items:
+                yield source.reject(item.position, [error])
+        for owner, errors in child.broken.items():
+            if owner not in child.used:
+                for error in errors:
+                    assert error.source is not None
+                    yield source.reject(error.source, [error])
 
 
 # -- CSV -----------------------------------------------------------------------------------------------
 
 
-def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
+class _Lines:
+    """The lines of a CSV text stream for ``csv.reader``, each read at most ``limit`` characters at a time,
+    remembering the lines of the row being read: when a quoted cell turns out never to close, the lines it
+    swallowed are handed out again as rows."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.number = 0  # lines handed out so far
+        self.pending: deque[str] = deque()  # lines to hand out again
+        self.row: list[str] = []  # lines of the current row
+        self.row_size = 0
+        self.long_line: int | None = None  # size of an over-long line of the current row (handed out empty)
+        self.cut = False  # the current row outgrew ``limit``: reading stopped as if at the end of the file
+
+    def start_row(self) -> None:
+        self.row, self.row_size, self.long_line, self.cut = [], 0, None, False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.row_size > self.limit:
+            self.cut = True
+            raise StopIteration
+        if self.pending:
+            line = self.pending.popleft()
+        else:
+            line = self.stream.readline(self.limit + 1)
+            if not line:
+                raise StopIteration
+            if len(line) > self.limit and not line.endswith(("\n", "\r")):
+                size = len(line)
+                while line and not line.endswith(("\n", "\r")):  # skip it, a bounded piece at a time
+                    line = self.stream.readline(1 << 20)
+                    size += len(line)
+                self.long_line = size
+                line = "\n"
+        self.number += 1
+        self.row.append(line)
+        self.row_size += len(line)
+        return line
+
+
+def _lenient_cells(line: str) -> list[str]:
+    """The cells of one physical line read without strictness (only to name the enterprise of a broken row)."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
+
+
+def _csv_rows(path: Path, encoding: str, limits: Limits) -> Iterator[Row]:
+    """Rows of a CSV file, each with its first line; a row that cannot be read is a :class:`BadRow`, and
+    reading goes on after it."""
     name = str(path)
+    limit = limits.max_record_bytes
     with path.open(newline="", encoding=encoding) as stream:
-        reader = csv.reader(stream)
-        start = 1
-        try:
-            for cells in reader:
-                yield Position(name, line=start), cells
-                start = reader.line_num + 1
-        except UnicodeDecodeError as exc:
-            raise FactsFileError(
-                f"{path}: not {encoding} text (byte {exc.start + 1}); pass the file's encoding, e.g. gb18030"
-            ) from exc
-        except csv.Error as exc:
-            raise FactsFileError(f"{path}:{reader.line_num}: {exc}") from exc
+        lines = _Lines(stream, limit)
+        reader = csv.reader(lines, strict=True)
+        while True:
+            lines.start_row()
+            start = lines.number + 1
+            position = Position(name, line=start)
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise FactsFileError(
+                    f"{path}: not {encoding} text (byte {exc.start + 1}); pass the file's encoding, e.g. gb18030"
+                ) from exc
+            except csv.Error as exc:
+                first = lines.row[0] if lines.row else ""
+                shown = first.strip()[:40]
+                end, message = lines.number, str(exc)
+                if len(lines.row) > 1:
+                    # a quote opened in this row and ran over line ends to a quote it does not match (or to the
+                    # end): the lines it swallowed are read again as rows of their own, never lost
+                    lines.pending.extendleft(reversed(lines.row[1:]))
+                    lines.number = start
+                    until, until_zh = (f"the end of the file ({message})", "文件末尾") if message.startswith(
+                        "unexpected end of data") or lines.cut else (f"line {end} ({message})", f"第 {end} 行")
+                    yield position, BadRow(
+                        f"a quoted cell opened on line {start} (\"{shown}\") runs to {until}: the row is rejected "
+                        "and the lines after it are read again",
+                        f"第 {start} 行（“{shown}”）的引号未正确闭合，一直延续到{until_zh}："
+                        "此行被拒绝，其后各行重新读取",
+                        _lenient_cells(first),
+                    )
+                else:
+                    lenient = _lenient_cells(first)
+                    if message.startswith("unexpected end of data"):
+                        message = f"a quoted cell opened on line {start} (\"{shown}\") is not closed"
+                        yield position, BadRow(message, f"第 {start} 行（“{shown}”）的引号未闭合", lenient)
+                    else:
+                        yield position, BadRow(f"line {start}: {message}", f"第 {start} 行：{message}", lenient)
+                continue
+            if lines.long_line is not None:
+                yield position, BadRow(
+                    f"a line of {lines.long_line} characters is longer than the limit of {limit}",
+                    f"一行有 {lines.long_line} 个字符，超过上限 {limit}",
+                    _lenient_cells(lines.row[0][:1000]) if lines.row else [],
+                )
+                continue
+            yield position, cells
 
 
 def read_csv(source: FactSource) -> Iterator[Loaded | Rejected]:
@@ -423,21 +595,139 @@ def read_csv(source: FactSource) -> Iterator[Loaded | Rejected]:
     for candidate in sorted(path.parent.glob(glob.escape(stem) + ".*" + path.suffix)):
         name = candidate.name[len(stem) + 1 : -len(path.suffix)]
         if name in LIST_FIELDS:
-            children[name] = read_child(name, str(candidate), _csv_rows(candidate, source.encoding), source)
+            children[name] = read_child(
+                name, str(candidate), _csv_rows(candidate, source.encoding, source.limits), source
+            )
         else:
             source.report.warnings.append(
                 f"{candidate}: ignored, {name!r} is not a list field of the contract"
             )
-    yield from assemble(source, str(path), _csv_rows(path, source.encoding), children)
+    yield from assemble(source, str(path), _csv_rows(path, source.encoding, source.limits), children)
 
 
 # -- Excel ---------------------------------------------------------------------------------------------
 
 
+# openpyxl warns on stderr of a date cell out of range and reads it as "#VALUE!", which the row's validation
+# reports with its position: the warning would only repeat it without one
+warnings.filterwarnings("ignore", message=r"Cell .* is marked as a date", module="openpyxl")
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_MERGED_WIDTH = 1024  # columns of a merged range looked at: a range across the whole sheet must not cost 16,384
+_MARKED = re.compile(rb"<(?:\w+:)?(?:f|mergeCell)[\s>/]|\st=\"e\"")  # formulas, merged ranges, error cells
+
+
+@dataclass(slots=True)
+class _SheetMarks:
+    """Cells of a sheet that cannot be read as their value says (see :class:`BadCell`)."""
+
+    cells: dict[int, dict[int, BadCell]] = field(default_factory=dict)  # row -> column -> mark, 1-based
+    merged: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # min row, col, max row, col, ref
+
+    def mark(self, rows: Iterator[tuple[object, ...]]) -> Iterator[Sequence[object]]:
+        """The rows (numbered from 1) with the marked cells replaced by their :class:`BadCell`."""
+        pending = sorted(self.merged, reverse=True)  # by first row; the next to open is last
+        active: list[tuple[int, int, int, int, str]] = []
+        for number, cells in enumerate(rows, start=1):
+            while pending and pending[-1][0] <= number:
+                active.append(pending.pop())
+            active = [entry for entry in active if entry[2] >= number]
+            marks = self.cells.get(number)
+            if not marks and not active:
+                yield cells
+                continue
+            row = list(cells)
+            widest = max((min(entry[3], _MERGED_WIDTH) for entry in active), default=0)
+            row.extend([None] * (widest - len(row)))  # a writer may leave covered cells out of the row
+            for column, mark in (marks or {}).items():
+                if column <= len(row):
+                    row[column - 1] = mark
+            for min_row, min_col, _, max_col, ref in active:
+                for column in range(min_col, min(max_col, len(row)) + 1):
+                    if (number, column) != (min_row, min_col):
+                        cell = _coordinate(number, column)
+                        row[column - 1] = BadCell(
+                            f"cell {cell} is covered by the merged range {ref}, whose value is only in its first "
+                            "cell; unmerge the range and fill every cell",
+                            f"单元格 {cell} 属于合并单元格 {ref}，值只在其首个单元格中；请取消合并并逐格填写",
+                        )
+            yield row
+
+
+def _coordinate(row: int, column: int) -> str:
+    from openpyxl.utils.cell import get_column_letter  # type: ignore[import-untyped, unused-ignore]
+
+    return f"{get_column_letter(column)}{row}"
+
+
+def _has_marks(sheet: Any) -> bool:
+    """Whether the sheet's XML mentions a formula, a merged range or an error cell (a fast byte scan that
+    spares the full parse for plain sheets)."""
+    tail = b""
+    with sheet._get_source() as src:
+        while chunk := src.read(1 << 20):
+            if _MARKED.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False
+
+
+def _sheet_marks(sheet: Any) -> _SheetMarks:
+    """Formula cells without a saved value, error cells and merged ranges of a read-only sheet."""
+    from openpyxl.utils.cell import (
+        coordinate_to_tuple,  # type: ignore[import-untyped, unused-ignore]
+        range_boundaries,  # type: ignore[import-untyped, unused-ignore]
+    )
+    from openpyxl.xml.functions import iterparse  # type: ignore[import-untyped, unused-ignore]
+
+    marks = _SheetMarks()
+    if not _has_marks(sheet):
+        return marks
+    with sheet._get_source() as src:
+        for _, element in iterparse(src, events=("end",)):
+            tag = element.tag
+            if tag == _SHEET_NS + "c":
+                ref = element.get("r")
+                formula = element.find(_SHEET_NS + "f")
+                value = element.find(_SHEET_NS + "v")
+                kind = element.get("t")
+                mark = None
+                if formula is not None and (value is None or (not value.text and kind not in ("str", "s"))):
+                    mark = BadCell(
+                        f"cell {ref} holds a formula without a saved value; open and save the workbook in "
+                        "Excel (or write the value) so that its value is stored",
+                        f"单元格 {ref} 是未保存计算结果的公式；请用 Excel 打开并保存工作簿，或直接填写数值",
+                    )
+                elif kind == "e":
+                    mark = BadCell(
+                        f"cell {ref} holds the error value {value.text if value is not None else '?'}",
+                        f"单元格 {ref} 为错误值 {value.text if value is not None else '?'}",
+                    )
+                if mark is not None and ref:
+                    with contextlib.suppress(ValueError):
+                        row, column = coordinate_to_tuple(ref)
+                        marks.cells.setdefault(row, {})[column] = mark
+                element.clear()
+            elif tag == _SHEET_NS + "row":
+                element.clear()
+            elif tag == _SHEET_NS + "mergeCell":
+                ref = element.get("ref") or ""
+                try:
+                    bounds = range_boundaries(ref)
+                except (ValueError, TypeError):
+                    continue
+                min_col, min_row, max_col, max_row = bounds
+                if min_col and min_row and max_col and max_row:
+                    marks.merged.append((min_row, min_col, max_row, max_col, ref))
+    return marks
+
+
 def _sheet_rows(path: Path, sheet: Any, title: str) -> Iterator[Row]:
     name = str(path)
+    marks = _sheet_marks(sheet)
     sheet.reset_dimensions()  # some writers store a wrong sheet size, which would cut rows off
-    for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+    rows = sheet.iter_rows(values_only=True)
+    for number, cells in enumerate(marks.mark(rows) if marks.cells or marks.merged else rows, start=1):
         yield Position(name, line=number, sheet=title), cells
 
 

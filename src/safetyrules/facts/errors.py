@@ -88,6 +88,8 @@ _ZH: dict[str, str] = {
     "informed_before_occurred": "主要负责人接报时间早于事故发生时间",
     "reported_before_occurred": "报告时间早于事故发生时间",
     "ends_before_starts": "保险止期早于起期",
+    "int_limit": "超出整数范围 ±{limit}",
+    "empty_id": "企业 id 为空",
 }
 
 # Error types whose message already names the values involved.
@@ -98,6 +100,7 @@ _SELF_EXPLAINING = {
     "informed_before_occurred",
     "reported_before_occurred",
     "ends_before_starts",
+    "empty_id",
 }
 
 

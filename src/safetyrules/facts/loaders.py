@@ -9,26 +9,30 @@ collects warnings (unknown extra fields, once per field path; ignored rows and s
         ...
     print(source.report.summary())
 
-JSON Lines are read line by line, so memory does not grow with the file. A ``.json`` file (an array of
-objects or one object) is read whole. CSV/Excel main tables are streamed; their child tables (list fields)
-are grouped in memory by ``enterprise_id``.
+JSON Lines are read line by line, a line at most ``Limits.max_record_bytes`` at a time, so memory does not
+grow with the file. A ``.json`` file (an array of objects or one object) is read whole, up to
+``Limits.max_document_bytes``; a record of it that does not parse is rejected and reading resumes after it.
+CSV/Excel main tables are streamed; their child tables (list fields) are grouped in memory by
+``enterprise_id``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+
+from safetyrules.limits import DEFAULT, Limits
 
 from . import _tabular
-from ._shapes import field_shapes
-from .errors import FactsFileError, FieldError, Position, field_errors, zh_field
+from .checks import RecordDecoder, capped, nesting_error, validate_record
+from .errors import FactsFileError, FieldError, Position, zh_field
 from .models import Enterprise
 
 SUFFIXES: dict[str, str] = {
@@ -93,54 +97,88 @@ class LoadReport:
         """One line: ``loaded 99000, rejected 1000, 2 warnings``."""
         return f"loaded {self.loaded}, rejected {self.rejected}, {len(self.warnings)} warnings"
 
-    def note_unknown_field(self, path: str, position: Position) -> None:
-        """Count an extra field; the first sighting of each path adds one warning."""
+    def note_unknown_field(self, path: str, position: Position, suggestion: str | None = None) -> None:
+        """Count an extra field; the first sighting of each path adds one warning (with the contract field
+        its name is closest to, when one is: a misspelt field is silently unknown to every rule)."""
         known = self.unknown_fields.get(path)
         if known is not None:
             known.count += 1
             return
         self.unknown_fields[path] = UnknownField(path, position)
-        self.warnings.append(f"unknown field {path!r} (first at {position}): kept, ignored by the rules")
-
-
-@cache
-def _nested_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """Fields of ``model`` holding a model or a list of models."""
-    return tuple(
-        name
-        for name, shape in field_shapes(model).items()
-        if shape.kind == "object" or (shape.item is not None and shape.item.kind == "object")
-    )
-
-
-def _extra_paths(model: BaseModel, found: dict[str, None], prefix: str = "") -> None:
-    """Add the paths of the extra fields of ``model`` and its nested models (list items as ``[]``), in
-    the order met."""
-    if model.__pydantic_extra__:
-        found.update(dict.fromkeys(prefix + name for name in model.__pydantic_extra__))
-    for name in _nested_fields(type(model)):
-        value = getattr(model, name)
-        if isinstance(value, BaseModel):
-            _extra_paths(value, found, f"{prefix}{name}.")
-        elif value:
-            for item in value:
-                _extra_paths(item, found, f"{prefix}{name}[].")
+        hint = f"; did you mean {suggestion!r}? / 是否应为 {suggestion}？" if suggestion is not None else ""
+        self.warnings.append(f"unknown field {path!r} (first at {position}): kept, ignored by the rules{hint}")
 
 
 def _record_error(code: str, message: str, zh: str) -> FieldError:
     return FieldError("", message, zh, code)
 
 
-def _json_error(exc: json.JSONDecodeError, *, with_line: bool, rest_lost: bool = False) -> FieldError:
+def _too_long(size: int, limit: int) -> FieldError:
+    return _record_error(
+        "record_limit",
+        f"a record of {size} bytes is longer than the limit of {limit} bytes",
+        f"记录有 {size} 字节，超过上限 {limit} 字节",
+    )
+
+
+def _bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """``(line number, line, size)`` of a binary stream, reading at most ``limit`` + 1 bytes at a time: a
+    longer line is skipped to its newline and given as ``None`` with its size, never held in memory."""
+    number = 0
+    chunk = 1 << 20
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield number, line, len(line)
+            continue
+        size = len(line)
+        while not line.endswith(b"\n"):
+            line = stream.readline(chunk)
+            if not line:
+                break
+            size += len(line)
+        yield number, None, size - (1 if line.endswith(b"\n") else 0)
+
+
+# Where a value ends in a JSON text when it does not parse: strings (ended at the end of their line, so that
+# an unterminated one does not swallow the next records), brackets and commas.
+_TOKENS = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"?|[\[\]{},]')
+
+
+def _value_end(text: str, start: int) -> int:
+    """The index just after the (possibly malformed) JSON value starting at ``start``: the bracket closing
+    its first bracket, or, for a bare value, the next ``,`` or closing bracket at its own level. Iterative:
+    any depth is safe."""
+    depth = 0
+    for match in _TOKENS.finditer(text, start):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+        elif token in "]}":
+            if depth == 0:
+                return match.start()
+            depth -= 1
+            if depth == 0:
+                return match.end()
+        elif token == "," and depth == 0:
+            return match.start()
+    return len(text)
+
+
+def _decode_error(exc: json.JSONDecodeError | RecursionError, limits: Limits, *, with_line: bool) -> FieldError:
+    if isinstance(exc, RecursionError):  # the decoder recurses once per level: this is far past the limit
+        return nesting_error(limits)
+    return _json_error(exc, with_line=with_line)
+
+
+def _json_error(exc: json.JSONDecodeError, *, with_line: bool) -> FieldError:
     where = f"line {exc.lineno} column {exc.colno}" if with_line else f"column {exc.colno}"
     where_zh = f"第 {exc.lineno} 行第 {exc.colno} 列" if with_line else f"第 {exc.colno} 列"
-    tail, tail_zh = (
-        ("; the rest of the file could not be read", "；文件其余部分无法读取") if rest_lost else ("", "")
-    )
     return _record_error(
-        "json_invalid",
-        f"invalid JSON at {where}: {exc.msg}{tail}",
-        f"JSON 格式错误（{where_zh}：{exc.msg}）{tail_zh}",
+        "json_invalid", f"invalid JSON at {where}: {exc.msg}", f"JSON 格式错误（{where_zh}：{exc.msg}）"
     )
 
 
@@ -149,10 +187,19 @@ class FactSource:
 
     The format is chosen by the suffix (see :data:`SUFFIXES`). Raises :class:`FactsFileError` at once for
     a missing file or an unknown suffix, and during iteration for a file that turns out unreadable.
-    ``encoding`` applies to CSV files (e.g. ``"gb18030"`` for files saved by a Chinese Excel).
+    ``encoding`` applies to CSV files (e.g. ``"gb18030"`` for files saved by a Chinese Excel). ``limits``
+    bounds each record (nesting, list items, integers, bytes) and a ``.json`` file as a whole; a record
+    beyond one is rejected with its position and the reading goes on.
     """
 
-    def __init__(self, path: Path | str, report: LoadReport | None = None, *, encoding: str = "utf-8-sig"):
+    def __init__(
+        self,
+        path: Path | str,
+        report: LoadReport | None = None,
+        *,
+        encoding: str = "utf-8-sig",
+        limits: Limits = DEFAULT,
+    ):
         self.path = Path(path)
         self.format = SUFFIXES.get(self.path.suffix.lower(), "")
         if not self.format:
@@ -166,6 +213,8 @@ class FactSource:
             raise FactsFileError(f"{self.path}: not a file")
         self.report = report if report is not None else LoadReport()
         self.encoding = encoding
+        self.limits = limits
+        self.decoder = RecordDecoder()
         self._started = False
 
     def __iter__(self) -> Iterator[Loaded | Rejected]:
@@ -199,19 +248,14 @@ class FactSource:
         *,
         sources: Mapping[str, Position] | None = None,
         errors: Iterable[FieldError] = (),
+        thorough: bool = True,
     ) -> Loaded | Rejected:
-        """Validate one raw record; ``errors`` are problems already found while reading it."""
+        """Validate one raw record (see :func:`~.checks.validate_record`); ``errors`` are problems already found
+        while reading it. ``thorough=False`` when the reader knows that the record holds no marker and no unpaired
+        surrogate (see :func:`~.checks.validate_record`)."""
         found = list(errors)
-        if not isinstance(raw, dict):
-            kind = "array" if isinstance(raw, list) else type(raw).__name__
-            found.append(
-                _record_error(
-                    "not_object", f"expected a JSON object, got {kind}", f"记录应为 JSON 对象，实为 {kind}"
-                )
-            )
-            return self.reject(position, found)
-        record_id = raw.get("id")
-        if isinstance(record_id, str):
+        record_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(record_id, str) and record_id.strip():
             first = self.report.seen_ids.get(record_id)
             if first is None:
                 self.report.seen_ids[record_id] = position
@@ -225,17 +269,13 @@ class FactSource:
                         "duplicate_id",
                     ),
                 )
-        try:
-            model = Enterprise.model_validate(raw)
-        except ValidationError as exc:
-            found.extend(field_errors(exc, sources))
-            return self.reject(position, found)
-        if found:
-            return self.reject(position, found)
-        extras: dict[str, None] = {}
-        _extra_paths(model, extras)
-        for path in extras:
-            self.report.note_unknown_field(path, position)
+        check = validate_record(raw, self.limits, sources=sources, thorough=thorough)
+        model = check.model
+        found.extend(check.errors)
+        if found or model is None:
+            return self.reject(position, capped(found))
+        for path, suggestion in check.unknown_fields.items():
+            self.report.note_unknown_field(path, position, suggestion)
         self.report.loaded += 1
         return Loaded(position, model, model.model_dump(exclude_unset=True))
 
@@ -243,12 +283,16 @@ class FactSource:
 
     def _read_jsonl(self) -> Iterator[Loaded | Rejected]:
         name = str(self.path)
-        with self.path.open("rb") as lines:
-            for number, raw_line in enumerate(lines, start=1):
+        limit = self.limits.max_record_bytes
+        with self.path.open("rb") as stream:
+            for number, raw_line, size in _bounded_lines(stream, limit):
+                position = Position(name, line=number)
+                if raw_line is None:
+                    yield self.reject(position, [_too_long(size, limit)])
+                    continue
                 line = raw_line.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw_line
                 if not line.strip():
                     continue
-                position = Position(name, line=number)
                 try:
                     text = line.decode("utf-8").rstrip("\r\n")
                 except UnicodeDecodeError as exc:
@@ -264,21 +308,27 @@ class FactSource:
                     )
                     continue
                 try:
-                    raw = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield self.reject(position, [_json_error(exc, with_line=False)])
+                    raw = self.decoder.decode(text)
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    yield self.reject(position, [_decode_error(exc, self.limits, with_line=False)])
                     continue
-                yield self.accept(raw, position)
+                yield self.accept(raw, position, thorough=self.decoder.suspect)
 
     # -- JSON -----------------------------------------------------------------------------------------
 
     def _read_json(self) -> Iterator[Loaded | Rejected]:
         name = str(self.path)
+        limit = self.limits.max_document_bytes
+        size = self.path.stat().st_size
+        if size > limit:
+            raise FactsFileError(
+                f"{self.path}: {size} bytes, more than the limit of {limit} bytes for a JSON file read whole; "
+                "write large populations as JSON Lines (one record a line), which is streamed"
+            )
         try:
             text = self.path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FactsFileError(f"{self.path}: not valid UTF-8 (byte {exc.start + 1})") from exc
-        decoder = json.JSONDecoder()
         end = len(text)
 
         def skip(index: int) -> int:
@@ -295,9 +345,10 @@ class FactSource:
             return
         if text[index] != "[":
             try:
-                raw, after = decoder.raw_decode(text, index)
-            except json.JSONDecodeError as exc:
-                yield self.reject(Position(name, exc.lineno, 1), [_json_error(exc, with_line=True)])
+                raw, after = self.decoder.raw_decode(text, index)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                line = exc.lineno if isinstance(exc, json.JSONDecodeError) else line_of(index)
+                yield self.reject(Position(name, line, 1), [_decode_error(exc, self.limits, with_line=True)])
                 return
             if skip(after) != end:
                 yield self.reject(
@@ -311,46 +362,57 @@ class FactSource:
                     ],
                 )
                 return
-            yield self.accept(raw, Position(name, line_of(index), 1))
+            yield self.accept(raw, Position(name, line_of(index), 1), thorough=self.decoder.suspect)
             return
         index, number, line, counted_to = skip(index + 1), 0, line_of(index), index
         if index < end and text[index] == "]":
             index = end
+        pending: list[FieldError] = []  # a missing ',' is an error of the record after it
         while index < end:
             number += 1
             line += text.count("\n", counted_to, index)
             counted_to = index
+            position = Position(name, line, number)
             try:
-                raw, index = decoder.raw_decode(text, index)
-            except json.JSONDecodeError as exc:
-                yield self.reject(
-                    Position(name, exc.lineno, number), [_json_error(exc, with_line=True, rest_lost=True)]
-                )
-                return
-            yield self.accept(raw, Position(name, line, number))
+                raw, index = self.decoder.raw_decode(text, index)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                # reject this record and go on after it: where it ends is found by its brackets
+                yield self.reject(position, [*pending, _decode_error(exc, self.limits, with_line=True)])
+                index = _value_end(text, index)
+                if index == counted_to and text[index] not in "],":  # no value at all: step over a character
+                    index += 1
+            else:
+                yield self.accept(raw, position, errors=pending, thorough=self.decoder.suspect)
+            pending = []
             index = skip(index)
-            if index < end and text[index] == ",":
-                index = skip(index + 1)
-                continue
-            if index < end and text[index] == "]" and skip(index + 1) == end:
-                return
-            yield self.reject(
-                Position(name, line_of(index), number + 1),
-                [
+            while True:  # the separator
+                if index < end and text[index] == ",":
+                    index = skip(index + 1)
+                    break
+                if index < end and text[index] == "]" and skip(index + 1) == end:
+                    return
+                if index >= end:
+                    self.report.warnings.append(
+                        f"{name}: the array is not closed by ']' after record {number}; the file may be cut short"
+                    )
+                    return
+                pending = [
                     _record_error(
                         "json_invalid",
-                        f"expected ',' or a final ']' after record {number}; "
-                        "the rest of the file could not be read",
-                        f"第 {number} 条记录之后应为 ',' 或结尾的 ']'；文件其余部分无法读取",
+                        f"expected ',' or a final ']' before this record (line {line_of(index)})",
+                        f"此记录之前（第 {line_of(index)} 行）应为 ',' 或结尾的 ']'",
                     )
-                ],
-            )
-            return
+                ]
+                if text[index] not in "]}":
+                    break
+                index = skip(index + 1)  # a stray closing bracket
 
 
-def load(path: Path | str, report: LoadReport | None = None) -> Iterator[Loaded | Rejected]:
+def load(
+    path: Path | str, report: LoadReport | None = None, *, limits: Limits = DEFAULT
+) -> Iterator[Loaded | Rejected]:
     """Records of a fact file, lazily; counts go to ``report`` when given (see :class:`FactSource`)."""
-    return iter(FactSource(path, report))
+    return iter(FactSource(path, report, limits=limits))
 
 
 def _json_default(value: object) -> str:

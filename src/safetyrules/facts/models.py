@@ -4,8 +4,9 @@ One JSON object per enterprise; only ``id`` is required. *Absent* means unknown,
 means known not to exist: :py:meth:`pydantic.BaseModel.model_dump` with ``exclude_unset=True`` keeps that
 distinction at every nesting level. Unknown extra fields are kept (``extra="allow"``).
 
-Annotations are deliberately plain (``X | None``, ``list[Model] | None``, ``Model | None``, ``int``,
-``bool``, ``str``, ``date``, ``datetime``, the ``StrEnum``\\s) because the policy type checker reads them.
+Annotations are deliberately plain (``X | None``, ``list[Model] | None``, ``Model | None``, ``bool``,
+``str``, ``date``, ``datetime``, the ``StrEnum``\\s, and :data:`BoundedInt` — ``Annotated[int, …]`` — for
+every integer) because the policy type checker reads them.
 Strictness comes from ``Field(strict=True)`` on booleans and integers (no ``"true"`` -> ``True``, no
 ``"5"`` -> ``5``) and from a before-validator on every date field (each model lists its own) that accepts
 dates only as ``date`` objects or ``YYYY-MM-DD`` strings, and instants only as timezone-aware ``datetime``
@@ -17,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from safetyrules.limits import DEFAULT, Limits
 
 # --------------------------------------------------------------------------------------------------------
 # Enumerations
@@ -262,6 +265,26 @@ def _instants(*names: str) -> Any:
     return field_validator(*names, mode="before")(_datetime_or_none)
 
 
+def _within_int_limit(value: int, info: ValidationInfo) -> int:
+    """Refuse an integer beyond ``Limits.max_int`` (the limits come from the validation context, key
+    ``"limits"``): past it the columnar engine overflows (2**63) or its sums wrap."""
+    context = info.context
+    limits = context.get("limits", DEFAULT) if isinstance(context, dict) else DEFAULT
+    if not isinstance(limits, Limits):
+        limits = DEFAULT
+    if not limits.check_int(value):
+        raise PydanticCustomError(
+            "int_limit",
+            "Input is beyond the integer limit ±{limit}",
+            {"limit": limits.max_int},
+        )
+    return value
+
+
+BoundedInt = Annotated[int, AfterValidator(_within_int_limit)]
+"""The type of every integer field of the contract: an ``int`` within ``±Limits.max_int``."""
+
+
 # Field helpers: every field documents its meaning in Chinese and English.
 
 
@@ -338,8 +361,8 @@ class Management(FactModel):
     """安全管理机构和人员 / safety management body and staff."""
 
     safety_body: bool | None = _flag("设置安全生产管理机构 / has a safety management body")
-    full_time_safety_staff: int | None = _count("专职安全生产管理人员数 / number of full-time safety staff")
-    part_time_safety_staff: int | None = _count("兼职安全生产管理人员数 / number of part-time safety staff")
+    full_time_safety_staff: BoundedInt | None = _count("专职安全生产管理人员数 / number of full-time safety staff")
+    part_time_safety_staff: BoundedInt | None = _count("兼职安全生产管理人员数 / number of part-time safety staff")
     technical_team: bool | None = _flag("有安全技术管理团队 / has a safety technical and management team")
     technical_lead: str | None = _opt("技术负责人 / name of the technical lead")
 
@@ -347,11 +370,11 @@ class Management(FactModel):
 class SafetyCost(FactModel):
     """某年度安全生产费用（元） / one year's safety costs, in whole yuan."""
 
-    year: int | None = Field(default=None, description="年度 / calendar year", strict=True, ge=1, le=9999)
-    required: int | None = _count("应提取金额（元） / amount required to be extracted (yuan)")
-    extracted: int | None = _count("实际提取金额（元） / amount extracted (yuan)")
-    used: int | None = _count("实际使用金额（元） / amount used (yuan)")
-    misappropriated: int | None = _count("挪用金额（元） / amount misappropriated (yuan)")
+    year: BoundedInt | None = Field(default=None, description="年度 / calendar year", strict=True, ge=1, le=9999)
+    required: BoundedInt | None = _count("应提取金额（元） / amount required to be extracted (yuan)")
+    extracted: BoundedInt | None = _count("实际提取金额（元） / amount extracted (yuan)")
+    used: BoundedInt | None = _count("实际使用金额（元） / amount used (yuan)")
+    misappropriated: BoundedInt | None = _count("挪用金额（元） / amount misappropriated (yuan)")
     internal_audit: bool | None = _flag("使用情况经内部审计 / use audited internally")
     external_audit: bool | None = _flag("使用情况经外部审计 / use audited externally")
 
@@ -431,8 +454,8 @@ class RiskCommunication(FactModel):
 
     bulletin_board: bool | None = _flag("设置风险公告栏 / risk bulletin board in place")
     post_cards_for_all_posts: bool | None = _flag("所有岗位发放风险告知卡 / risk card issued for every post")
-    major_risk_sites: int | None = _count("重大风险场所数 / number of major risk sites")
-    major_risk_sites_signed_and_monitored: int | None = _count(
+    major_risk_sites: BoundedInt | None = _count("重大风险场所数 / number of major risk sites")
+    major_risk_sites_signed_and_monitored: BoundedInt | None = _count(
         "设置警示标志并监测监控的重大风险场所数 / major risk sites with warning signs and monitoring"
     )
 
@@ -607,7 +630,7 @@ class Enterprise(FactModel):
     industry: Industry | None = _opt("行业领域 / industry")
     above_designated_size: bool | None = _flag("规模以上企业 / above designated size (规模以上)")
     established_on: dt.date | None = _opt("成立日期 / date the enterprise was established")
-    employee_count: int | None = _count("从业人员数 / number of employees")
+    employee_count: BoundedInt | None = _count("从业人员数 / number of employees")
     principal: Principal | None = _opt("主要负责人 / the principal")
     responsibility_system: ResponsibilitySystem | None = _opt(
         "全员安全生产责任制 / safety responsibility system"
@@ -618,7 +641,7 @@ class Enterprise(FactModel):
     five_in_place: FiveInPlace | None = _opt("五到位 / the five things in place")
     management: Management | None = _opt("安全管理机构和人员 / safety management body and staff")
     safety_costs: list[SafetyCost] | None = _opt("安全生产费用（按年） / safety costs, per year")
-    obsolete_equipment_in_use: int | None = _count(
+    obsolete_equipment_in_use: BoundedInt | None = _count(
         "在用淘汰落后设备、工艺数量 / number of obsolete pieces of equipment or processes in use"
     )
     ppe: Ppe | None = _opt("劳动防护用品 / personal protective equipment")
@@ -640,6 +663,15 @@ class Enterprise(FactModel):
     insurance: list[Insurance] | None = _opt("保险 / insurance policies")
 
     _strict_dates = _dates("established_on", "standardization_self_assessed_on")
+
+    @field_validator("id")
+    @classmethod
+    def _id_not_blank(cls, value: str) -> str:
+        # an empty id cannot name the enterprise in a finding, and every blank one would be "the same"
+        if not value.strip():
+            raise PydanticCustomError("empty_id", "the id is empty")
+        return value
+
     _strict_date_list = field_validator("internal_assessments", mode="before")(_date_list_or_none)
 
 
