@@ -31,6 +31,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from safetyrules.facts._shapes import Shape, field_shapes
+from safetyrules.facts.errors import FactsFileError
 from safetyrules.facts.models import Enterprise
 
 ROOT = ""  # the name of the enterprise table
@@ -275,17 +276,27 @@ class FactTables:
         Columns are cast to the contract's types; a missing value column is all unknown (a missing `#unk`
         column: known where the value column exists), a missing child table empty, missing `_idx`/`_i`
         numbered in file order. Rows are renumbered so that `_idx` is 0 … n-1 in the enterprise table's order.
+
+        For tables known to be good (written by `write_parquet`): a value that does not cast, or an `_idx`
+        shared by two enterprise rows, raises `FactsFileError`. `columnar.validate.read_parquet_validated`
+        rejects the bad rows with their reasons and keeps the rest.
         """
         src = Path(folder)
         sch = schema()
-        root = _conform(pl.read_parquet(src / f"{ROOT_FILE}.parquet"), sch.tables[ROOT])
-        children: dict[str, pl.DataFrame] = {}
-        for name in sch.child_names():
-            path = src / f"{name}.parquet"
+        tables: dict[str, pl.DataFrame] = {}
+        for name in (ROOT, *sch.child_names()):
+            path = src / f"{ROOT_FILE if name == ROOT else name}.parquet"
             spec = sch.tables[name]
-            frame = pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=spec.schema())
-            children[name] = _conform(frame, spec)
-        return FactTables(root, children).renumbered()
+            frame = pl.read_parquet(path) if name == ROOT or path.exists() else pl.DataFrame(schema=spec.schema())
+            try:
+                tables[name] = _conform(frame, spec)
+            except pl.exceptions.PolarsError as e:
+                raise FactsFileError(f"{path}: {e} (read_parquet_validated rejects bad rows and keeps the rest)") \
+                    from None
+        root = tables.pop(ROOT)
+        if root.get_column(IDX).is_duplicated().any():  # rows sharing a key would share their list rows
+            raise FactsFileError(f"{src / ROOT_FILE}.parquet: `_idx` is given to more than one enterprise row")
+        return FactTables(root, tables).renumbered()
 
     def renumbered(self) -> FactTables:
         """`_idx` = row number of the enterprise table; child rows follow, sorted by (`_idx`, `_i`)."""

@@ -12,10 +12,14 @@ What is checked (the same rules `safetyrules.facts.models` applies record by rec
 - bounds: counts are ≥ 0, a safety cost's year is within 1 … 9999 (read from the models' constraints);
 - order of dates: a hazard remediated or verified before it was found, an accident reported or its
   principal informed before it occurred, insurance ending before it starts;
-- instants need their offset (`<field>#off`); ids: every enterprise has one, and it is unique (the first
-  row with an id is kept, later ones are rejected, as the record loaders do);
-- child rows: each belongs to an enterprise of the enterprise table (`_idx`) and has its own position
-  (`_i`) there; a field cannot have a value under an object that is null or unknown.
+- limits (`safetyrules.limits.Limits`): integers within `±max_int`, dates and instants within
+  `min_date … max_date` (Parquet holds years a Python date cannot);
+- instants need their offset (`<field>#off`); ids: every enterprise has one, not blank, and it is unique
+  (the first row with an id is kept, later ones are rejected, as the record loaders do);
+- row keys: each enterprise row has its own `_idx` (rows sharing one are all rejected: whose list rows are
+  whose cannot be told); each child row belongs to an enterprise of the enterprise table (`_idx`; a row of
+  no enterprise is rejected and counted in `rows_rejected`) and has its own position (`_i`) there; a field
+  cannot have a value under an object that is null or unknown.
 
 A rejected child row rejects its enterprise, as one bad item rejects a whole record in the record loaders:
 evaluating the enterprise without the item would give another answer than its facts. Each problem is one
@@ -48,6 +52,7 @@ from safetyrules.columnar.tables import (
     schema,
 )
 from safetyrules.facts._shapes import field_shapes
+from safetyrules.limits import DEFAULT, Limits
 
 ROW = "_row"
 REJECTED_SCHEMA = {"table": pl.String, "row": pl.UInt32, "enterprise": pl.String, "field": pl.String,
@@ -73,17 +78,25 @@ class Validated:
     tables: FactTables
     rejected: pl.DataFrame  # REJECTED_SCHEMA
     enterprises_read: int
+    rows_rejected: int = 0  # child rows of no enterprise: rejected input that no enterprise count shows
 
     @property
     def enterprises_rejected(self) -> int:
         return self.enterprises_read - len(self.tables)
 
+    @property
+    def inputs_rejected(self) -> int:
+        """Enterprises rejected plus child rows of no enterprise: non-zero whenever input was refused (what a
+        command's exit status should follow)."""
+        return self.enterprises_rejected + self.rows_rejected
+
     def summary(self) -> str:
-        return (f"loaded {len(self.tables)}, rejected {self.enterprises_rejected} enterprises "
+        orphans = f" and {self.rows_rejected} rows of no enterprise" if self.rows_rejected else ""
+        return (f"loaded {len(self.tables)}, rejected {self.enterprises_rejected} enterprises{orphans} "
                 f"({self.rejected.height} problems)")
 
 
-def read_parquet_validated(folder: str | Path) -> Validated:
+def read_parquet_validated(folder: str | Path, limits: Limits = DEFAULT) -> Validated:
     """Read a folder of Parquet tables (the layout of `FactTables.write_parquet`) and validate it."""
     src = Path(folder)
     sch = schema()
@@ -92,15 +105,15 @@ def read_parquet_validated(folder: str | Path) -> Validated:
         path = src / f"{name}.parquet"
         if path.exists():
             raw[name] = pl.read_parquet(path)
-    return validate_frames(raw)
+    return validate_frames(raw, limits)
 
 
-def validate_tables(tables: FactTables) -> Validated:
+def validate_tables(tables: FactTables, limits: Limits = DEFAULT) -> Validated:
     """Validate tables already in the contract's types (e.g. built by `FactTables.from_records`)."""
-    return validate_frames({ROOT: tables.enterprises, **tables.children})
+    return validate_frames({ROOT: tables.enterprises, **tables.children}, limits)
 
 
-def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
+def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> Validated:
     """Validate raw frames (table name → frame; the enterprise table is named ""; a missing child table is
     empty), keep what passes."""
     sch = schema()
@@ -110,7 +123,7 @@ def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
     for name, spec in sch.tables.items():
         frame = raw.get(name, pl.DataFrame(schema=spec.schema())).with_row_index(ROW)
         typed, type_problems = _conform(frame, spec)
-        checks = [*type_problems, *_checks(typed, spec)]
+        checks = [*type_problems, *_checks(typed, spec, limits)]
         found, bad = _collect(typed, name, checks)
         problems.extend(found)
         frames[name] = typed.select(ROW, *spec.schema())
@@ -124,12 +137,15 @@ def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
         frames[ROOT] = root
     id_problems, id_bad = _ids(root)
     problems.extend(id_problems)
-    root_bad = bad_rows[ROOT] | id_bad
+    key_problems, key_bad = _row_keys(root)
+    problems.extend(key_problems)
+    root_bad = bad_rows[ROOT] | id_bad | key_bad
     # child rows of unknown enterprises, and repeated positions
     n = root.height
     rejected_owners: list[pl.Series] = [root.filter(root_bad).get_column(IDX)]
     item_owners: list[pl.Series] = []
     numbered = root.get_column(IDX).equals(pl.int_range(0, n, dtype=pl.UInt32, eager=True).alias(IDX))
+    orphans = 0
     for name in sch.child_names():
         child = frames[name]
         idx = child.get_column(IDX)
@@ -142,6 +158,7 @@ def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
                 rows = child.filter(mask)
                 problems.append(_problem_frame(rows, name, pl.lit(IDX if code == "orphan_row" else ELEM), code,
                                                pl.lit(reason), root))
+        orphans += int(orphan.sum())
         bad = bad_rows[name] | repeated
         item_owners.append(child.filter(bad & ~orphan).get_column(IDX))
         bad_rows[name] = bad | orphan
@@ -151,7 +168,7 @@ def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
         problems.append(_problem_frame(by_item, ROOT, pl.lit(None, dtype=pl.String), "rejected_item",
                                        pl.lit("a row of one of its lists was rejected (see that table)"), root))
     rejected_owners.append(owners)
-    dropped = pl.concat(rejected_owners).unique()
+    dropped = pl.concat(rejected_owners).drop_nulls().unique()
     accepted_root = (root.filter(~root.get_column(IDX).is_in(dropped.implode())) if dropped.len() else root).drop(ROW)
     children = {}
     for name in sch.child_names():
@@ -162,7 +179,7 @@ def validate_frames(raw: dict[str, pl.DataFrame]) -> Validated:
         children[name] = child.filter(keep).drop(ROW) if not keep.all() else child.drop(ROW)
     rejected = pl.concat(problems) if problems else pl.DataFrame(schema=REJECTED_SCHEMA)
     rejected = rejected.sort("table", "row", "code", maintain_order=True)
-    return Validated(FactTables(accepted_root, children).renumbered(), rejected, n)
+    return Validated(FactTables(accepted_root, children).renumbered(), rejected, n, orphans)
 
 
 # ------------------------------------------------------------------------------------------ conforming
@@ -295,10 +312,20 @@ def _presence(frame: pl.DataFrame, spec: TableSpec, path: str, columns: set[str]
 
 # ------------------------------------------------------------------------------------------ checks
 
-def _checks(frame: pl.DataFrame, spec: TableSpec) -> list[Check]:
+def _checks(frame: pl.DataFrame, spec: TableSpec, limits: Limits = DEFAULT) -> list[Check]:
     """The contract's rules on typed rows (types were checked while conforming)."""
     out: list[Check] = []
     for leaf in spec.leaves:
+        col = pl.col(leaf.path)
+        if leaf.kind == "int":  # the models' BoundedInt: beyond it the engine's sums wrap (not abs(): -2**63)
+            out.append((leaf.path, "int_limit", ((col > limits.max_int) | (col < -limits.max_int)).fill_null(False),
+                        pl.format("{} is beyond the integer limit ±{}", col, pl.lit(limits.max_int))))
+        elif leaf.kind in ("date", "datetime"):  # Parquet holds years a Python date cannot
+            day = col if leaf.kind == "date" else col.dt.date()
+            outside = (day < limits.min_date) | (day > limits.max_date)
+            out.append((leaf.path, "date_range", outside.fill_null(False),
+                        pl.format("{} is outside the calendar {} … {}", col.cast(pl.String),
+                                  pl.lit(limits.min_date.isoformat()), pl.lit(limits.max_date.isoformat()))))
         for lo, hi in _bounds(spec, leaf):
             col = pl.col(leaf.path)
             if lo is not None:
@@ -373,7 +400,7 @@ def _problem_frame(rows: pl.DataFrame, table: str, fld: pl.Expr, code: str, reas
     if table == ROOT:
         enterprise: pl.Expr = pl.col("id")
     elif root is not None:
-        ids = root.select(IDX, pl.col("id").alias("_id"))
+        ids = root.select(IDX, pl.col("id").alias("_id")).unique(IDX, keep="first")  # one row per key
         rows = rows.join(ids, on=IDX, how="left")
         enterprise = pl.col("_id")
     else:
@@ -385,7 +412,8 @@ def _problem_frame(rows: pl.DataFrame, table: str, fld: pl.Expr, code: str, reas
 
 def _ids(root: pl.DataFrame) -> tuple[list[pl.DataFrame], pl.Series]:
     """Every enterprise needs an id; a repeated id rejects the later rows (the first is kept)."""
-    missing = root.get_column("id").is_null() | root.get_column("id" + UNK)
+    ids = root.get_column("id")
+    missing = (ids.is_null() | ids.str.strip_chars().eq("")).fill_null(True) | root.get_column("id" + UNK)
     repeated = root.select(pl.col("id").is_duplicated() & ~pl.col("id").is_first_distinct()).to_series() \
         .fill_null(False) & ~missing
     out = []
@@ -398,6 +426,19 @@ def _ids(root: pl.DataFrame) -> tuple[list[pl.DataFrame], pl.Series]:
         out.append(_problem_frame(rows, ROOT, pl.lit("id"), "duplicate_id",
                                   pl.format("duplicate id {}: first at row {}", pl.col("id"), pl.col("_first"))))
     return out, missing | repeated
+
+
+def _row_keys(root: pl.DataFrame) -> tuple[list[pl.DataFrame], pl.Series]:
+    """Every enterprise row needs its own `_idx`: rows sharing one (or without one) are all rejected, with the
+    child rows that name it, since whose list rows are whose cannot be told."""
+    idx = root.get_column(IDX)
+    bad = idx.is_null() | idx.is_duplicated()
+    if not bad.any():
+        return [], bad
+    rows = root.filter(bad)
+    reason = pl.when(pl.col(IDX).is_null()).then(pl.lit("no usable row key `_idx`")).otherwise(
+        pl.format("`_idx` {} is given to more than one enterprise row", pl.col(IDX).cast(pl.String)))
+    return [_problem_frame(rows, ROOT, pl.lit(IDX), "duplicate_idx", reason)], bad
 
 
 def _repeated_positions(child: pl.DataFrame) -> pl.Series:

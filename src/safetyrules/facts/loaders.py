@@ -146,6 +146,7 @@ def _bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes |
 # Where a value ends in a JSON text when it does not parse: strings (ended at the end of their line, so that
 # an unterminated one does not swallow the next records), brackets and commas.
 _TOKENS = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"?|[\[\]{},]')
+_CLOSED_STRING = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"')
 
 
 def _value_end(text: str, start: int) -> int:
@@ -155,6 +156,10 @@ def _value_end(text: str, start: int) -> int:
     depth = 0
     for match in _TOKENS.finditer(text, start):
         token = match.group()
+        if token[0] == '"':
+            if not _CLOSED_STRING.fullmatch(token):
+                return match.end()  # a string cannot span lines: the value is broken at the end of this line
+            continue
         if token in "[{":
             depth += 1
         elif token in "]}":
@@ -381,6 +386,10 @@ class FactSource:
                 index = _value_end(text, index)
                 if index == counted_to and text[index] not in "],":  # no value at all: step over a character
                     index += 1
+                index = skip(index)
+                if index < end and text[index] in "[{":  # the broken record ended early: no ',' to expect
+                    pending = []
+                    continue
             else:
                 yield self.accept(raw, position, errors=pending, thorough=self.decoder.suspect)
             pending = []
