@@ -175,6 +175,13 @@ class Checker:
             if isinstance(d, ast.PolicyDecl):
                 headers.append(d)
                 continue
+            if isinstance(d, ast.EnumDecl | ast.RecordDecl):
+                # parsed and formatted already; the engines still read the built-in 附件4 fact contract
+                self.sink.error("schema-not-supported",
+                                f"`{d.name}`: fact schema declarations (`enum`, `record`, `subject`) are not "
+                                "evaluated yet; the rules read the built-in fact contract (`safetyrules schema`)",
+                                d.name_span)
+                continue
             if d.name in self.decls:
                 first = self.decls[d.name]
                 self.sink.error("duplicate-name", f"`{d.name}` is declared twice", d.name_span,

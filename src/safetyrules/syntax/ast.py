@@ -487,11 +487,157 @@ class RuleDecl:
         return tuple(i for item in self.all(Implements) for i in item.ids)
 
 
+# ------------------------------------------------------------------------------------------ the fact schema
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """What a person reads for a record, a field or an enumeration: its name in Chinese and English."""
+
+    text: Bilingual
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EnumCode:
+    """One code of an enumeration, with its Chinese and English label."""
+
+    code: str
+    label: Bilingual
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EnumDecl:
+    """`enum industry { label … code construction zh "建筑施工" en "construction" … }`."""
+
+    name: str
+    items: tuple[Label | EnumCode, ...]
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    @property
+    def codes(self) -> tuple[EnumCode, ...]:
+        return tuple(i for i in self.items if isinstance(i, EnumCode))
+
+    @property
+    def label(self) -> Label | None:
+        return next((i for i in self.items if isinstance(i, Label)), None)
+
+
+FIELD_KINDS = ("simple", "list", "set")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    """`text`, `hazard`, `list<hazard>`, `set<risk_level>`: a type name, plain or in a list or a set."""
+
+    kind: str  # one of FIELD_KINDS
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldKept:
+    """`kept`: a date that is not an event (an expiry date, a deadline): the as-of view keeps it."""
+
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDated:
+    """`dated` on a `list<date>`: each date is its item's own date; later items are not on record yet."""
+
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMin:
+    """`>= 0`: the least value a number may have."""
+
+    value: int
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldNotBefore:
+    """`>= found_on`: a date that is never before another field of the same record."""
+
+    other: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+FieldOption = Label | FieldKept | FieldDated | FieldMin | FieldNotBefore
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDecl:
+    name: str
+    type: FieldType
+    options: tuple[FieldOption, ...]
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    def first(self, kind: type[_I]) -> _I | None:
+        return next((o for o in self.options if isinstance(o, kind)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKey:
+    """`key id`: the field that identifies a subject record."""
+
+    field: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTimezone:
+    """`timezone "+08:00"`: the local time in which an instant's date is taken."""
+
+    offset: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDated:
+    """`dated found_on`: the record did not exist before that date (a later list item is not on record yet;
+    a later object is null)."""
+
+    field: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+RecordItem = Label | RecordKey | RecordTimezone | RecordDated | FieldDecl
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDecl:
+    """`record hazard { … }`, or `subject enterprise { … }` for the record every evaluation is about."""
+
+    kind: str  # "record" | "subject"
+    name: str
+    items: tuple[RecordItem, ...]
+    doc: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    @property
+    def fields(self) -> tuple[FieldDecl, ...]:
+        return tuple(i for i in self.items if isinstance(i, FieldDecl))
+
+    def first(self, kind: type[_I]) -> _I | None:
+        return next((i for i in self.items if isinstance(i, kind)), None)
+
+
 Decl = (
     PolicyDecl
     | ParamDecl
     | DefineDecl
     | RuleDecl
+    | EnumDecl
+    | RecordDecl
 )
 
 

@@ -218,6 +218,47 @@ def _param_item(item: ast.ParamItem, indent: str) -> list[str]:
     raise TypeError(item)  # pragma: no cover
 
 
+def _field_type(t: ast.FieldType) -> str:
+    return t.name if t.kind == "simple" else f"{t.kind}<{t.name}>"
+
+
+def _field_option(option: ast.FieldOption) -> str:
+    match option:
+        case ast.Label(text=t):
+            return _bilingual("label", t)
+        case ast.FieldKept():
+            return "kept"
+        case ast.FieldDated():
+            return "dated"
+        case ast.FieldMin(value=v):
+            return f">= {v}"
+        case ast.FieldNotBefore(other=o):
+            return f">= {o}"
+    raise TypeError(option)  # pragma: no cover
+
+
+def _enum_item(item: ast.Label | ast.EnumCode, indent: str) -> list[str]:
+    if isinstance(item, ast.Label):
+        return [indent + _bilingual("label", item.text)]
+    return [f"{indent}code {item.code} zh {_string(item.label.zh)} en {_string(item.label.en)}"]
+
+
+def _record_item(item: ast.RecordItem, indent: str) -> list[str]:
+    match item:
+        case ast.Label(text=t):
+            return [indent + _bilingual("label", t)]
+        case ast.RecordKey(field=f):
+            return [f"{indent}key {f}"]
+        case ast.RecordTimezone(offset=o):
+            return [f"{indent}timezone {_string(o)}"]
+        case ast.RecordDated(field=f):
+            return [f"{indent}dated {f}"]
+        case ast.FieldDecl(name=n, type=t, options=options, doc=doc):
+            line = " ".join([f"{indent}field {n}: {_field_type(t)}", *(_field_option(o) for o in options)])
+            return [*(f"{indent}/// {d}".rstrip() for d in doc), line]
+    raise TypeError(item)  # pragma: no cover
+
+
 def _rule_item(item: ast.RuleItem, indent: str) -> list[str]:
     match item:
         case ast.Implements(ids=ids):
@@ -343,6 +384,12 @@ def _decl(decl: ast.Decl, comments: _Comments) -> list[str]:
         case ast.RuleDecl(kind=k, name=n, items=ritems):
             header = f"{k} {n} {{"
             body = [(i.span.line, i.span.end_line, _rule_item(i, INDENT)) for i in ritems]
+        case ast.EnumDecl(name=n, items=eitems):
+            header = f"enum {n} {{"
+            body = [(i.span.line, i.span.end_line, _enum_item(i, INDENT)) for i in eitems]
+        case ast.RecordDecl(kind=k, name=n, items=record_items):
+            header = f"{k} {n} {{"
+            body = [(i.span.line, i.span.end_line, _record_item(i, INDENT)) for i in record_items]
         case _:  # pragma: no cover
             raise TypeError(decl)
     lines = [header + _header_trailing(comments, decl)]

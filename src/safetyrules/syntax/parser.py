@@ -80,8 +80,12 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
     return ParseResult(ast.Module(tuple(all_decls), file, tuple(comments)), sink.items, frozenset(unparsed))
 
 
-_DECL_START = re.compile(r"^(?:///|policy\b|param\b|define\b|obligation\b|trigger\b)", re.MULTILINE)
-_DECL_NAME = re.compile(r"^(param|define|obligation|trigger|policy)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+_DECL_START = re.compile(
+    r"^(?:///|policy\b|param\b|define\b|obligation\b|trigger\b|enum\b|record\b|subject\b)", re.MULTILINE
+)
+_DECL_NAME = re.compile(
+    r"^(param|define|obligation|trigger|policy|enum|record|subject)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE
+)
 
 
 def _chunks(text: str) -> list[tuple[int, int]]:
@@ -369,6 +373,52 @@ class _Builder(Transformer[Token, Any]):
 
     def trigger_decl(self, meta: Any, doc: Any, name: Token, *items: Any) -> ast.RuleDecl:
         return ast.RuleDecl("trigger", str(name), tuple(items), doc or (), self._span(meta), self._tok(name))
+
+    # the fact schema -------------------------------------------------------------------
+    def enum_decl(self, meta: Any, doc: Any, name: Token, *items: Any) -> ast.EnumDecl:
+        return ast.EnumDecl(str(name), tuple(items), doc or (), self._span(meta), self._tok(name))
+
+    def enum_code(self, meta: Any, code: Token, zh: Token, en: Token) -> ast.EnumCode:
+        return ast.EnumCode(str(code), ast.Bilingual(_unquote(zh), _unquote(en)), self._span(meta))
+
+    def label(self, meta: Any, zh: Token, en: Token) -> ast.Label:
+        return ast.Label(ast.Bilingual(_unquote(zh), _unquote(en)), self._span(meta))
+
+    def record_decl(self, meta: Any, doc: Any, kind: Token, name: Token, *items: Any) -> ast.RecordDecl:
+        return ast.RecordDecl(str(kind), str(name), tuple(items), doc or (), self._span(meta), self._tok(name))
+
+    def record_key(self, meta: Any, name: Token) -> ast.RecordKey:
+        return ast.RecordKey(str(name), self._span(meta))
+
+    def record_timezone(self, meta: Any, offset: Token) -> ast.RecordTimezone:
+        return ast.RecordTimezone(_unquote(offset), self._span(meta))
+
+    def record_dated(self, meta: Any, name: Token) -> ast.RecordDated:
+        return ast.RecordDated(str(name), self._span(meta))
+
+    def field_decl(self, meta: Any, doc: Any, name: Token, typ: ast.FieldType, *options: Any) -> ast.FieldDecl:
+        return ast.FieldDecl(str(name), typ, tuple(options), doc or (), self._span(meta), self._tok(name))
+
+    def field_simple(self, meta: Any, name: Token) -> ast.FieldType:
+        return ast.FieldType("simple", str(name), self._span(meta))
+
+    def field_list(self, meta: Any, name: Token) -> ast.FieldType:
+        return ast.FieldType("list", str(name), self._span(meta))
+
+    def field_set(self, meta: Any, name: Token) -> ast.FieldType:
+        return ast.FieldType("set", str(name), self._span(meta))
+
+    def field_kept(self, meta: Any) -> ast.FieldKept:
+        return ast.FieldKept(self._span(meta))
+
+    def field_dated(self, meta: Any) -> ast.FieldDated:
+        return ast.FieldDated(self._span(meta))
+
+    def field_min(self, meta: Any, value: Token) -> ast.FieldMin:
+        return ast.FieldMin(int(str(value)), self._span(meta))
+
+    def field_not_before(self, meta: Any, other: Token) -> ast.FieldNotBefore:
+        return ast.FieldNotBefore(str(other), self._span(meta))
 
     # rule items ------------------------------------------------------------------------
     def implements(self, meta: Any, *ids: Token) -> ast.Implements:

@@ -1,0 +1,63 @@
+"""The fact schema's syntax (`enum`, `record`, `subject`): parsed with spans, formatted canonically, and —
+until the engines read declared schemas — refused by the checker with a clear diagnostic, never ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from safetyrules.check.pipeline import compile_sources
+from safetyrules.syntax import ast
+from safetyrules.syntax.formatter import format_module
+from safetyrules.syntax.parser import parse
+
+TEXT = (Path(__file__).parent / "data" / "schema.policy").read_text(encoding="utf-8")
+
+
+def test_schema_declarations_parse_into_typed_nodes() -> None:
+    result = parse(TEXT, "schema.policy")
+    assert result.diagnostics == []
+    industry, hazard, enterprise = result.module.decls
+    assert isinstance(industry, ast.EnumDecl)
+    assert [c.code for c in industry.codes] == ["construction", "mining"]
+    assert industry.label is not None and industry.label.text == ast.Bilingual("行业", "industry")
+    assert isinstance(hazard, ast.RecordDecl) and hazard.kind == "record" and hazard.doc == ("a hazard",)
+    assert hazard.first(ast.RecordDated) == ast.RecordDated("found_on")
+    found_on = hazard.fields[1]
+    assert found_on.name == "found_on" and found_on.doc == ("when found",)
+    assert found_on.type == ast.FieldType("simple", "date")
+    assert found_on.first(ast.Label) == ast.Label(ast.Bilingual("发现日期", "found on"))
+    assert found_on.span.line == 13 and found_on.name_span.line == 14
+    assert hazard.fields[2].options == (ast.FieldNotBefore("found_on"),)
+    assert hazard.fields[3].options == (ast.FieldMin(0),)
+    assert hazard.fields[4].options == (ast.FieldKept(),)
+    assert isinstance(enterprise, ast.RecordDecl) and enterprise.kind == "subject"
+    assert enterprise.first(ast.RecordKey) == ast.RecordKey("id")
+    assert enterprise.first(ast.RecordTimezone) == ast.RecordTimezone("+08:00")
+    assert [f.type for f in enterprise.fields] == [
+        ast.FieldType("list", "hazard"), ast.FieldType("list", "date"), ast.FieldType("set", "industry")]
+    assert enterprise.fields[1].options == (ast.FieldDated(),)
+
+
+def test_schema_declarations_format_to_a_fixed_point_and_keep_comments() -> None:
+    module = parse(TEXT, "schema.policy").module
+    formatted = format_module(module)
+    again = parse(formatted, "formatted.policy")
+    assert again.diagnostics == [] and again.module == module
+    assert format_module(again.module) == formatted
+    assert "# a count" in formatted and "# trailing" in formatted
+
+
+def test_a_mistake_in_a_schema_declaration_is_positioned() -> None:
+    result = parse("record r {\n  field x date\n}\n", "bad.policy")
+    (diag,) = result.diagnostics
+    assert (diag.code, diag.span.line, diag.span.column) == ("syntax", 2, 11)
+    assert "r" in result.unparsed_names
+
+
+def test_the_checker_says_declared_schemas_are_not_evaluated_yet() -> None:
+    header = 'policy p { title zh "题" en "t" }\n'
+    compilation = compile_sources({"p.policy": header + TEXT})
+    refused = [d for d in compilation.errors if d.code == "schema-not-supported"]
+    assert [d.span.line for d in refused] == [3, 10, 22]
+    assert "built-in fact contract" in refused[0].message
+    assert compilation.policy is None
