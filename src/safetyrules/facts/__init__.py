@@ -1,6 +1,7 @@
 """The enterprise fact contract: models, the as-of view, and loaders with positioned errors."""
 
 from .as_of import EVENT_DATE_PATHS, KEPT_DATE_PATHS, DateRule, Effect, as_of_view
+from .checks import RecordCheck, validate_record
 from .errors import FactsFileError, FieldError, Position
 from .loaders import SUFFIXES, FactSource, Loaded, LoadReport, Rejected, UnknownField, load, write_jsonl
 from .models import (
@@ -72,6 +73,7 @@ __all__ = [
     "Ppe",
     "Principal",
     "PrincipalRole",
+    "RecordCheck",
     "Rejected",
     "Report",
     "ReportChannel",
@@ -90,5 +92,6 @@ __all__ = [
     "enterprise_json_schema",
     "label_zh",
     "load",
+    "validate_record",
     "write_jsonl",
 ]

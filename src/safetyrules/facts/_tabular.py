@@ -457,23 +457,20 @@ def assemble(
         yield source.accept(record, position, sources=sources, errors=errors, thorough=False)
     # a child row no enterprise takes is input lost: rejected (so the run says so), each with its position
     for child in children.values():
-        for position, error in child.orphans:
-            yield source.reject(position, [error])
+        lost = list(child.orphans)
         for owner, items in child.groups.items():
-            if owner in child.used:
-                continue
-            error = _row_error(
-                PARENT_COLUMN,
-                f"no enterprise {owner!r} in the main table {main_label}",
-                f"主表 {main_label} 中没有企业 {owner}",
-            )
-            for item in items:
-                yield source.reject(item.position, [error])
+            if owner not in child.used:
+                error = _row_error(
+                    PARENT_COLUMN,
+                    f"no enterprise {owner!r} in the main table {main_label}",
+                    f"主表 {main_label} 中没有企业 {owner}",
+                )
+                lost.extend((item.position, error) for item in items)
         for owner, errors in child.broken.items():
             if owner not in child.used:
-                for error in errors:
-                    assert error.source is not None
-                    yield source.reject(error.source, [error])
+                lost.extend((error.source, error) for error in errors if error.source is not None)
+        for position, error in sorted(lost, key=lambda entry: entry[0].line or 0):  # in the table's order
+            yield source.reject(position, [error])
 
 
 # -- CSV -----------------------------------------------------------------------------------------------
