@@ -7,6 +7,7 @@ accessors so that later stages need not scan items by hand.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -580,15 +581,18 @@ class FieldDecl:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
     name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
-    def first(self, kind: type[_I]) -> _I | None:
-        return next((o for o in self.options if isinstance(o, kind)), None)
+    def first(self, kind: builtins.type[_I]) -> _I | None:  # `type` is a field here
+        for option in self.options:
+            if isinstance(option, kind):
+                return option
+        return None
 
 
 @dataclass(frozen=True, slots=True)
 class RecordKey:
     """`key id`: the field that identifies a subject record."""
 
-    field: str
+    name: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
@@ -605,7 +609,7 @@ class RecordDated:
     """`dated found_on`: the record did not exist before that date (a later list item is not on record yet;
     a later object is null)."""
 
-    field: str
+    name: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
@@ -628,7 +632,10 @@ class RecordDecl:
         return tuple(i for i in self.items if isinstance(i, FieldDecl))
 
     def first(self, kind: type[_I]) -> _I | None:
-        return next((i for i in self.items if isinstance(i, kind)), None)
+        for item in self.items:
+            if isinstance(item, kind):
+                return item
+        return None
 
 
 Decl = (

@@ -247,11 +247,11 @@ def _record_item(item: ast.RecordItem, indent: str) -> list[str]:
     match item:
         case ast.Label(text=t):
             return [indent + _bilingual("label", t)]
-        case ast.RecordKey(field=f):
+        case ast.RecordKey(name=f):
             return [f"{indent}key {f}"]
         case ast.RecordTimezone(offset=o):
             return [f"{indent}timezone {_string(o)}"]
-        case ast.RecordDated(field=f):
+        case ast.RecordDated(name=f):
             return [f"{indent}dated {f}"]
         case ast.FieldDecl(name=n, type=t, options=options, doc=doc):
             line = " ".join([f"{indent}field {n}: {_field_type(t)}", *(_field_option(o) for o in options)])
