@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +351,22 @@ def test_excel_cells_without_a_readable_value_reject_their_row(tmp_path: Path) -
 def test_csv_module_state_is_not_changed() -> None:
     # the loaders bound rows themselves: the process-wide csv field limit stays as it was
     assert csv.field_size_limit() == 131072
+
+
+def test_a_damaged_sheet_is_a_file_error_not_a_traceback(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "enterprises"
+    sheet.append(["id"])
+    sheet.append(["G1"])
+    good = tmp_path / "good.xlsx"
+    workbook.save(good)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(damaged, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"</sheetData>", b'<row r="9"><c r="A9"><v>1</v></row></sheetData>')
+            out.writestr(item, data)
+    with pytest.raises(FactsFileError, match=r"damaged\.xlsx\[enterprises\]: the sheet cannot be read"):
+        read(damaged)

@@ -721,11 +721,15 @@ def _sheet_marks(sheet: Any) -> _SheetMarks:
 
 def _sheet_rows(path: Path, sheet: Any, title: str) -> Iterator[Row]:
     name = str(path)
-    marks = _sheet_marks(sheet)
-    sheet.reset_dimensions()  # some writers store a wrong sheet size, which would cut rows off
-    rows = sheet.iter_rows(values_only=True)
-    for number, cells in enumerate(marks.mark(rows) if marks.cells or marks.merged else rows, start=1):
-        yield Position(name, line=number, sheet=title), cells
+    number = 0
+    try:
+        marks = _sheet_marks(sheet)
+        sheet.reset_dimensions()  # some writers store a wrong sheet size, which would cut rows off
+        rows = sheet.iter_rows(values_only=True)
+        for number, cells in enumerate(marks.mark(rows) if marks.cells or marks.merged else rows, start=1):
+            yield Position(name, line=number, sheet=title), cells
+    except Exception as exc:  # openpyxl's parser on a damaged sheet (malformed XML, impossible values)
+        raise FactsFileError(f"{path}[{title}]: the sheet cannot be read after row {number} ({exc})") from exc
 
 
 def read_xlsx(source: FactSource) -> Iterator[Loaded | Rejected]:
