@@ -23,8 +23,9 @@ from safetyrules.diagnostics import Diagnostic, PolicyError
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
 from safetyrules.engine.rules import RuleEngine
-from safetyrules.errors import InputError
+from safetyrules.errors import DateError, InputError
 from safetyrules.facts.models import Enterprise
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
@@ -72,12 +73,28 @@ class RuleInfo:
     line: int
 
 
-def as_date(value: dt.date | str) -> dt.date:
+def as_date(value: dt.date | str, limits: Limits = DEFAULT) -> dt.date:
+    """A date given to the API: a `date`, a `datetime` (its date) or ISO text `YYYY-MM-DD`, inside the calendar
+    the engines compute in (`limits.min_date` .. `limits.max_date`); anything else raises `DateError`."""
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(value)
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) != 10:  # fromisoformat also takes 20220630 and week dates: only YYYY-MM-DD is a date here
+                raise ValueError
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            shown = value if len(value) <= 40 else value[:39] + "…"
+            raise DateError(f"`{shown}` is not a date (YYYY-MM-DD)") from None
+    else:
+        raise DateError(f"expected a date (YYYY-MM-DD), not a {type(value).__name__}")
+    if not limits.min_date <= day <= limits.max_date:
+        raise DateError(f"{day} is outside the calendar the engines compute in ({limits.min_date} .. "
+                        f"{limits.max_date})")
+    return day
 
 
 def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True) -> dict[str, Any]:
@@ -166,8 +183,9 @@ class Policy:
     def evaluate(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
                  params: Mapping[str, Any] | None = None, explain: bool = True) -> EnterpriseResult:
         """Every rule's outcome for one enterprise on one date (explanations included by default)."""
+        day = as_date(as_of)  # before the record: a bad date is the caller's mistake, whatever the record
         record = fact_record(enterprise)
-        return self._evaluate_record(record, as_date(as_of), self.engine(params), explain)
+        return self._evaluate_record(record, day, self.engine(params), explain)
 
     def evaluate_many(self, enterprises: Iterable[Mapping[str, Any] | BaseModel], as_of: dt.date | str,
                       params: Mapping[str, Any] | None = None, explain: bool = False,
@@ -178,10 +196,11 @@ class Policy:
         for e in enterprises:
             yield self._evaluate_record(fact_record(e), day, engine, explain)
 
-    def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, params: Mapping[str, Any] | None = None,
-                        explain: bool = False, disabled: frozenset[str] = frozenset()) -> EnterpriseResult:
+    def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date | str,
+                        params: Mapping[str, Any] | None = None, explain: bool = False,
+                        disabled: frozenset[str] = frozenset()) -> EnterpriseResult:
         """Evaluate an already validated record (`model_dump(exclude_unset=True)` of an Enterprise)."""
-        return self._evaluate_record(record, as_of, self.engine(params, disabled), explain)
+        return self._evaluate_record(record, as_date(as_of), self.engine(params, disabled), explain)
 
     def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
                          explain: bool) -> EnterpriseResult:

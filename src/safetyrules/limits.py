@@ -44,6 +44,10 @@ class Limits:
     """Static bound on the work of one rule for one enterprise, counting nested ``range`` iterations and
     definition chains (list quantifiers count once per item). ``check`` refuses a policy above it."""
 
+    max_scenario_dates: int = 1_200
+    """Dates one what-if scenario evaluates (its ``as_of`` list, or the month-ends of its ``timeline``): a
+    century of month-ends. Each date evaluates the whole population twice."""
+
     max_definition_depth: int = 64
     """Longest chain of definitions that use definitions (``define a = b + 1``, ``define b = c …``)."""
 

@@ -26,15 +26,16 @@ from typing import Any
 
 import yaml
 
-from safetyrules.api import FactError, Policy
+from safetyrules.api import FactError, Policy, as_date
 from safetyrules.check.checker import children
 from safetyrules.check.types import BOOL
 from safetyrules.diagnostics import Span
 from safetyrules.engine.params import ParamError
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
-from safetyrules.errors import InputError
+from safetyrules.errors import DateError, InputError
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
-from safetyrules.yamltext import TextTimestampLoader, load_yaml
+from safetyrules.yamltext import DocumentError, check_tree, compose_yaml, read_document
 
 TEST_SUFFIX = ".test.yaml"
 CHECKABLE = ("outcome", "due_on", "days_overdue", "days_remaining", "delay_days", "exception", "listed_until")
@@ -76,35 +77,66 @@ def find_test_files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def load_cases(path: Path) -> list[Case]:
-    text = path.read_text(encoding="utf-8")
+def load_cases(path: Path, limits: Limits = DEFAULT) -> list[Case]:
+    """The cases of a policy test file; any mistake in the file is a `CaseFileError` naming the file, the line
+    of the case and the key path (`cases[2].facts`)."""
     try:
-        node = yaml.compose(text, Loader=TextTimestampLoader)
-        data = load_yaml(text)
+        data, node = compose_yaml(read_document(path, limits), limits)
+        check_tree(data, limits)
+    except DocumentError as e:
+        raise CaseFileError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
         raise CaseFileError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise CaseFileError(f"{path}: expected a mapping with a `cases:` list")
+    unknown = sorted(str(k) for k in data if k not in ("cases", "defaults"))
+    if unknown:
+        raise CaseFileError(f"{path}: unknown key(s) {', '.join(unknown)}; a test file has cases and defaults")
     lines = _case_lines(node)
-    defaults = (data.get("defaults") or {}).get("facts") or {}
+    defaults = _mapping(data.get("defaults"), f"{path}: defaults")
+    if set(defaults) - {"facts"}:
+        raise CaseFileError(f"{path}: defaults: only `facts` can have defaults")
+    default_facts = _mapping(defaults.get("facts"), f"{path}: defaults.facts")
     cases = []
     for i, raw in enumerate(data["cases"]):
         line = lines[i] if i < len(lines) else 1
-        where = f"{path}:{line}"
+        where = f"{path}:{line}: cases[{i}]"
         if not isinstance(raw, dict):
             raise CaseFileError(f"{where}: a case must be a mapping")
-        unknown = set(raw) - {"name", "as_of", "facts", "params", "expect"}
+        unknown = sorted(str(k) for k in raw if k not in ("name", "as_of", "facts", "params", "expect"))
         if unknown:
-            raise CaseFileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; a case has name, "
+            raise CaseFileError(f"{where}: unknown key(s) {', '.join(unknown)}; a case has name, "
                                 "as_of, facts, params, expect")
         for key in ("as_of", "facts", "expect"):
             if key not in raw:
                 raise CaseFileError(f"{where}: the case has no `{key}`")
-        facts = {**defaults, **raw["facts"]}
+        facts = {**default_facts, **_mapping(raw["facts"], f"{where}.facts")}
         facts.setdefault("id", f"case-{i + 1}")
-        cases.append(Case(str(path), line, str(raw.get("name", f"case {i + 1}")), str(raw["as_of"]), facts,
-                          dict(raw.get("params") or {}), dict(raw["expect"])))
+        expect = _mapping(raw["expect"], f"{where}.expect")
+        for key, want in expect.items():
+            if isinstance(want, list) or (isinstance(want, dict) and not all(isinstance(k, str) for k in want)):
+                raise CaseFileError(f"{where}.expect.{key}: expected an outcome or a mapping of checks "
+                                    f"({', '.join(CHECKABLE)})")
+        name = raw.get("name", f"case {i + 1}")
+        if isinstance(name, dict | list):
+            raise CaseFileError(f"{where}.name: expected text")
+        cases.append(Case(str(path), line, str(name), str(raw["as_of"]), facts,
+                          _mapping(raw.get("params"), f"{where}.params"), expect))
     return cases
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    """A mapping with text keys (empty when absent), or a `CaseFileError` at `where`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        kind = "a list" if isinstance(value, list) else f"`{value}`" if isinstance(value, str | int | float) \
+            and len(str(value)) < 40 else f"a {type(value).__name__}"
+        raise CaseFileError(f"{where}: expected a mapping (key: value), not {kind}")
+    for key in value:
+        if not isinstance(key, str):
+            raise CaseFileError(f"{where}: the key `{key}` is not a name")
+    return dict(value)
 
 
 def _case_lines(node: yaml.Node | None) -> list[int]:
@@ -119,14 +151,16 @@ def _case_lines(node: yaml.Node | None) -> list[int]:
 def run_case(policy: Policy, case: Case) -> CaseResult:
     where = f"{case.file}:{case.line}"
     try:
-        as_of = dt.date.fromisoformat(case.as_of)
-    except ValueError:
-        return CaseResult(case, [f"{where}: as_of `{case.as_of}` is not a date"])
+        as_of = as_date(case.as_of)
+    except DateError as e:
+        return CaseResult(case, [f"{where}: as_of: {e}"])
     try:
         result = policy.evaluate(case.facts, as_of, params=case.params or None, explain=True)
     except FactError as e:
         return CaseResult(case, [f"{where}: the facts break the contract: {e}"])
     except ParamError as e:
+        return CaseResult(case, [f"{where}: params: {e}"])
+    except InputError as e:  # a limit reached by the facts (size, nesting, numbers)
         return CaseResult(case, [f"{where}: {e}"])
     failures = []
     for key, want in case.expect.items():

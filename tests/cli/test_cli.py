@@ -425,7 +425,7 @@ def test_error_messages_are_printed_verbatim(tmp_path: Path) -> None:
     path.write_text("name: x\nrules_off: [nope]\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["whatif", str(path)])
     assert result.exit_code == 3
-    assert f"{path}: no rule named nope" in result.stderr
+    assert f"{path}: rules_off: no rule named `nope`" in result.stderr
 
 
 def test_inspect_shows_which_rules_run_on_durable_rules() -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from safetyrules.check.checker import CheckedPolicy, check
 from safetyrules.diagnostics import Diagnostic, Span, sort_key
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import parse
+from safetyrules.yamltext import DocumentError, read_document
 
 POLICY_SUFFIX = ".policy"
 
@@ -45,7 +47,7 @@ def display_name(file: Path, root: Path) -> str:
         return str(file.relative_to(base)) if file.is_relative_to(base) else str(file)
 
 
-def read_sources(paths: list[Path]) -> tuple[dict[str, str], list[Diagnostic]]:
+def read_sources(paths: list[Path], limits: Limits = DEFAULT) -> tuple[dict[str, str], list[Diagnostic]]:
     sources: dict[str, str] = {}
     diags: list[Diagnostic] = []
     for root in paths:
@@ -56,17 +58,28 @@ def read_sources(paths: list[Path]) -> tuple[dict[str, str], list[Diagnostic]]:
         if not files:
             diags.append(_file_error(str(root), f"no `{POLICY_SUFFIX}` files in this folder"))
         for f in files:
-            try:
-                sources[display_name(f, root)] = f.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as err:
-                diags.append(_file_error(str(f), f"cannot read: {err}"))
+            text, problem = read_policy_file(f, display_name(f, root), limits)
+            if problem is not None:
+                diags.append(problem)
+            else:
+                sources[display_name(f, root)] = text
     return sources, diags
 
 
-def _file_error(file: str, message: str) -> Diagnostic:
+def read_policy_file(path: Path, name: str | None = None, limits: Limits = DEFAULT) -> tuple[str, Diagnostic | None]:
+    """A policy file's text (a leading byte-order mark dropped), or an `io` diagnostic at the line and column
+    of the problem: not a regular file (a FIFO or a device is refused, never waited on), larger than
+    `limits.max_document_bytes`, not UTF-8."""
+    try:
+        return read_document(path, limits), None
+    except DocumentError as e:
+        return "", _file_error(name or str(path), e.reason, e.line or 1, e.column or 1)
+
+
+def _file_error(file: str, message: str, line: int = 1, column: int = 1) -> Diagnostic:
     from safetyrules.diagnostics import Severity
 
-    return Diagnostic("io", Severity.ERROR, message, Span(file, 0, 0, 0, 0))
+    return Diagnostic("io", Severity.ERROR, message, Span(file, line, column, line, column + 1))
 
 
 def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = None,
@@ -89,12 +102,12 @@ def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = No
     return Compilation(sources, modules, diags, policy)
 
 
-def compile_paths(paths: list[Path], extensions: list[Path] | None = None) -> Compilation:
+def compile_paths(paths: list[Path], extensions: list[Path] | None = None, limits: Limits = DEFAULT) -> Compilation:
     """Compile a policy; `extensions` are what-if additions (rules that may implement new catalogue ids)."""
-    sources, diags = read_sources(paths)
+    sources, diags = read_sources(paths, limits)
     extension_files: set[str] = set()
     if extensions:
-        more, more_diags = read_sources(extensions)
+        more, more_diags = read_sources(extensions, limits)
         sources.update(more)
         diags.extend(more_diags)
         extension_files = set(more)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from enum import IntEnum
 from pathlib import Path
@@ -13,10 +16,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from safetyrules.api import Policy, bundled_example_path, bundled_policy_path
+from safetyrules.api import Policy, as_date, bundled_example_path, bundled_policy_path
 from safetyrules.check.pipeline import compile_paths
 from safetyrules.diagnostics import render
 from safetyrules.engine.params import ParamError
+from safetyrules.errors import DateError
 from safetyrules.facts.errors import FactsFileError
 from safetyrules.facts.loaders import FactSource, Loaded, Rejected
 
@@ -45,6 +49,11 @@ def fail(message: str, code: Exit) -> None:
 
 
 def load_policy_or_exit(paths: tuple[Path, ...]) -> Policy:
+    """The checked policy, or exit: a path that does not exist is a usage error (2), a policy with errors
+    (including a file that cannot be read: not UTF-8, too large, not a regular file) a policy error (4)."""
+    for path in paths:
+        if not os.path.lexists(path):
+            fail(f"{path}: no such policy file or folder (--policy)", Exit.USAGE)
     compilation = compile_paths(list(paths) or [bundled_policy_path()])
     errors = compilation.errors
     if errors:
@@ -72,12 +81,78 @@ def parse_params(pairs: tuple[str, ...], policy: Policy) -> dict[str, Any]:
 
 
 def parse_date(value: str | None, what: str = "--as-of") -> dt.date | None:
+    """A date option: malformed or outside the engines' calendar is a usage error (exit 2)."""
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"`{value}` is not a date (YYYY-MM-DD)", param_hint=what) from None
+        return as_date(value)
+    except DateError as e:
+        raise click.BadParameter(str(e), param_hint=what) from None
+
+
+def check_output(path: Path, what: str = "--out", folder: bool = False) -> None:
+    """Before any work: exit 2 unless `path` can be written — a file (its folder exists and is writable; not a
+    folder itself) or, with `folder`, a folder (existing and writable, or creatable under a writable one)."""
+    problem = output_problem(path, folder)
+    if problem:
+        fail(f"{what} {path}: {problem}", Exit.USAGE)
+
+
+def output_problem(path: Path, folder: bool = False) -> str | None:
+    """Why `path` cannot be written (None when it can). Writing is tried, not guessed from permission bits (a
+    read-only mount, or root under /sys, refuse what the bits allow)."""
+    if folder:
+        if path.exists() and not path.is_dir():
+            return "exists and is not a folder"
+        existing = path
+        while not existing.exists():  # the folder is created with its parents: the nearest existing one counts
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"{existing} is not a folder"
+        return _probe(existing)
+    if path.is_dir():
+        return "is a folder; give a file name"
+    parent = path.parent
+    if not parent.exists():
+        return f"the folder {parent} does not exist"
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    if path.exists():
+        if not path.is_file():
+            return "is not a regular file"
+        try:
+            with path.open("ab"):  # append mode: nothing is truncated by the check
+                pass
+        except OSError as e:
+            return f"cannot be written: {e.strerror or e}"
+        return None
+    return _probe(parent)
+
+
+@contextlib.contextmanager
+def output_to(path: Path | None) -> Iterator[None]:
+    """Standard output (click.echo and the `out` console) goes to `path` while the block runs, if given."""
+    if path is None:
+        yield
+        return
+    try:
+        f = path.open("w", encoding="utf-8")
+    except OSError as e:
+        fail(f"--out {path}: cannot write: {e.strerror or e}", Exit.USAGE)
+        return
+    with f, contextlib.redirect_stdout(f):
+        yield
+
+
+def _probe(folder: Path) -> str | None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        return f"cannot write in {folder}: {e.strerror or e}"
+    return None
 
 
 def facts_path(path: Path | None) -> Path:

@@ -17,11 +17,13 @@ from rich.table import Table
 from safetyrules.api import Policy
 from safetyrules.cli.common import (
     Exit,
+    check_output,
     err,
     facts_path,
     fail,
     load_policy_or_exit,
     out,
+    output_to,
     parse_date,
     parse_params,
     read_facts,
@@ -62,6 +64,9 @@ def _as_of(value: str | None, facts: Path | None) -> dt.date:
 @click.option("--explain/--no-explain", default=None,
               help="Include explanation trees in json/jsonl output (default: on for json/jsonl).")
 @click.option("--top", default=10, show_default=True, help="How many items the summary lists.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Write the results (in --format) to this file instead of standard output; checked before the "
+              "evaluation starts.")
 @click.option("--fail-on", type=click.Choice(["never", "violated", "triggered", "any"]), default="never",
               show_default=True, help="Exit 1 when a result of this kind is found.")
 @click.option("--engine", type=click.Choice(["reference", "columnar"]), default="reference", show_default=True,
@@ -69,14 +74,23 @@ def _as_of(value: str | None, facts: Path | None) -> dt.date:
               "outcomes and dates only (explain any row with `safetyrules explain`). A folder of Parquet "
               "tables as --facts needs the columnar engine.")
 def eval_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str | None, params: tuple[str, ...],
-                 fmt: str, explain: bool | None, top: int, fail_on: str, engine: str) -> None:
+                 fmt: str, explain: bool | None, top: int, out_path: Path | None, fail_on: str, engine: str) -> None:
     """Evaluate a policy over a population of enterprises.
 
     With no arguments: the bundled 附件4 policy over the bundled example town, as of 2022-12-31.
     """
+    given = parse_date(as_of)  # every usage error before any work
+    if out_path is not None:
+        check_output(out_path)
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
-    day = _as_of(as_of, facts)
+    day = _as_of(as_of, facts) if given is None else given
+    with output_to(out_path):
+        _eval(policy, overrides, day, facts, fmt, explain, top, fail_on, engine)
+
+
+def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path | None, fmt: str,
+          explain: bool | None, top: int, fail_on: str, engine: str) -> None:
     path = facts_path(facts)
     if engine == "columnar" or path.is_dir():
         _eval_columnar(policy, overrides, day, path, fmt, top, fail_on)
@@ -220,7 +234,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         except (OSError, pl.exceptions.PolarsError) as e:
             fail(f"{path}: cannot read the Parquet tables: {e}", Exit.BAD_INPUT)
             return
-        tables, rejected = validated.tables, validated.enterprises_rejected
+        tables, rejected = validated.tables, validated.inputs_rejected  # child rows of no enterprise count too
         for problem in validated.rejected.head(_SHOWN_PROBLEMS).iter_rows(named=True):
             err.print(f"{path / ((problem['table'] or ROOT_FILE) + '.parquet')}: row {problem['row']}"
                       f"{' (enterprise ' + problem['enterprise'] + ')' if problem['enterprise'] else ''}: "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from safetyrules.cli.common import err
+from safetyrules.cli.common import check_output, err
 
 
 @click.command("synth")
@@ -20,6 +20,7 @@ def synth_command(count: int, seed: int, out_path: Path, events: bool) -> None:
     a stream of events)."""
     if count < 0:
         raise click.BadParameter("must be 0 or more", param_hint="--count")
+    check_output(out_path)
     if events:
         import json
 

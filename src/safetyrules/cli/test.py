@@ -34,7 +34,10 @@ from safetyrules.tester import (
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
 def test_command(paths: tuple[Path, ...], policy_paths: tuple[Path, ...], coverage: bool,
                  min_rule_coverage: float | None, fmt: str, verbose: bool) -> None:
-    """Run policy tests (`*.test.yaml` files) against the policy they sit beside."""
+    """Run policy tests (`*.test.yaml` files) against the policy they sit beside.
+
+    A test file that cannot be used (not YAML, the wrong shape, beyond the limits) is reported with its file,
+    line and key, the other files still run, and the exit status is 3."""
     sources = list(policy_paths) or [p for p in paths if p.is_dir() or p.suffix == ".policy"]
     if not any(policy_files(p) for p in sources):
         fail("no .policy files found: give the policy folder, or --policy", Exit.USAGE)
@@ -44,12 +47,15 @@ def test_command(paths: tuple[Path, ...], policy_paths: tuple[Path, ...], covera
         fail(f"no *.test.yaml files under {', '.join(map(str, paths))}", Exit.USAGE)
     cov = start_coverage(policy)
     results: list[CaseResult] = []
+    unusable = 0
     for f in files:
         try:
             cases = load_cases(f)
-        except CaseFileError as e:
-            fail(str(e), Exit.BAD_INPUT)
-            return
+        except CaseFileError as e:  # reported; the other files still run
+            unusable += 1
+            err.print("[bold red]error:[/bold red] ", end="")
+            err.print(str(e), markup=False)
+            continue
         for case in cases:
             res = run_case(policy, case)
             record_coverage(cov, res)
@@ -91,4 +97,7 @@ def test_command(paths: tuple[Path, ...], policy_paths: tuple[Path, ...], covera
     below = coverage and min_rule_coverage is not None and 100 * covered / max(total, 1) < min_rule_coverage
     if below:
         err.print(f"rule coverage {100 * covered / max(total, 1):.0f}% is below {min_rule_coverage}%")
+    if unusable:
+        err.print(f"{unusable} test file(s) could not be used", markup=False)
+        sys.exit(int(Exit.BAD_INPUT))
     sys.exit(int(Exit.FINDINGS if failed or below else Exit.OK))

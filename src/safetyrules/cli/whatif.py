@@ -13,14 +13,15 @@ from rich.table import Table
 
 from safetyrules.api import Policy, bundled_policy_path
 from safetyrules.check.pipeline import compile_paths
-from safetyrules.cli.common import Exit, err, facts_path, fail, load_policy_or_exit, out, read_facts
+from safetyrules.cli.common import Exit, check_output, err, facts_path, fail, load_policy_or_exit, out, read_facts
 from safetyrules.cli.evaluate import EXAMPLE_AS_OF
 from safetyrules.diagnostics import render
-from safetyrules.engine.params import ParamError, ParamTable
 from safetyrules.report.excel import write_workbook
 from safetyrules.report.html import render_html
-from safetyrules.whatif.run import evaluate_reference, run_whatif
+from safetyrules.whatif.run import check_scenario, evaluate_reference, run_whatif
 from safetyrules.whatif.scenario import ScenarioError, load_scenario
+
+REPORTS = ("whatif.html", "whatif.xlsx", "whatif.json")
 
 
 @click.command("whatif")
@@ -36,11 +37,18 @@ from safetyrules.whatif.scenario import ScenarioError, load_scenario
 def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None, fmt: str, engine: str) -> None:
     """Compare a what-if scenario with its base policy: counts per obligation, village and industry, the
     enterprises whose outcome changed and why, and (with `timeline`) the compliance curve over month-ends."""
+    target = out_dir or Path(f"whatif-{scenario_path.stem}")
+    check_output(target, folder=True)  # before any work: a report that cannot be written is a usage error
+    for name in REPORTS:
+        if (target / name).is_dir():
+            fail(f"--out {target}: {target / name} is a folder", Exit.USAGE)
     try:
         scenario = load_scenario(scenario_path)
     except ScenarioError as e:
         fail(str(e), Exit.BAD_INPUT)
         return
+    if scenario.policy is not None and not scenario.policy.exists():
+        fail(f"{scenario_path}: policy: {scenario.policy} does not exist", Exit.BAD_INPUT)
     base_paths = (scenario.policy,) if scenario.policy else (bundled_policy_path(),)
     base = load_policy_or_exit(base_paths)
     # without added rules the scenario is the base policy with overrides: one checked policy for both sides
@@ -54,10 +62,9 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
             fail("the scenario's added rules have errors", Exit.POLICY_ERROR)
         scenario_policy = Policy(compilation)
     try:
-        ParamTable(scenario_policy.checked, scenario.params)
-        scenario_policy.engine(scenario.params, scenario.rules_off)
-    except (ParamError, KeyError) as e:
-        fail(f"{scenario_path}: {e.args[0] if isinstance(e, KeyError) and e.args else e}", Exit.BAD_INPUT)
+        check_scenario(scenario, scenario_policy)
+    except ScenarioError as e:
+        fail(str(e), Exit.BAD_INPUT)
     facts = facts or scenario.facts
     dates = list(scenario.dates) or [EXAMPLE_AS_OF if facts is None else dt.date.today()]
     if not scenario.dates:
@@ -78,17 +85,23 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
             result = run_whatif(base, scenario_policy, scenario, records, dates, evaluate,
                                 progress=lambda n: bar.update(task, completed=n))
         except ScenarioError as e:
-            fail(f"{scenario_path}: {e}", Exit.BAD_INPUT)
+            fail(str(e), Exit.BAD_INPUT)
             return
-    target = out_dir or Path(f"whatif-{scenario_path.stem}")
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "whatif.html").write_text(render_html(result), encoding="utf-8")
-    write_workbook(result, target / "whatif.xlsx")
-    (target / "whatif.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "whatif.html").write_text(render_html(result), encoding="utf-8")
+        write_workbook(result, target / "whatif.xlsx")
+        (target / "whatif.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2),
+                                            encoding="utf-8")
+    except OSError as e:  # checked before the run; the disk can still fill up or the folder go away
+        fail(f"--out {target}: cannot write the reports: {e}", Exit.USAGE)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         _print_summary(result)
+    for w in result.warnings:
+        err.print("[yellow]warning[/yellow] ", end="")
+        err.print(f"{scenario_path}: {w}", markup=False)
     err.print(f"reports: {target / 'whatif.html'}, {target / 'whatif.xlsx'}, {target / 'whatif.json'}",
               markup=False)
     err.print(source.report.summary(), markup=False)

@@ -1,20 +1,25 @@
 """Param values: defaults, dated values (as OpenFisca parameters), and what-if overrides.
 
-An override replaces a param's whole schedule with one value. Overrides given as text (`--param
-name=value` on the command line) are parsed with the policy grammar and type-checked like a default.
+An override replaces a param's whole schedule with one value. Every override, wherever it comes from, passes
+`check_override`: text from the command line or a scenario (`2 years`, `[construction, mining]`, `2021-12-31`,
+`true`, `90`) and typed Python values from YAML, TOML or the library (`["construction"]`, `3`, a `date`) are
+checked against the param's declared type, within the limits, and a misfit is a `ParamError` naming the param,
+the value and what was expected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safetyrules.check.checker import CheckedPolicy, Checker
-from safetyrules.check.types import STRING, LangType, SetType
+from safetyrules.check.checker import CheckedPolicy, Checker, suggest
+from safetyrules.check.types import BOOL, DATE, DURATION, INSTANT, NUMBER, STRING, EnumType, LangType, SetType
 from safetyrules.engine.values import Duration
 from safetyrules.errors import InputError
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import parse
 
@@ -53,8 +58,10 @@ def literal_value(e: ast.Expr) -> Any:
 
 
 class ParamTable:
-    def __init__(self, policy: CheckedPolicy, overrides: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, policy: CheckedPolicy, overrides: Mapping[str, Any] | None = None,
+                 limits: Limits = DEFAULT) -> None:
         self.policy = policy
+        self.limits = limits
         self.schedules: dict[str, Schedule] = {}
         for name, decl in policy.params.items():
             entries: list[tuple[dt.date | None, Any]] = []
@@ -64,6 +71,8 @@ class ParamTable:
                 elif isinstance(item, ast.ParamFrom):
                     entries.append((item.start, literal_value(item.value)))
             self.schedules[name] = Schedule(tuple(entries))
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise ParamError(f"params must be a mapping of param names to values, not {_kind(overrides)}")
         for name, value in (overrides or {}).items():
             self.schedules[name] = Schedule(((None, self.coerce(name, value)),), overridden=True)
 
@@ -75,28 +84,204 @@ class ParamTable:
         return self.schedules[name].overridden
 
     def coerce(self, name: str, value: Any) -> Any:
-        if name not in self.policy.params:
-            known = ", ".join(sorted(self.policy.params))
-            raise ParamError(f"no param named `{name}` (the params are: {known})")
-        t = self.policy.param_types[name]
-        if isinstance(value, str) and t != STRING:
-            return parse_value(value, t, name)
-        if isinstance(t, SetType) and isinstance(value, list | tuple | set | frozenset):
-            return frozenset(value)
+        """`value` as a value of the param `name` (see `check_override`)."""
+        return check_override(self.policy, name, value, self.limits)
+
+
+def check_override(policy: CheckedPolicy, name: object, value: Any, limits: Limits = DEFAULT) -> Any:
+    """The one gate of every param override: `value` (text, or a typed Python value) as a runtime value of
+    the param's declared type, or `ParamError` naming the param, the value and what was expected."""
+    if not isinstance(name, str) or name not in policy.params:
+        hint = suggest(name, policy.params) if isinstance(name, str) else None
+        raise ParamError(f"no param named `{_show(name)}`" + (f"; {hint}" if hint else "")
+                         + f" (the params are: {', '.join(sorted(policy.params))})")
+    t = policy.param_types[name]
+    try:
+        return _typed(value, t, limits)
+    except _Misfit as e:
+        raise ParamError(f"`{_show(value)}` does not fit `{name}`: {e}; expected {expected(t, limits)}") from None
+
+
+class _Misfit(Exception):
+    """Why a value does not fit a type (turned into a ParamError naming the param)."""
+
+
+def expected(t: LangType, limits: Limits = DEFAULT) -> str:
+    """What a value of type `t` looks like, for messages."""
+    if isinstance(t, SetType):
+        if isinstance(t.elem, EnumType):
+            return f"a set of {t.elem.name} codes such as [{', '.join(t.elem.codes[:2])}] " \
+                   f"(the codes: {', '.join(t.elem.codes)})"
+        return f"a set of {expected(t.elem, limits)}, such as [a, b]"
+    if isinstance(t, EnumType):
+        return f"a {t.name} code ({', '.join(t.codes)})"
+    shapes: dict[LangType, str] = {
+        DURATION: "a duration such as `2 years`, `6 months` or `90 days`",
+        DATE: f"a date YYYY-MM-DD between {limits.min_date} and {limits.max_date}",
+        INSTANT: "an instant such as 2022-01-01T08:00:00+08:00",
+        NUMBER: f"a whole number between -{limits.max_int:,} and {limits.max_int:,}",
+        BOOL: "true or false",
+        STRING: "text",
+    }
+    return shapes.get(t, str(t))
+
+
+_INT = re.compile(r"[+-]?[0-9]{1,40}")
+_DURATION = re.compile(r"([0-9]{1,40})\s*(year|month|week|day|hour|minute)s?")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
+def _typed(value: Any, t: LangType, limits: Limits) -> Any:
+    if value is None:
+        raise _Misfit("no value given")
+    if isinstance(t, SetType):
+        if isinstance(value, str):
+            value = _split(value)
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise _Misfit(f"{_kind(value)} is not a set")
+        if len(value) > limits.max_list_items:
+            raise _Misfit(f"{len(value):,} items: more than {limits.max_list_items:,} (max_list_items)")
+        return frozenset(_typed(item, t.elem, limits) for item in value)
+    if isinstance(value, str) and t != STRING:
+        return _from_text(value.strip(), t, limits)
+    if isinstance(t, EnumType) or t == STRING:
+        if not isinstance(value, str):
+            raise _Misfit(f"{_kind(value)} is not text")
+        return _code(value, t) if isinstance(t, EnumType) else value
+    if t == BOOL:
+        if not isinstance(value, bool):
+            raise _Misfit(f"{_kind(value)} is not true or false")
         return value
+    if t == NUMBER:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _Misfit(f"{_kind(value)} is not a whole number")
+        if not limits.check_int(value):
+            raise _Misfit(f"outside ±{limits.max_int:,} (max_int)")
+        return value
+    if t == DATE:
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise _Misfit(f"{_kind(value)} is not a date")
+        if not limits.min_date <= value <= limits.max_date:
+            raise _Misfit("outside the calendar the engines compute in")
+        return value
+    if t == INSTANT:
+        if not isinstance(value, dt.datetime):
+            raise _Misfit(f"{_kind(value)} is not an instant")
+        return value
+    if t == DURATION:
+        if isinstance(value, dt.timedelta):
+            value = Duration(days=value.days, seconds=value.seconds)
+        if not isinstance(value, Duration):
+            raise _Misfit(f"{_kind(value)} is not a duration")
+        if not all(limits.check_int(n) for n in (value.months, value.days, value.seconds)):
+            raise _Misfit(f"longer than {limits.max_int:,} units (max_int)")
+        return value
+    raise _Misfit(f"a param of type {t} cannot be overridden")
+
+
+def _from_text(text: str, t: LangType, limits: Limits) -> Any:
+    """A scalar written as text: codes and dates bare or quoted, numbers, true/false, durations and instants
+    as policy literals."""
+    if isinstance(t, EnumType):
+        return _code(_unquote(text), t)
+    if t == BOOL:
+        if text.lower() not in ("true", "false"):
+            raise _Misfit("not true or false")
+        return text.lower() == "true"
+    if t == NUMBER:
+        if not _INT.fullmatch(text):
+            raise _Misfit("not a whole number")
+        return _typed(int(text), t, limits)
+    if t == DATE:
+        day = _unquote(text)
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day):
+            raise _Misfit("not a date YYYY-MM-DD")
+        try:
+            return _typed(dt.date.fromisoformat(day), t, limits)
+        except ValueError:
+            raise _Misfit("not a calendar date") from None
+    if t == DURATION:
+        m = _DURATION.fullmatch(text)
+        if not m:
+            raise _Misfit("not a duration")
+        return _typed(Duration.of(int(m[1]), m[2]), t, limits)
+    if len(text) > 100:  # no instant is this long: do not parse a document
+        raise _Misfit("too long")
+    return _typed(parse_value(text, t), t, limits)
+
+
+def _code(text: str, t: EnumType) -> str:
+    if text in t.codes:
+        return text
+    hint = suggest(text, t.codes)
+    article = "an" if t.name[:1] in "aeiou" else "a"
+    raise _Misfit(f"`{_show(text)}` is not {article} {t.name} code" + (f" ({hint})" if hint else ""))
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def _split(text: str) -> list[str]:
+    """The items of a set written as text: `[a, b]`, `{"a", "b"}` or `a, b` (empty brackets: no item)."""
+    text = text.strip()
+    if text[:1] in ("[", "{"):
+        if text[-1:] != {"[": "]", "{": "}"}[text[0]]:
+            raise _Misfit(f"`{text[0]}` is not closed")
+        text = text[1:-1].strip()
+    if not text:
+        return []
+    items: list[str] = []
+    pos = 0
+    while True:
+        quoted = _QUOTED.match(text, pos)
+        end = text.find(",", quoted.end() if quoted else pos)
+        item = text[pos:] if end < 0 else text[pos:end]
+        if not item.strip():
+            raise _Misfit("an empty item")
+        items.append(item.strip())
+        if end < 0:
+            return items
+        pos = end + 1
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+
+
+def _kind(value: object) -> str:
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", tuple: "a list",
+             dict: "a mapping", dt.date: "a date", dt.datetime: "an instant"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def _show(value: object, width: int = 60) -> str:
+    """A value as the user wrote it, shortened (a 5000-digit number is not printed in full)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, list | tuple | set | frozenset):
+        text = "[" + ", ".join(_show(v, width) for v in list(value)[:10]) + (", …" if len(value) > 10 else "") + "]"
+    elif isinstance(value, Duration):
+        text = value.text()
+    elif isinstance(value, dt.date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def parse_value(text: str, t: LangType, name: str = "value") -> Any:
-    """Parse `1 year`, `2021-12-31`, `{"construction", "mining"}`, `true`, `90` as a value of type `t`."""
+    """Parse `1 year`, `2021-12-31`, `{"construction", "mining"}`, `true`, `90` as a policy literal of type `t`."""
     result = parse(f"define {name} = {text}", "<override>")
-    if not result.ok or not result.module.decls:
-        raise ParamError(f"cannot read `{text}` as a value for `{name}`: " + "; ".join(
-            d.message for d in result.diagnostics))
+    if not result.ok or len(result.module.decls) != 1:
+        raise _Misfit("cannot read it: " + "; ".join(d.message for d in result.diagnostics[:3]))
     decl = result.module.decls[0]
-    assert isinstance(decl, ast.DefineDecl)
+    if not isinstance(decl, ast.DefineDecl):
+        raise _Misfit("cannot read it")
     checker = Checker([])
     checker._constant(decl.value, t)
     if checker.sink.items:
-        raise ParamError(f"`{text}` does not fit `{name}`: " + "; ".join(d.message for d in checker.sink.items))
+        raise _Misfit("; ".join(d.message for d in checker.sink.items))
     return literal_value(decl.value)
-

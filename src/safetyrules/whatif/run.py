@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safetyrules.api import FactError, Policy, fact_record
+from safetyrules.check.checker import suggest
+from safetyrules.engine.params import ParamError, check_override
 from safetyrules.engine.results import Outcome
+from safetyrules.engine.values import to_json
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.whatif.scenario import Scenario, ScenarioError
 
 COMPLIANT = (Outcome.SATISFIED,)
@@ -65,11 +69,28 @@ class DateComparison:
         return self.counts[side][rule][outcome] if rule in self.counts[side] else 0
 
 
+@dataclass(frozen=True, slots=True)
+class ScenarioWarning:
+    """Something in a scenario that is allowed but probably not meant (a patch that matches no enterprise)."""
+
+    key: str  # the key path in the scenario file: `patches[1]`
+    message: str
+    message_zh: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message_zh} / {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"key": self.key, "message": self.message, "message_zh": self.message_zh}
+
+
 @dataclass(slots=True)
 class WhatIfResult:
     scenario: Scenario
     rules: list[tuple[str, tuple[str, ...], str]]  # name, ids, zh title — in policy order
     dates: list[DateComparison]
+    warnings: list[ScenarioWarning] = field(default_factory=list)
+    params: dict[str, Any] | None = None  # the overrides as checked values (None: as the scenario wrote them)
 
     def compliance(self, side: str, rule: str, day: DateComparison) -> float | None:
         c = day.counts[side].get(rule, Counter())
@@ -79,7 +100,8 @@ class WhatIfResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario.name,
-            "params": {k: str(v) for k, v in self.scenario.params.items()},
+            "params": {k: to_json(v) if self.params is not None else str(v)
+                       for k, v in (self.scenario.params if self.params is None else self.params).items()},
             "rules_off": sorted(self.scenario.rules_off),
             "rules_add": [str(p) for p in self.scenario.rules_add],
             "patches": len(self.scenario.patches),
@@ -97,6 +119,7 @@ class WhatIfResult:
                                 for side in ("base", "scenario")},
                 "changes": [c.to_json() for c in d.changes],
             } for d in self.dates],
+            "warnings": [w.to_json() for w in self.warnings],
         }
 
 
@@ -120,42 +143,81 @@ def evaluate_reference(policy: Policy, records: list[dict[str, Any]], as_of: dt.
     return rows
 
 
+def check_scenario(scenario: Scenario, scenario_policy: Policy, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """The scenario's param overrides as values of their declared types, its rules switched off known: else a
+    `ScenarioError` naming the file and the key (`params.high_risk_industries`, `rules_off`)."""
+    where = f"{scenario.file}: " if scenario.file else ""
+    params: dict[str, Any] = {}
+    for name, value in scenario.params.items():
+        try:
+            params[name] = check_override(scenario_policy.checked, name, value, limits)
+        except ParamError as e:
+            key = f"params.{name}" if name in scenario_policy.checked.params else "params"
+            raise ScenarioError(f"{where}{key}: {e}") from None
+    rules = [r.name for r in scenario_policy.checked.rules]
+    for name in sorted(scenario.rules_off - set(rules)):
+        hint = suggest(name, rules)
+        raise ScenarioError(f"{where}rules_off: no rule named `{name}`" + (f"; {hint}" if hint else "")
+                            + " (the rule names are listed by `safetyrules inspect`)")
+    return params
+
+
 def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, records: Iterable[dict[str, Any]],
                dates: list[dt.date], evaluate: EvaluateSide = evaluate_reference,
-               progress: Callable[[int], None] | None = None) -> WhatIfResult:
+               progress: Callable[[int], None] | None = None, limits: Limits = DEFAULT) -> WhatIfResult:
     """Evaluate base and scenario on every date and compare. `records` are raw fact dicts."""
+    params = check_scenario(scenario, scenario_policy, limits)
     base_records = [fact_record(r) for r in records]
-    scen_records = [_patched(scenario, r) for r in base_records] if scenario.changes_facts else base_records
+    matched = [0] * len(scenario.patches)
+    scen_records = [_patched(scenario, r, matched) for r in base_records] if scenario.changes_facts \
+        else base_records
     info = {str(r.get("id")): (str(r.get("name", "")), str(r.get("village", "") or "（未知）"),
                                str(r.get("industry", "") or "（未知）")) for r in base_records}
     patched = {str(r.get("id")) for r, s in zip(base_records, scen_records, strict=True) if r != s}
-    params = scenario_policy_params(scenario)
     added = {r.name for r in scenario_policy.checked.rules} - {r.name for r in base.checked.rules}
     comparisons = []
     for i, day in enumerate(dates):
         base_rows = evaluate(base, base_records, day, {}, frozenset())
         scen_rows = evaluate(scenario_policy, scen_records, day, params, scenario.rules_off)
-        comparisons.append(_compare(day, base_rows, scen_rows, info, patched, scenario, added))
+        comparisons.append(_compare(day, base_rows, scen_rows, info, patched, scenario, added, params))
         if progress:
             progress(i + 1)
     rules = [(r.name, r.implements, r.title.zh) for r in scenario_policy.rules()]
-    return WhatIfResult(scenario, rules, comparisons)
+    warnings = [_unmatched(i, p.where) for i, (p, n) in enumerate(zip(scenario.patches, matched, strict=True))
+                if n == 0]
+    return WhatIfResult(scenario, rules, comparisons, warnings, params)
 
 
-def _patched(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
+def _unmatched(index: int, where: Mapping[str, Any]) -> ScenarioWarning:
+    """A patch that changed no enterprise: usually a misspelt field or code, or a date written differently."""
+    from safetyrules.facts.models import Enterprise
+
+    fields = list(Enterprise.model_fields)
+    hints = [f"`{k}` is not a field of the fact contract" + (f" ({h})" if (h := suggest(k, fields)) else "")
+             for k in where if k not in fields]
+    hints_zh = [f"`{k}` 不是事实契约中的字段" for k in where if k not in fields]
+    return ScenarioWarning(f"patches[{index}]",
+                           "matches no enterprise: it changes no facts" + "".join(f"; {h}" for h in hints),
+                           "未匹配任何企业，未改变任何事实" + "".join(f"；{h}" for h in hints_zh))
+
+
+def _patched(scenario: Scenario, record: dict[str, Any], matched: list[int]) -> dict[str, Any]:
     """A record with the scenario's patches applied, validated again (a patch can break the contract)."""
+    current = dict(record)
+    for i, p in enumerate(scenario.patches):
+        if p.matches(current):
+            matched[i] += 1
+            current = p.apply(current)
     try:
-        return fact_record(scenario.patch(dict(record)))
+        return fact_record(current)
     except FactError as e:
-        raise ScenarioError(f"the patches make enterprise {record.get('id')} break the fact contract: {e}") from None
-
-
-def scenario_policy_params(scenario: Scenario) -> dict[str, Any]:
-    return dict(scenario.params)
+        where = f"{scenario.file}: patches: " if scenario.file else ""
+        raise ScenarioError(f"{where}the patches make enterprise {record.get('id')} break the fact contract: {e}"
+                            ) from None
 
 
 def _compare(day: dt.date, base_rows: list[Row], scen_rows: list[Row], info: Mapping[str, tuple[str, str, str]],
-             patched: set[str], scenario: Scenario, added: set[str]) -> DateComparison:
+             patched: set[str], scenario: Scenario, added: set[str], params: Mapping[str, Any]) -> DateComparison:
     counts: dict[str, dict[str, Counter[str]]] = {"base": defaultdict(Counter), "scenario": defaultdict(Counter)}
     villages: dict[str, dict[str, Counter[str]]] = {"base": defaultdict(Counter), "scenario": defaultdict(Counter)}
     industries: dict[str, dict[str, Counter[str]]] = {"base": defaultdict(Counter), "scenario": defaultdict(Counter)}
@@ -179,18 +241,23 @@ def _compare(day: dt.date, base_rows: list[Row], scen_rows: list[Row], info: Map
             continue
         name, village, industry = info.get(row.enterprise, ("", "", ""))
         changes.append(Change(day, row.enterprise, name, village, industry, row.rule, row.implements,
-                              before_outcome, row.outcome, _because(row, scenario, patched, added)))
+                              before_outcome, row.outcome, _because(row, scenario, patched, added, params)))
     return DateComparison(day, counts, villages, industries, changes)
 
 
-def _because(row: Row, scenario: Scenario, patched: set[str], added: set[str]) -> str:
+def _because(row: Row, scenario: Scenario, patched: set[str], added: set[str], params: Mapping[str, Any]) -> str:
     reasons = []
     if row.rule in scenario.rules_off:
         reasons.append(f"rule {row.rule} switched off")
     if row.rule in added:
         reasons.append(f"rule {row.rule} added")
     if row.params:
-        reasons.append("params " + ", ".join(f"{p}={scenario.params.get(p)}" for p in row.params))
+        reasons.append("params " + ", ".join(f"{p}={_shown(params.get(p))}" for p in row.params))
     if row.enterprise in patched:
         reasons.append("facts patched")
     return "; ".join(reasons) or "depends on a changed rule"
+
+
+def _shown(value: Any) -> str:
+    shown = to_json(value)
+    return "[" + ", ".join(map(str, shown)) + "]" if isinstance(shown, list) else str(shown)

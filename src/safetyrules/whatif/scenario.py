@@ -16,13 +16,20 @@ A scenario file (YAML; or TOML when its name ends in `.toml`, the same keys — 
       - append: {risk_assessments: {date: 2022-01-10, comprehensive: true, risk_list_updated: true}}
 
 Patches apply to the facts before validation; `where` compares top-level fields for equality (a list value
-means "one of"). A scenario with nothing in it is the base: its diff is empty.
+means "one of"; dates compare as dates, whether YAML gave text or TOML a date). A scenario with nothing in it is
+the base: its diff is empty.
+
+Every mistake in the file is a `ScenarioError` naming the file and the key path (`patches[1].where`): the
+wrong shape (a list where a mapping belongs, a number for a path), a bad date, a document beyond the limits
+(size, nesting, YAML aliases, integers; `safetyrules.limits`). Param values are checked against the policy's
+types when the scenario runs (`whatif.run.check_scenario`).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import enum
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,11 +40,37 @@ import yaml
 
 from safetyrules.engine.values import add_months
 from safetyrules.errors import InputError
-from safetyrules.yamltext import load_yaml
+from safetyrules.limits import DEFAULT, Limits
+from safetyrules.yamltext import DocumentError, check_tree, key_path, load_yaml, read_document
 
 
 class ScenarioError(InputError):
     """A scenario file that cannot be used; the message names the file and what is wrong."""
+
+
+def _comparable(got: Any, want: Any) -> tuple[Any, Any]:
+    """A record's value and a `where` value made comparable: enums by code, dates and instants by value
+    whichever side is ISO text (YAML keeps timestamps as text, TOML and the validated record have dates)."""
+    if isinstance(got, enum.Enum):
+        got = got.value
+    if isinstance(want, enum.Enum):
+        want = want.value
+    for a, b in ((got, want), (want, got)):
+        if isinstance(a, dt.date) and isinstance(b, str):
+            try:
+                parsed: dt.date = (dt.datetime if isinstance(a, dt.datetime) else dt.date).fromisoformat(b.strip())
+            except ValueError:
+                return got, want
+            return (a, parsed) if a is got else (parsed, a)
+    return got, want
+
+
+def _equal(got: Any, want: Any) -> bool:
+    a, b = _comparable(got, want)
+    try:
+        return bool(a == b)
+    except TypeError:  # offset-naive against offset-aware instants
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +83,9 @@ class Patch:
         for key, want in self.where.items():
             got = record.get(key)
             if isinstance(want, list):
-                if got not in want:
+                if not any(_equal(got, w) for w in want):
                     return False
-            elif got != want:
+            elif not _equal(got, want):
                 return False
         return True
 
@@ -92,6 +125,7 @@ class Scenario:
     rules_add: tuple[Path, ...] = ()
     patches: tuple[Patch, ...] = ()
     timeline: bool = False
+    file: Path | None = field(default=None, compare=False)  # the file it was read from, for messages
 
     def patch(self, record: dict[str, Any]) -> dict[str, Any]:
         for p in self.patches:
@@ -104,75 +138,199 @@ class Scenario:
 
 
 _KEYS = {"name", "policy", "facts", "as_of", "timeline", "params", "rules_off", "rules_add", "patches"}
+_PATCH_KEYS = ("where", "set", "append")
 
 
 def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Every month-end from the month of `start` to `end` inclusive."""
+    """Every month-end from the month of `start` to `end` inclusive (the calendar ends at 9999-12-31)."""
     out = []
     first = start.replace(day=1)
     while True:
-        month_end = add_months(first, 1) - dt.timedelta(days=1)
+        try:
+            month_end = add_months(first, 1) - dt.timedelta(days=1)
+        except OverflowError:  # December 9999: its month-end is the last day of the calendar
+            month_end = dt.date.max
         if month_end > end:
             break
         out.append(month_end)
+        if month_end == dt.date.max:
+            break
         first = add_months(first, 1)
     return out
 
 
-def _date(value: Any, where: str) -> dt.date:
+def months_between(start: dt.date, end: dt.date) -> int:
+    """How many month-ends `month_ends(start, end)` has, without listing them."""
+    last = end.year * 12 + end.month - (0 if end == _month_end(end) else 1)
+    return max(0, last - (start.year * 12 + start.month) + 1)
+
+
+def _month_end(d: dt.date) -> dt.date:
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ScenarioError(f"{where}: `{value}` is not a date (YYYY-MM-DD)") from None
+        return add_months(d.replace(day=1), 1) - dt.timedelta(days=1)
+    except OverflowError:
+        return dt.date.max
 
 
-def load_scenario(path: Path) -> Scenario:
+class _Reader:
+    """Checks one scenario document value by value; every error names the file and the key path."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+
+    def error(self, where: str, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {where}: {message}" if where else f"{self.path}: {message}")
+
+    def mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(where, f"expected a mapping (key: value), not {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.error(where, f"the key `{key}` is {_kind(key)}: keys are names (text)")
+        return value
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.error(where, f"expected text, not {_kind(value)}")
+        return str(value)
+
+    def file_path(self, value: Any, where: str) -> Path:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(where, f"expected a file or folder path (text), not {_kind(value)}")
+        if "\0" in value:
+            raise self.error(where, "a path cannot contain a NUL character")
+        return self.path.parent / value
+
+    @staticmethod
+    def names(value: Any) -> list[Any]:
+        """A list, or one item written alone (`rules_off: apprenticeship` is one rule, not its letters)."""
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def date(self, value: Any, where: str) -> dt.date:
+        if isinstance(value, dt.datetime):
+            raise self.error(where, f"`{value}` is an instant; give a date (YYYY-MM-DD)")
+        if isinstance(value, dt.date):
+            day = value
+        elif isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                day = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise self.error(where, f"`{value}` is not a date (YYYY-MM-DD)") from None
+        else:
+            shown = value if isinstance(value, str) and len(value) <= 40 else _kind(value)
+            raise self.error(where, f"`{shown}` is not a date (YYYY-MM-DD)")
+        if not self.limits.min_date <= day <= self.limits.max_date:
+            raise self.error(where, f"{day} is outside the calendar the engines compute in "
+                             f"({self.limits.min_date} .. {self.limits.max_date})")
+        return day
+
+    def patch(self, raw: Any, where: str) -> Patch:
+        if not isinstance(raw, dict):
+            raise self.error(where, f"a patch is a mapping with `where`, `set` and/or `append`, not {_kind(raw)}")
+        unknown = sorted(str(k) for k in raw if k not in _PATCH_KEYS)
+        if unknown:
+            raise self.error(where, f"unknown key(s) {', '.join(unknown)}; a patch takes where, set, append")
+        where_ = self.mapping(raw.get("where"), key_path(where, "where"))
+        set_ = self.mapping(raw.get("set"), key_path(where, "set"))
+        append = self.mapping(raw.get("append"), key_path(where, "append"))
+        for name in [*set_, *append]:
+            if not name.strip() or any(not part for part in name.split(".")):
+                raise self.error(key_path(where, "set" if name in set_ else "append"),
+                                 f"`{name}` is not a field path (fields separated by dots)")
+        for name in append:
+            if "." in name:
+                raise self.error(key_path(where, "append"), f"`{name}`: append takes a top-level list field")
+        return Patch(where_, set_, append)
+
+
+def _kind(value: object) -> str:
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+             dict: "a mapping", dt.date: "a date", dt.datetime: "an instant", type(None): "empty"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def parse_document(path: Path, text: str, limits: Limits = DEFAULT) -> Any:
+    """A scenario's text as data: TOML when the file name ends in `.toml`, else YAML; within `limits`."""
+    try:
+        if path.suffix.lower() == ".toml":
+            try:
+                data: Any = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as e:
+                raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+        else:
+            try:
+                data = load_yaml(text, limits)
+            except yaml.YAMLError as e:
+                raise ScenarioError(f"{path}: not valid YAML: {e}") from None
+        check_tree(data, limits)
+    except DocumentError as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and tables
+        raise ScenarioError(f"{path}: nested deeper than {limits.max_nesting} levels (max_nesting)") from None
+    except ValueError as e:  # tomllib: an integer of more than 4,300 digits
+        raise ScenarioError(f"{path}: {e}") from None
+    return data
+
+
+def load_scenario(path: Path, limits: Limits = DEFAULT) -> Scenario:
     """A scenario file: TOML when its name ends in `.toml`, else YAML (see docs/whatif.md)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path}: cannot read: {e}") from None
-    if path.suffix.lower() == ".toml":
-        try:
-            data: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ScenarioError(f"{path}: not valid TOML: {e}") from None
-    else:
-        try:
-            data = load_yaml(text)
-        except yaml.YAMLError as e:
-            raise ScenarioError(f"{path}: not valid YAML: {e}") from None
+        text = read_document(path, limits)
+    except DocumentError as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    data = parse_document(path, text, limits)
+    read = _Reader(path, limits)
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario is a mapping with keys {', '.join(sorted(_KEYS))}")
-    unknown = set(data) - _KEYS
+        raise ScenarioError(f"{path}: a scenario is a mapping with keys {', '.join(sorted(_KEYS))}, not "
+                            f"{_kind(data)}")
+    unknown = sorted(str(k) for k in data if k not in _KEYS)
     if unknown:
-        raise ScenarioError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(_KEYS))}")
-    base = path.parent
+        raise ScenarioError(f"{path}: unknown key(s) {', '.join(unknown)}; use {', '.join(sorted(_KEYS))}")
     dates: list[dt.date] = []
     as_of = data.get("as_of")
     if as_of is not None:
-        dates = [_date(d, f"{path}: as_of") for d in (as_of if isinstance(as_of, list) else [as_of])]
+        many = isinstance(as_of, list)
+        items = as_of if many else [as_of]
+        if len(items) > limits.max_scenario_dates:
+            raise read.error("as_of", f"{len(items):,} dates: more than {limits.max_scenario_dates:,} "
+                             "(max_scenario_dates)")
+        dates = [read.date(d, f"as_of[{i}]" if many else "as_of") for i, d in enumerate(items)]
     timeline = data.get("timeline")
     if timeline is not None:
         if not isinstance(timeline, dict) or {"from", "to"} - set(timeline):
-            raise ScenarioError(f"{path}: timeline needs `from` and `to` dates")
-        start, end = _date(timeline["from"], f"{path}: timeline"), _date(timeline["to"], f"{path}: timeline")
+            raise read.error("timeline", "needs `from` and `to` dates: timeline: {from: D1, to: D2}")
+        extra = sorted(str(k) for k in timeline if k not in ("from", "to"))
+        if extra:
+            raise read.error("timeline", f"unknown key(s) {', '.join(extra)}; a timeline has from and to")
+        start, end = read.date(timeline["from"], "timeline.from"), read.date(timeline["to"], "timeline.to")
         if end < start:
-            raise ScenarioError(f"{path}: timeline ends before it starts")
+            raise read.error("timeline", "ends before it starts")
+        count = months_between(start, end)
+        if count > limits.max_scenario_dates:
+            raise read.error("timeline", f"{count:,} month-ends: more than {limits.max_scenario_dates:,} "
+                             "(max_scenario_dates)")
         dates = month_ends(start, end)
-    patches = []
-    for i, raw in enumerate(data.get("patches") or []):
-        if not isinstance(raw, dict) or set(raw) - {"where", "set", "append"}:
-            raise ScenarioError(f"{path}: patch {i + 1} takes `where`, `set` and `append`")
-        patches.append(Patch(dict(raw.get("where") or {}), dict(raw.get("set") or {}), dict(raw.get("append") or {})))
+    patches_raw = data.get("patches")
+    if patches_raw is not None and not isinstance(patches_raw, list):
+        raise read.error("patches", f"expected a list of patches (- where: …), not {_kind(patches_raw)}")
+    patches = [read.patch(raw, f"patches[{i}]") for i, raw in enumerate(patches_raw or [])]
+    rules_off = [read.text(r, f"rules_off[{i}]") for i, r in enumerate(read.names(data.get("rules_off")))]
+    rules_add = [read.file_path(p, f"rules_add[{i}]")
+                 for i, p in enumerate(read.names(data.get("rules_add")))]
     return Scenario(
-        name=str(data.get("name") or path.stem),
-        policy=(base / data["policy"]) if data.get("policy") else None,
-        facts=(base / data["facts"]) if data.get("facts") else None,
+        name=read.text(data["name"], "name") if data.get("name") is not None else path.stem,
+        policy=read.file_path(data["policy"], "policy") if data.get("policy") is not None else None,
+        facts=read.file_path(data["facts"], "facts") if data.get("facts") is not None else None,
         dates=tuple(dates),
-        params=dict(data.get("params") or {}),
-        rules_off=frozenset(data.get("rules_off") or []),
-        rules_add=tuple(base / p for p in data.get("rules_add") or []),
+        params=dict(read.mapping(data.get("params"), "params")),
+        rules_off=frozenset(rules_off),
+        rules_add=tuple(rules_add),
         patches=tuple(patches),
         timeline=timeline is not None,
+        file=path,
     )
