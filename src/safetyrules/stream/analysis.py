@@ -45,7 +45,34 @@ IMPLICIT_FIELDS = frozenset({"id", "established_on"})
 _YEAR_FIELDS = frozenset(p.split("[]")[0] for p in EVENT_DATE_PATHS if p.endswith(".year"))
 """Lists whose items the as-of view drops by year (not by date)."""
 _COMPARISONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
-_ONE_DAY = dt.timedelta(days=1)
+
+
+# ------------------------------------------------------------------------------------------ calendar ends
+# Date arithmetic here saturates at the ends of the calendar, as the engines' does (docs/semantics.md): a day
+# after 9999-12-31 is 9999-12-31, so a candidate change date past the calendar is its last day (one wake-up,
+# then nothing is later), never an error that would make the monitor check every day.
+
+
+def add_days(d: dt.date, n: int) -> dt.date:
+    """`d + n days`, saturating at `date.min` and `date.max`."""
+    ordinal = d.toordinal() + n
+    if ordinal > _MAX_ORDINAL:
+        return dt.date.max
+    if ordinal < 1:
+        return dt.date.min
+    return dt.date.fromordinal(ordinal)
+
+
+_MAX_ORDINAL = dt.date.max.toordinal()
+
+
+def shift(d: dt.date, p: Duration, sign: int = 1) -> dt.date:
+    """`d + sign·p` with the engine's calendar arithmetic (month ends clamp), saturating at the calendar ends."""
+    try:
+        return shift_date(d, p, sign)
+    except (OverflowError, ValueError):
+        forward = sign * (p.months * 31 + p.days + p.seconds / 86400) > 0
+        return dt.date.max if forward else dt.date.min
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +90,8 @@ class RulePlan:
     static_dates: tuple[dt.date, ...]
     as_of_compared: bool  # `as_of` compared with dates
     year_boundary: bool
+    static_years: tuple[int, ...]  # years of the policy (of its dates, and integers of 1000-9999 it reads)
+    year_offset: int  # the largest small integer (0-999) the rule reads: how far past a year it may look
     daily: bool
     periodic: bool
     per_event: bool
@@ -81,6 +110,7 @@ class _Reads:
     daily: bool = False
     shifts: set[tuple[int, Duration]] = dataclasses.field(default_factory=set)  # `as_of ± p` compared
     memory: set[Duration] = dataclasses.field(default_factory=set)
+    ints: set[int] = dataclasses.field(default_factory=set)  # integer literals and integer param values
     filters: dict[str, list[tuple[str, ast.Expr | None]]] = dataclasses.field(default_factory=dict)
     unfiltered: set[str] = dataclasses.field(default_factory=set)  # lists also read other than by a filter
     each_fields: set[str] = dataclasses.field(default_factory=set)  # lists a rule's `each` ranges over
@@ -99,6 +129,7 @@ class _Reads:
         self.daily |= other.daily
         self.shifts |= other.shifts
         self.memory |= other.memory
+        self.ints |= other.ints
 
 
 class _Walker:
@@ -132,6 +163,8 @@ class _Walker:
                 reads.durations.add(value)
             elif isinstance(value, dt.date):
                 reads.dates.add(value)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                reads.ints.add(value)
 
     def durations_of(self, e: ast.Expr) -> set[Duration] | None:
         """Every value a duration expression can take (a literal or a param), or None for another expression."""
@@ -229,7 +262,9 @@ class _Walker:
             case ast.IntRange(low=lo, high=hi):
                 self.expr(lo, bound, reads, None)
                 self.expr(hi, bound, reads, None)
-            case ast.IntLit() | ast.StringLit() | ast.BoolLit() | ast.NullLit():
+            case ast.IntLit(value=v):
+                reads.ints.add(v)
+            case ast.StringLit() | ast.BoolLit() | ast.NullLit():
                 return
             case _:  # pragma: no cover - an expression this analysis does not know: be safe
                 reads.daily = True
@@ -330,6 +365,8 @@ class PolicyAnalysis:
                 static_dates=tuple(sorted(rd.dates)),
                 as_of_compared=rd.compared,
                 year_boundary=rd.year or bool(fields & _YEAR_FIELDS),
+                static_years=tuple(sorted({d.year for d in rd.dates} | {v for v in rd.ints if 1000 <= v <= 9999})),
+                year_offset=max((v for v in rd.ints if 0 <= v < 1000), default=0),
                 daily=rd.daily,
                 periodic=isinstance(rule.due, ast.DueEvery),
                 per_event=isinstance(rule.due, ast.DueWithin | ast.DueOn),
@@ -557,13 +594,10 @@ def soon_eligible(plan: RulePlan, result: RuleResult) -> bool:
 def _static_candidates(plan: RulePlan) -> tuple[dt.date, ...]:
     out: set[dt.date] = set()
     for s in plan.static_dates:
-        try:
-            out.update((s, s + _ONE_DAY))
-            for p in plan.durations:
-                base = shift_date(s, p)
-                out.update((base, base + _ONE_DAY))
-        except OverflowError:
-            continue
+        out.update((s, add_days(s, 1)))
+        for p in plan.durations:
+            base = shift(s, p)
+            out.update((base, add_days(base, 1)))
     return tuple(sorted(out))
 
 
@@ -597,86 +631,132 @@ def next_change(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], d
     A rule that uses `as_of` otherwise is re-evaluated daily.
     """
     if plan.daily:
-        return day + _ONE_DAY
+        return add_days(day, 1) if day < dt.date.max else None
     best: dt.date | None = None
-    window = dt.timedelta(days=alert_days)
 
     def consider(d: dt.date) -> None:
         nonlocal best
         if d > day and (best is None or d < best):
             best = d
 
-    try:
-        if soon_eligible(plan, result) and result.due_on is not None:
-            consider(result.due_on - window)
-        for x in (result.due_on, result.listed_until):
+    if soon_eligible(plan, result) and result.due_on is not None:
+        consider(add_days(result.due_on, -alert_days))
+    for x in (result.due_on, result.listed_until):
+        if x is not None:
+            consider(add_days(x, 1))
+    for x in (result.due_on, result.last_event_on, result.listed_until):
+        if x is not None:
+            for p in plan.durations:
+                consider(add_days(_shift(x, p), 1))
+    for e in result.events:
+        for x in (e.due_on, e.listed_until):
             if x is not None:
-                consider(x + _ONE_DAY)
-        for x in (result.due_on, result.last_event_on, result.listed_until):
+                consider(add_days(x, 1))
+        if e.outcome is Outcome.PENDING and e.due_on is not None:
+            consider(add_days(e.due_on, -alert_days))
+        if e.done_on is not None and e.delay_days:
+            for m in plan.memory:
+                consider(add_days(_shift(e.done_on, m), 1))
+        for x in (e.event_on, e.due_on, e.done_on, e.listed_until):
             if x is not None:
                 for p in plan.durations:
-                    consider(_shift(x, p) + _ONE_DAY)
-        for e in result.events:
-            for x in (e.due_on, e.listed_until):
-                if x is not None:
-                    consider(x + _ONE_DAY)
-            if e.outcome is Outcome.PENDING and e.due_on is not None:
-                consider(e.due_on - window)
-            if e.done_on is not None and e.delay_days:
-                for m in plan.memory:
-                    consider(_shift(e.done_on, m) + _ONE_DAY)
-            for x in (e.event_on, e.due_on, e.done_on, e.listed_until):
-                if x is not None:
-                    for p in plan.durations:
-                        consider(_shift(x, p) + _ONE_DAY)
-        i = bisect.bisect_right(static, day)
-        if i < len(static):
-            consider(static[i])
-        if plan.year_boundary:
-            consider(dt.date(day.year + 1, 1, 1))
+                    consider(add_days(_shift(x, p), 1))
+    i = bisect.bisect_right(static, day)
+    if i < len(static):
+        consider(static[i])
+    if plan.year_boundary:
+        new_year = _next_new_year(plan, result, record, dates, day)
+        if new_year is not None:
+            consider(new_year)
+    for sign, p in plan.shifts:
+        for x in plan.static_dates:
+            for crossing in _crossing(x, sign, p):
+                consider(crossing)
+    for name in plan.fields:
+        found = dates.of(record, name)
+        if not found:
+            continue
+        j = bisect.bisect_right(found, day)
+        if j < len(found):
+            consider(found[j])
+        if plan.as_of_compared:
+            k = bisect.bisect_left(found, day)
+            if k < len(found):
+                consider(add_days(found[k], 1))
         for sign, p in plan.shifts:
-            for x in plan.static_dates:
+            # x is crossed within a few days of x - sign·p, later for a later x: start near day + sign·p
+            k = bisect.bisect_left(found, add_days(_shift(day, p, sign), -_FEW_DAYS))
+            for x in found[k:k + 3]:
                 for crossing in _crossing(x, sign, p):
                     consider(crossing)
-        for name in plan.fields:
-            found = dates.of(record, name)
-            if not found:
-                continue
-            j = bisect.bisect_right(found, day)
-            if j < len(found):
-                consider(found[j])
-            if plan.as_of_compared:
-                k = bisect.bisect_left(found, day)
-                if k < len(found):
-                    consider(found[k] + _ONE_DAY)
-            for sign, p in plan.shifts:
-                # x is crossed within a few days of x - sign·p, later for a later x: start near day + sign·p
-                k = bisect.bisect_left(found, _shift(day, p, sign) - _FEW_DAYS)
-                for x in found[k:k + 3]:
-                    for crossing in _crossing(x, sign, p):
-                        consider(crossing)
-    except OverflowError:  # a date near the end of the calendar: check daily rather than guess
-        return day + _ONE_DAY
     return best
 
 
-_FEW_DAYS = dt.timedelta(days=5)
-_shift = functools.lru_cache(maxsize=1 << 14)(shift_date)  # the same few dates and durations, again and again
+def _next_new_year(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], dates: FieldDates,
+                   day: dt.date) -> dt.date | None:
+    """The next New Year that may change the outcome of a rule that reads `year(as_of)` or per-year facts.
+
+    The rule compares the year, or ranges over years up to it, with the years it can see — of the dates and
+    per-year items of the facts it reads, of its result, of the policy's dates and year-like integers (1000 to
+    9999) — shifted by at most its largest small integer `k` (0 to 999: `year(as_of) - 1`, `… >= 3`). So a New
+    Year may change the outcome only within `k + 2` years of one of those years (the extra year: a range over
+    years then gains a year with no fact, which adds nothing the quantifier has not counted once); in between,
+    and past the last of them, the monitor does not wake the rule on New Years — instead of every year to the
+    end of the calendar.
+    """
+    if day.year >= dt.MAXYEAR:
+        return None
+    k = plan.year_offset + 2
+    low = day.year + 1 - k  # the smallest year v that still has a New Year within k of it after `day`
+    best: int | None = None
+
+    def see(v: int) -> None:
+        nonlocal best
+        if v >= low and (best is None or v < best):
+            best = v
+
+    i = bisect.bisect_left(plan.static_years, low)
+    if i < len(plan.static_years):
+        see(plan.static_years[i])
+    _, found = _result_dates(result)
+    for d in found:
+        see(d.year)
+    first = dt.date(max(low, dt.MINYEAR), 1, 1)
+    for name in plan.fields:
+        field_dates = dates.of(record, name)
+        j = bisect.bisect_left(field_dates, first)
+        if j < len(field_dates):
+            see(field_dates[j].year)
+        if name in _YEAR_FIELDS:
+            items = record.get(name)
+            if isinstance(items, list):
+                for item in items:
+                    y = item.get("year") if isinstance(item, dict) else None
+                    if isinstance(y, int) and not isinstance(y, bool):
+                        see(y)
+    if best is None:
+        return None
+    year = max(day.year + 1, best - k)
+    return dt.date(year, 1, 1) if year <= dt.MAXYEAR else None
+
+
+_FEW_DAYS = 5
+_shift = functools.lru_cache(maxsize=1 << 14)(shift)  # the same few dates and durations, again and again
 
 
 def _crossing(x: dt.date, sign: int, p: Duration) -> Iterator[dt.date]:
     """The first day on which `as_of + sign·p` reaches `x`, and the first on which it passes it."""
-    a = shift_date(x, p, -sign) - _FEW_DAYS
+    a = add_days(_shift(x, p, -sign), -_FEW_DAYS)
     reached = False
     for _ in range(14):
-        moved = shift_date(a, p, sign)
+        moved = _shift(a, p, sign)
         if not reached and moved >= x:
             reached = True
             yield a
         if moved > x:
             yield a
             return
-        a += _ONE_DAY
+        a = add_days(a, 1)
 
 
 # ------------------------------------------------------------------------------------------ evaluation

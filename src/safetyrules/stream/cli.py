@@ -4,8 +4,8 @@
                         [--backend reference|rete] [--alert-days 30] [--format text|jsonl]
 
 Exit codes (as every command): 0 success; 2 usage error (also: the rete backend is not installed);
-3 some events were refused (malformed, or not fitting the record: each is reported on stderr with its line);
-4 the policy has errors.
+3 some events were refused (malformed, or not fitting the record: each is reported on stderr with its line and
+the reason in English and Chinese); 4 the policy has errors.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import click
 from rich.markup import escape
 
-from safetyrules.stream.events import EventError, Prepared, Status, parse_event
-from safetyrules.stream.monitor import ALERT_ZH, Alert, Monitor
+from safetyrules.stream.events import EventError, read_event_lines
+from safetyrules.stream.monitor import ALERT_ZH, Alert, Monitor, Refusal
 
 
 def render_alert(alert: Alert) -> str:
@@ -36,12 +35,6 @@ def render_alert(alert: Alert) -> str:
     if alert.due_on and alert.kind == "due_soon":
         head += f"  due {alert.due_on}"
     return f"{head}\n  {alert.message.zh}\n  {alert.message.en}"
-
-
-def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(stream, start=1):
-        if line.strip():
-            yield number, line
 
 
 @click.command("monitor")
@@ -84,49 +77,53 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
         else:
             click.echo(render_alert(alert))
 
+    def refused(refusal: Refusal) -> None:
+        label = "refused" if refusal.status == "invalid" else "rejected"
+        err.print(f"[yellow]{label}[/yellow] {escape(f'{events_path}:{refusal.ref}: {refusal.reason}')}",
+                  markup=True, highlight=False)
+        err.print(f"  {refusal.reason_zh}", markup=False, highlight=False)
+
     try:
         monitor = Monitor(policy, alert_days, backend="rete" if backend == "rete" else "reference",
-                          params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window)
+                          params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window,
+                          on_refused=refused, keep_refusals=False)
     except (RuntimeError, ImportError) as e:
         fail(str(e), Exit.USAGE)
         return
-    refused = 0
     started = time.perf_counter()
+    stream: BinaryIO
     if str(events_path) == "-":
-        handle: contextlib.AbstractContextManager[TextIO] = contextlib.nullcontext(sys.stdin)
+        stream = sys.stdin.buffer
     else:
         try:
-            handle = events_path.open(encoding="utf-8")
+            stream = events_path.open("rb")  # bytes: each line's encoding is checked on its own
         except OSError as e:
             fail(f"cannot read {events_path}: {e}", Exit.BAD_INPUT)
             return
-    with handle as lines:
-        for number, line in _lines(lines):
-            try:
-                prep: Prepared = parse_event(line)
-            except EventError as e:
-                refused += 1
-                monitor.stats.events += 1
-                monitor.stats.invalid += 1
-                err.print(f"[yellow]refused[/yellow] {escape(f'{events_path}:{number}: {e}')}", markup=True,
-                          highlight=False)
-                continue
-            if stop is not None and prep.day > stop:
-                continue
-            receipt = monitor.post(prep)
-            if receipt.status is Status.REJECTED:
-                refused += 1
-                where = f"{events_path}:{number}: {receipt.reason}"
-                err.print(f"[yellow]rejected[/yellow] {escape(where)}", markup=True, highlight=False)
+    try:
+        with contextlib.closing(stream) if str(events_path) != "-" else contextlib.nullcontext():
+            for number, item in read_event_lines(stream, monitor.limits):
+                if isinstance(item, EventError):
+                    monitor.refuse_invalid(item, number)
+                elif stop is None or item.day <= stop:
+                    monitor.post(item, number)
+    except OSError as e:  # the file became unreadable (a disk error, a directory): what was read counts
+        err.print(f"[bold red]error:[/bold red] {escape(f'cannot read {events_path}: {e}')}", markup=True,
+                  highlight=False)
+        read_failed = True
+    else:
+        read_failed = False
     if stop is not None:
         monitor.advance_to(stop)
     monitor.flush()
+    for refusal in monitor.refusals():  # the events that still do not fit, now that every event is in
+        refused(refusal)
     elapsed = time.perf_counter() - started
     s = monitor.stats
     summary: dict[str, Any] = {"events": s.events, "applied": s.applied, "duplicates": s.duplicates,
-                               "refused": refused, "alerts": dict(sorted(kinds.items())),
+                               "refused": s.invalid + s.rejected, "alerts": dict(sorted(kinds.items())),
                                "today": monitor.today.isoformat() if isinstance(monitor.today, dt.date) else None,
                                "seconds": round(elapsed, 3)}
     err.print("monitor: " + json.dumps(summary, ensure_ascii=False), markup=False, highlight=False)
-    if refused:
+    if s.invalid or s.rejected or read_failed:
         sys.exit(int(Exit.BAD_INPUT))

@@ -21,12 +21,14 @@ Order, duplicates and rejections (the same in :func:`build_record` and in the mo
   arrival order.
 * An **exact duplicate** (same enterprise, type, timestamp text, payload and event id) is ignored. Reusing an
   event ``id`` with a different content is refused.
-* A **malformed** event (unknown type, a timestamp without an offset, a payload that breaks the fact
-  contract) is refused with its reason by :func:`parse_event` and never stored.
+* A **malformed** event (not UTF-8, not JSON, over a limit of :mod:`safetyrules.limits`, a repeated key, an
+  unknown type, a timestamp without an offset, a payload that breaks the fact contract) is refused with its
+  reasons in English and Chinese by :func:`parse_event` and never stored. :func:`read_event_lines` reads a
+  binary stream line by line, bounded, and refuses each bad line on its own.
 * An event that **does not fit the record at its place** in timestamp order (an update to an unknown hazard
   id, a second hazard with the same id, a remediation dated before the hazard was found) is skipped and
-  reported as rejected, with the reason. It stays in the enterprise's log: if an earlier-stamped event that
-  makes it fit arrives later, the rebuild applies it.
+  reported as rejected, with the reason. The verdict holds as things stand: the event stays in the
+  enterprise's log, and if an earlier-stamped event that makes it fit arrives later, the rebuild applies it.
 """
 
 from __future__ import annotations
@@ -35,14 +37,17 @@ import bisect
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from safetyrules.errors import InputError
+from safetyrules.facts.errors import FieldError, field_errors, zh_field
 from safetyrules.facts.models import (
     Accident,
     Change,
@@ -59,6 +64,7 @@ from safetyrules.facts.models import (
     StaffMember,
     parse_datetime,
 )
+from safetyrules.limits import DEFAULT, Limits
 
 
 class EventType(StrEnum):
@@ -123,12 +129,32 @@ def events_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-class EventError(InputError):
+class _EventProblem(InputError):
+    """Why an event is refused: one or more :class:`~safetyrules.facts.errors.FieldError` (path, English,
+    Chinese, code). ``str()`` is the English reasons joined, :attr:`zh` the Chinese ones."""
+
+    def __init__(self, errors: str | FieldError | Sequence[FieldError]) -> None:
+        if isinstance(errors, str):
+            errors = FieldError("", errors, f"事件无效：{errors}")
+        self.errors: tuple[FieldError, ...] = (errors,) if isinstance(errors, FieldError) else tuple(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+    @property
+    def zh(self) -> str:
+        """The reasons in Chinese."""
+        return "；".join(e.message_zh for e in self.errors)
+
+
+class EventError(_EventProblem):
     """A malformed event: it is refused and not stored."""
 
 
-class EventRejected(InputError):
+class EventRejected(_EventProblem):
     """A well-formed event that does not fit the record at its place in timestamp order."""
+
+
+def _problem(path: str, en: str, zh: str, code: str = "invalid") -> FieldError:
+    return FieldError(path, en, zh_field(path, zh), code)
 
 
 class Event(BaseModel):
@@ -236,12 +262,15 @@ def _dump(model: type[FactModel], data: Mapping[str, Any], where: str) -> dict[s
         raise EventError(_errors(err, where)) from None
 
 
-def _errors(err: ValidationError, where: str) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        parts.append(f"{where}{'.' + loc if loc else ''}: {e['msg']}")
-    return "; ".join(parts)
+def _errors(err: ValidationError, where: str) -> list[FieldError]:
+    """The contract's own field errors (with their Chinese reasons), their paths under `where`."""
+    out = []
+    for e in field_errors(err):
+        path = f"{where}.{e.path}" if e.path else where
+        head = f"字段 {e.path}：" if e.path else ""
+        reason = e.message_zh[len(head):] if e.message_zh.startswith(head) else e.message_zh
+        out.append(FieldError(path, e.message, zh_field(path, reason), e.code))
+    return out
 
 
 def _ref(model: type[_Ref], data: Mapping[str, Any]) -> dict[str, Any]:
@@ -280,13 +309,14 @@ def _prepare_payload(ev: Event) -> dict[str, Any]:
     payload = ev.payload
     if t is EventType.CLOCK:
         if payload:
-            raise EventError("payload: a clock event has no payload")
+            raise EventError(_problem("payload", "a clock event has no payload", "时钟事件不带 payload"))
         return {}
     if t in _ITEM_MODELS:
         model, required = _ITEM_MODELS[t]
         item = _dump(model, payload, "payload")
         if required is not None and item.get(required) is None:
-            raise EventError(f"payload.{required}: required for {t}")
+            raise EventError(_problem(f"payload.{required}", f"required for {t}", f"{t} 事件必须提供该字段",
+                                      "missing"))
         return item
     if t in _REF_MODELS:
         out = _ref(_REF_MODELS[t], payload)
@@ -297,13 +327,13 @@ def _prepare_payload(ev: Event) -> dict[str, Any]:
         data = dict(payload)
         staff_id = data.pop("staff_id", None)
         if not isinstance(staff_id, str):
-            raise EventError("payload.staff_id: required (a string)")
+            raise EventError(_problem("payload.staff_id", "required (a string)", "必须提供（文本）", "missing"))
         if "id" in data:
-            raise EventError("payload.id: the staff id cannot be changed")
+            raise EventError(_problem("payload.id", "the staff id cannot be changed", "不能修改从业人员 id"))
         return {"staff_id": staff_id, "fields": _dump(StaffMember, data, "payload")}
     if t is EventType.ENTERPRISE_UPDATED:
         if "id" in payload:
-            raise EventError("payload.id: the enterprise id cannot be changed")
+            raise EventError(_problem("payload.id", "the enterprise id cannot be changed", "不能修改企业 id"))
         try:
             entity = Enterprise.model_validate({"id": ev.enterprise or "", **payload})
         except ValidationError as err:
@@ -311,7 +341,7 @@ def _prepare_payload(ev: Event) -> dict[str, Any]:
         fields = entity.model_dump(exclude_unset=True)
         fields.pop("id", None)
         return fields
-    raise EventError(f"type: unknown event type {t!r}")  # pragma: no cover - the enum refuses it first
+    raise EventError(_problem("type", f"unknown event type {t!r}", f"未知的事件类型 {t!r}"))  # pragma: no cover
 
 
 def _key(ev: Event) -> bytes:
@@ -320,17 +350,22 @@ def _key(ev: Event) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def parse_event(data: Event | Mapping[str, Any] | str | Prepared) -> Prepared:
-    """Validate an event (a dict, a JSON text or an `Event`); raises :class:`EventError` when malformed."""
+def parse_event(data: Event | Mapping[str, Any] | str | bytes | Prepared, limits: Limits = DEFAULT) -> Prepared:
+    """Validate an event (a dict, a JSON text or line, or an `Event`); raises :class:`EventError` when malformed.
+
+    Text goes through :func:`decode_event` (strict UTF-8, bounded size, nesting and numbers, no duplicate keys);
+    a dict gets the same checks of nesting, numbers, list sizes and strings.
+    """
     if isinstance(data, Prepared):
         return data
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as err:
-            raise EventError(f"not JSON: {err}") from None
-        if not isinstance(data, dict):
-            raise EventError("an event is a JSON object")
+    if isinstance(data, str | bytes):
+        data = decode_event(data, limits)
+    elif not isinstance(data, Event):
+        if not isinstance(data, Mapping):
+            raise EventError(_problem("", "an event is a JSON object", "事件应为 JSON 对象", "not-an-object"))
+        problems = check_value(data, limits)
+        if problems:
+            raise EventError(problems)
     if isinstance(data, Event):
         ev = data
     else:
@@ -339,8 +374,222 @@ def parse_event(data: Event | Mapping[str, Any] | str | Prepared) -> Prepared:
         except ValidationError as err:
             raise EventError(_errors(err, "event")) from None
     if ev.type is not EventType.CLOCK and not ev.enterprise:
-        raise EventError("enterprise: required (every event but `clock` names its enterprise)")
+        raise EventError(_problem("enterprise", "required (every event but `clock` names its enterprise)",
+                                  "必须提供（除时钟事件外，每个事件都须指明企业）", "missing"))
     return Prepared(ev.type, ev.timestamp, ev.enterprise or "", _prepare_payload(ev), _key(ev), ev.id)
+
+
+# ------------------------------------------------------------------------------------------ untrusted text
+
+
+class _BigInt:
+    """An integer literal too long to convert (Python refuses over 4,300 digits, and none is in range)."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+class _NotFinite:
+    """`NaN`, `Infinity` or `-Infinity`: accepted by Python's json, not JSON, and no fact value."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object that repeated a key (json keeps the last value silently): the keys repeated."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, pairs: list[tuple[str, Any]], repeated: list[str]) -> None:
+        super().__init__(pairs)
+        self.repeated = repeated
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for k, _ in pairs:
+        (repeated if k in seen else seen).add(k)
+    return _Pairs(pairs, sorted(repeated))
+
+
+def _parse_int(text: str) -> int | _BigInt:
+    return int(text) if len(text) <= 24 else _BigInt(len(text.lstrip("-")))
+
+
+_BOM = "\ufeff"
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')  # a string (maybe unterminated) or a bracket
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_PROBLEMS = 20
+
+
+def _nesting_problem(text: str, limits: Limits) -> FieldError | None:
+    """Whether brackets outside strings nest deeper than `max_nesting` (found before `json` recurses)."""
+    limit = limits.max_nesting
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                return _too_deep("", limit, m.start() + 1)
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def _too_deep(path: str, limit: int, column: int | None = None) -> FieldError:
+    at, at_zh = (f" (column {column})", f"（第 {column} 列）") if column is not None else ("", "")
+    return _problem(path, f"nested deeper than {limit} levels{at}", f"嵌套超过 {limit} 层{at_zh}", "too-deep")
+
+
+def decode_event(raw: str | bytes, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """The JSON object of one event line, refused with :class:`EventError` when the line is not strict UTF-8
+    (a byte-order mark at its start is skipped), longer than `limits.max_record_bytes`, not JSON, nested
+    deeper than `limits.max_nesting`, repeats a key, holds an integer beyond `limits.max_int`, a number that
+    is not finite, a list over `limits.max_list_items` or a lone surrogate (\\ud800)."""
+    size = len(raw) if isinstance(raw, bytes) else (len(raw) if len(raw) * 4 <= limits.max_record_bytes
+                                                      else len(raw.encode("utf-8", "surrogatepass")))
+    if size > limits.max_record_bytes:
+        raise EventError(_too_long(size, limits))
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            byte = raw[err.start]
+            raise EventError(_problem("", f"not UTF-8 text: byte 0x{byte:02x} at column {err.start + 1}",
+                                      f"不是有效的 UTF-8 文本：第 {err.start + 1} 字节 0x{byte:02x}",
+                                      "not-utf8")) from None
+    else:
+        text = raw
+    if text.startswith(_BOM):
+        text = text[1:]
+    deep = _nesting_problem(text, limits)
+    if deep is not None:
+        raise EventError(deep)
+    try:
+        data = json.loads(text, object_pairs_hook=_pairs, parse_int=_parse_int, parse_constant=_NotFinite)
+    except json.JSONDecodeError as err:
+        raise EventError(_problem("", f"not JSON: {err.msg} (column {err.colno})",
+                                  f"不是有效的 JSON：{err.msg}（第 {err.colno} 列）", "not-json")) from None
+    except RecursionError:  # pragma: no cover - the scan above refuses deeper nesting first
+        raise EventError(_too_deep("", limits.max_nesting)) from None
+    if not isinstance(data, dict):
+        raise EventError(_problem("", "an event is a JSON object", "事件应为 JSON 对象", "not-an-object"))
+    problems = check_value(data, limits)
+    if problems:
+        raise EventError(problems)
+    return data
+
+
+def _too_long(size: int, limits: Limits) -> FieldError:
+    return _problem("", f"line of {size} bytes or more, over the limit of {limits.max_record_bytes} "
+                        "(max_record_bytes)", f"事件行超过 {limits.max_record_bytes} 字节的上限", "too-large")
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def check_value(data: Any, limits: Limits = DEFAULT) -> list[FieldError]:
+    """The problems of a decoded event (or an event dict given to the API), iteratively (any depth): nesting
+    over `max_nesting`, repeated keys, integers beyond ±`max_int` (also a float beyond it, NaN, infinities),
+    lists over `max_list_items`, keys and strings with lone surrogates. At most 20 are listed."""
+    problems: list[FieldError] = []
+    stack: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while stack and len(problems) < _MAX_PROBLEMS:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                problems.append(_problem(path, "a lone surrogate (\\ud800-\\udfff) is not text",
+                                         "含有无效的 Unicode 代理字符", "not-text"))
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not limits.check_int(value):
+                problems.append(_out_of_range(path, limits))
+        elif isinstance(value, float):
+            if not math.isfinite(value) or abs(value) > limits.max_int:
+                problems.append(_out_of_range(path, limits))
+        elif isinstance(value, _BigInt):
+            problems.append(_problem(path, f"an integer of {value.digits} digits, outside ±{limits.max_int} "
+                                           "(max_int)", f"整数位数过多（{value.digits} 位），超出 ±{limits.max_int}",
+                                     "int-range"))
+        elif isinstance(value, _NotFinite):
+            problems.append(_problem(path, f"{value.text} is not a JSON number", f"{value.text} 不是有效的数值",
+                                     "not-finite"))
+        elif isinstance(value, Mapping | list | tuple):
+            if depth > limits.max_nesting:
+                problems.append(_too_deep(path, limits.max_nesting))
+                continue
+            if isinstance(value, _Pairs):
+                problems.extend(_problem(_join(path, k), "the key appears more than once", "键重复出现",
+                                         "duplicate-key") for k in value.repeated)
+            if isinstance(value, Mapping):
+                for k, v in value.items():
+                    if isinstance(k, str) and not k.isascii() and _SURROGATE.search(k):
+                        problems.append(_problem(path, "a key with a lone surrogate (\\ud800-\\udfff)",
+                                                 "键含有无效的 Unicode 代理字符", "not-text"))
+                        continue
+                    stack.append((v, _join(path, str(k)), depth + 1))
+            else:
+                if len(value) > limits.max_list_items:
+                    problems.append(_problem(path, f"a list of {len(value)} items, over the limit of "
+                                                   f"{limits.max_list_items} (max_list_items)",
+                                             f"列表有 {len(value)} 项，超过 {limits.max_list_items} 项的上限",
+                                             "too-many-items"))
+                    continue
+                stack.extend((v, _join(path, i), depth + 1) for i, v in enumerate(value))
+    problems.sort(key=lambda p: p.path)
+    return problems[:_MAX_PROBLEMS]
+
+
+def _out_of_range(path: str, limits: Limits) -> FieldError:
+    return _problem(path, f"a number outside ±{limits.max_int} (max_int)", f"数值超出 ±{limits.max_int} 的范围",
+                    "int-range")
+
+
+_CHUNK = 1 << 16
+
+
+def read_event_lines(stream: BinaryIO, limits: Limits = DEFAULT) -> Iterator[tuple[int, Prepared | EventError]]:
+    """Each non-blank line of a JSON Lines stream of events, with its number: the parsed event, or the
+    :class:`EventError` that refuses it. Lines are read as bytes (the encoding is checked per line) and a line
+    over `limits.max_record_bytes` is refused without being read whole: the rest of it is skipped in chunks."""
+    number = 0
+    cap = limits.max_record_bytes
+    while True:
+        line = stream.readline(cap + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > cap and not line.endswith(b"\n"):
+            size = len(line)
+            while True:  # skip the rest of the line, a chunk at a time
+                rest = stream.readline(_CHUNK)
+                size += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, EventError(_too_long(size, limits))
+            continue
+        if not line.strip() or line.strip() == b"\xef\xbb\xbf":
+            continue
+        try:
+            yield number, parse_event(line.rstrip(b"\r\n"), limits)
+        except EventError as err:
+            yield number, err
 
 
 # ------------------------------------------------------------------------------------------ applying
@@ -383,11 +632,15 @@ def _append(record: dict[str, Any], name: str, item: Any) -> ItemChange:
     return ItemChange(name, None, item, created)
 
 
+_WHAT_ZH = {"hazard": "隐患", "accident": "事故", "staff member": "从业人员"}
+
+
 def _new_item(record: dict[str, Any], name: str, key: str, item: dict[str, Any], what: str) -> ItemChange:
     created = not isinstance(record.get(name), list)
     items = _list(record, name)
     if _find(items, key, item[key]) >= 0:
-        raise EventRejected(f"{name}: a {what} with {key} {item[key]!r} is already on record")
+        raise EventRejected(_problem(name, f"a {what} with {key} {item[key]!r} is already on record",
+                                     f"已有 {key} 为 {item[key]!r} 的{_WHAT_ZH[what]}记录", "already-on-record"))
     items.append(item)
     record[name] = items
     return ItemChange(name, None, item, created)
@@ -398,7 +651,8 @@ def _update_item(record: dict[str, Any], name: str, key: str, ident: Any, what: 
     items = _list(record, name)
     index = _find(items, key, ident)
     if index < 0:
-        raise EventRejected(f"{name}: no {what} with {key} {ident!r} on record")
+        raise EventRejected(_problem(name, f"no {what} with {key} {ident!r} on record",
+                                     f"没有 {key} 为 {ident!r} 的{_WHAT_ZH[what]}记录", "not-on-record"))
     old = items[index]
     item = dict(old)
     change(item)
@@ -506,14 +760,16 @@ def apply_prepared(record: Mapping[str, Any], prep: Prepared) -> Applied:
     return out, frozenset({name}), (changed,)
 
 
-def apply(record: Mapping[str, Any], event: Event | Mapping[str, Any] | Prepared) -> dict[str, Any]:
+def apply(record: Mapping[str, Any], event: Event | Mapping[str, Any] | str | Prepared) -> dict[str, Any]:
     """The record after one event (a new dict; `record` is not changed).
 
     Raises :class:`EventError` when the event is malformed and :class:`EventRejected` when it does not fit.
     """
     prep = event if isinstance(event, Prepared) else parse_event(event)
     if prep.type is not EventType.CLOCK and record.get("id") not in (None, prep.enterprise):
-        raise EventRejected(f"event of enterprise {prep.enterprise!r} applied to record {record.get('id')!r}")
+        raise EventRejected(_problem("enterprise", f"event of enterprise {prep.enterprise!r} applied to record "
+                                     f"{record.get('id')!r}", f"企业 {prep.enterprise!r} 的事件不能用于记录 "
+                                     f"{record.get('id')!r}", "other-enterprise"))
     return apply_prepared(record, prep)[0]
 
 
@@ -529,29 +785,39 @@ class Status(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What became of a posted event."""
+    """What became of a posted event. A `rejected` event that does not fit the record *yet* stays in its
+    enterprise's log and is applied if an earlier-stamped event that makes it fit arrives later."""
 
     status: Status
     reason: str | None = None
     enterprise: str | None = None
+    reason_zh: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": str(self.status), "reason": self.reason, "enterprise": self.enterprise}
+        return {"status": str(self.status), "reason": self.reason, "reason_zh": self.reason_zh,
+                "enterprise": self.enterprise}
 
 
 @dataclass(slots=True)
 class _Entry:
     seq: int
     prep: Prepared
+    ref: Any = None  # the caller's reference (the line number)
 
     def order(self) -> tuple[dt.datetime, int]:
         return (self.prep.timestamp, self.seq)
 
 
-def too_late(day: dt.date, final_before: dt.date) -> str:
+def too_late(day: dt.date, final_before: dt.date) -> EventRejected:
     """Why an event dated before the reorder window is refused."""
-    return f"dated {day}, before {final_before}: events older than the reorder window are final and can no longer " \
-           "be inserted"
+    return EventRejected(_problem(
+        "timestamp", f"dated {day}, before {final_before}: events older than the reorder window are final and "
+        "can no longer be inserted", f"日期 {day} 早于 {final_before}：重排窗口之前的事件已定稿，不能再插入",
+        "too-late"))
+
+
+def _refused(err: EventRejected, enterprise: str) -> Receipt:
+    return Receipt(Status.REJECTED, str(err), enterprise, err.zh)
 
 
 @dataclass(slots=True)
@@ -559,7 +825,10 @@ class EnterpriseLog:
     """The events of one enterprise in timestamp order, and the record they build.
 
     `add` keeps the record equal to the fold of all its events in (timestamp, arrival) order, skipping those
-    that do not fit; `rejected` maps the arrival number of each skipped event to its reason.
+    that do not fit; `rejected` maps the arrival number of each skipped event to its reason. A rejection is
+    not final while the event is in the log: a later arrival stamped before it may make it fit (the rebuild
+    then applies it), or make an applied event stop fitting. Only `compact` makes rejections final: it moves
+    them to `final_rejections`, which the owner drains.
     """
 
     enterprise: str
@@ -567,9 +836,10 @@ class EnterpriseLog:
     entries: list[_Entry] = field(default_factory=list)
     keys: set[bytes] = field(default_factory=set)  # digests of the events received
     ids: dict[str, bytes] = field(default_factory=dict)  # event id → digest
-    rejected: dict[int, str] = field(default_factory=dict)
+    rejected: dict[int, EventRejected] = field(default_factory=dict)
     base: dict[str, Any] | None = None  # the record folded from the compacted (final) events
     final_before: dt.date | None = None  # events dated before this day are final: compacted, or refused
+    final_rejections: list[tuple[int, Any, EventRejected]] = field(default_factory=list)  # (seq, ref, reason)
 
     def __post_init__(self) -> None:
         if not self.record:
@@ -578,7 +848,8 @@ class EnterpriseLog:
     def compact(self, before: dt.date) -> int:
         """Make the events dated before `before` final: fold them into `base` and forget them (their digests
         too), so that the log holds only the events a late arrival could still be inserted among. Returns
-        how many were folded. A later event dated before `before` is refused by `add`."""
+        how many were folded; those rejected are appended to `final_rejections`. A later event dated before
+        `before` is refused by `add`."""
         if self.final_before is not None and before <= self.final_before:
             return 0
         self.final_before = before
@@ -589,9 +860,11 @@ class EnterpriseLog:
             return 0
         record = self.base if self.base is not None else {"id": self.enterprise}
         for entry in self.entries[:k]:
-            if entry.seq not in self.rejected:  # a rejected event stays rejected: nothing earlier can come
+            reason = self.rejected.pop(entry.seq, None)
+            if reason is None:
                 record = apply_prepared(record, entry.prep)[0]
-            self.rejected.pop(entry.seq, None)
+            else:  # a rejected event stays rejected: nothing earlier can come
+                self.final_rejections.append((entry.seq, entry.ref, reason))
             self.keys.discard(entry.prep.key)
             if entry.prep.id is not None:
                 self.ids.pop(entry.prep.id, None)
@@ -599,30 +872,33 @@ class EnterpriseLog:
         del self.entries[:k]
         return k
 
-    def add(self, prep: Prepared, seq: int) -> tuple[Receipt, frozenset[str], tuple[ItemChange, ...] | None]:
+    def add(self, prep: Prepared, seq: int, ref: Any = None,
+            ) -> tuple[Receipt, frozenset[str], tuple[ItemChange, ...] | None]:
         """Add one event; returns the receipt, the top-level fields whose value changed and the list items it
-        changed (None after a rebuild)."""
+        changed (None after a rebuild). `ref` is kept with the event (the monitor's command line gives the
+        line number) to report a rejection that is still standing later."""
         if self.final_before is not None and prep.day < self.final_before:
-            return Receipt(Status.REJECTED, too_late(prep.day, self.final_before), self.enterprise), frozenset(), ()
+            return _refused(too_late(prep.day, self.final_before), self.enterprise), frozenset(), ()
         if prep.key in self.keys:
-            return Receipt(Status.DUPLICATE, "an exact duplicate of an event already received", self.enterprise), \
-                frozenset(), ()
+            return Receipt(Status.DUPLICATE, "an exact duplicate of an event already received", self.enterprise,
+                           "与已收到的事件完全重复"), frozenset(), ()
         ev_id = prep.id
         if ev_id is not None and ev_id in self.ids:
-            return Receipt(Status.REJECTED, f"event id {ev_id!r} was already used for another event",
-                           self.enterprise), frozenset(), ()
+            reused = EventRejected(_problem("id", f"event id {ev_id!r} was already used for another event",
+                                            f"事件 id {ev_id!r} 已用于另一事件", "id-reused"))
+            return _refused(reused, self.enterprise), frozenset(), ()
         self.keys.add(prep.key)
         if ev_id is not None:
             self.ids[ev_id] = prep.key
-        entry = _Entry(seq, prep)
+        entry = _Entry(seq, prep, ref)
         order = entry.order()
         if not self.entries or order > self.entries[-1].order():
             self.entries.append(entry)
             try:
                 self.record, touched, items = apply_prepared(self.record, prep)
             except EventRejected as err:
-                self.rejected[seq] = str(err)
-                return Receipt(Status.REJECTED, str(err), self.enterprise), frozenset(), ()
+                self.rejected[seq] = err
+                return _refused(err, self.enterprise), frozenset(), ()
             return Receipt(Status.APPLIED, None, self.enterprise), touched, items
         index = bisect.bisect(self.entries, order, key=_Entry.order)
         self.entries.insert(index, entry)
@@ -631,9 +907,9 @@ class EnterpriseLog:
         touched = frozenset(k for k in set(old) | set(self.record)
                             if old.get(k, _ABSENT) != self.record.get(k, _ABSENT))
         if seq in self.rejected:
-            return Receipt(Status.REJECTED, self.rejected[seq], self.enterprise), touched, None
-        rebuilt = "applied out of order: the record was rebuilt"
-        return Receipt(Status.APPLIED, rebuilt, self.enterprise), touched, None
+            return _refused(self.rejected[seq], self.enterprise), touched, None
+        return Receipt(Status.APPLIED, "applied out of order: the record was rebuilt", self.enterprise,
+                       "迟到事件已按时间顺序插入，记录已重建"), touched, None
 
     def rebuild(self) -> None:
         record: dict[str, Any] = self.base if self.base is not None else {"id": self.enterprise}
@@ -642,8 +918,16 @@ class EnterpriseLog:
             try:
                 record = apply_prepared(record, entry.prep)[0]
             except EventRejected as err:
-                self.rejected[entry.seq] = str(err)
+                self.rejected[entry.seq] = err
         self.record = record
+
+    def standing(self) -> Iterator[tuple[int, Any, EventRejected]]:
+        """The events in the log that do not fit as things stand: (arrival number, ref, reason)."""
+        if self.rejected:
+            for entry in self.entries:
+                reason = self.rejected.get(entry.seq)
+                if reason is not None:
+                    yield entry.seq, entry.ref, reason
 
 
 _ABSENT = object()

@@ -26,6 +26,10 @@ How it stays correct without evaluating everything:
 
 The monitor never rewrites history: a late event (dated before `today`) changes the record and is evaluated
 as of `today`; alerts carry the day on which the monitor saw the change.
+
+Work is bounded by events and change dates, not by days: `advance_to` jumps from one next-check day to the
+next, next checks saturate at the calendar's ends, and rules over years wake only on New Years near the years
+they can see (docs/streaming.md, "The ends of the calendar, and bounded work").
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ from safetyrules.api import Policy
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
 from safetyrules.facts.as_of import as_of_view
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.report.explain import message
 from safetyrules.stream.analysis import (
     FieldDates,
     PolicyAnalysis,
     RulePlan,
     SubsetEvaluator,
+    add_days,
     next_change,
     soon_eligible,
 )
@@ -164,9 +170,31 @@ class Alert:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An event refused: `invalid` (malformed: not JSON, not the event format, over a limit) or `rejected`
+    (well-formed, but too late for the reorder window, reusing an event id, or not fitting the record).
+
+    `final` is False for an event that does not fit the record *as things stand*: it stays in its enterprise's
+    log and is applied if an earlier-stamped event that makes it fit arrives later (`Monitor.refusals()` lists
+    those standing when it is called)."""
+
+    ref: Any  # what was passed to `post` as `ref` (the command line: the line number), else the arrival number
+    status: Literal["invalid", "rejected"]
+    enterprise: str | None
+    reason: str
+    reason_zh: str
+    final: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "status": self.status, "enterprise": self.enterprise, "reason": self.reason,
+                "reason_zh": self.reason_zh, "final": self.final}
+
+
 @dataclass(slots=True)
 class MonitorStats:
-    """Counters of one monitor's work."""
+    """Counters of one monitor's work. `applied`, `rejected` count the events as things stand (a late event
+    can make a rejected one fit, or an applied one stop fitting); `invalid` the malformed ones."""
 
     events: int = 0
     applied: int = 0
@@ -215,7 +243,8 @@ class Monitor:
                  params: Mapping[str, Any] | None = None, on_alert: Callable[[Alert], None] | None = None,
                  flush: Literal["day", "event"] = "day", start: dt.date | None = None,
                  kinds: Iterable[AlertKind] | None = None, keep_alerts: bool = True,
-                 reorder_window: int | None = None) -> None:
+                 reorder_window: int | None = None, limits: Limits = DEFAULT,
+                 on_refused: Callable[[Refusal], None] | None = None, keep_refusals: bool = True) -> None:
         if alert_days < 0:
             raise ValueError("alert_days must be 0 or more")
         if reorder_window is not None and reorder_window < 0:
@@ -246,6 +275,9 @@ class Monitor:
             self._rete = ReteEvaluator(policy, self.params)
             self._rete_rules = frozenset(self._rete.rules)
         self.today: dt.date | None = start
+        self.limits = limits
+        self.on_refused = on_refused
+        self.keep_refusals = keep_refusals
         self.stats = MonitorStats()
         self._ents: dict[str, _Enterprise] = {}
         self._heap: list[tuple[dt.date, str]] = []
@@ -253,18 +285,68 @@ class Monitor:
         self._alerts: list[Alert] = []
         self._popped = 0
         self._seq = 0
-        self.rejections: list[tuple[str | None, str]] = []  # (enterprise, reason) of refused events
+        self._final: list[tuple[int, Refusal]] = []  # final refusals, with their arrival numbers (keep_refusals)
+        self._kept = 0  # events entered in a log (applied or rejected as things stand, or folded)
+        self._standing = 0  # events in the logs that do not fit as things stand
+        self._rejected_final = 0  # rejected events that can no longer fit
+        self._rejected_in_logs = 0  # of those, the ones kept in a log until the reorder window made them final
 
     # ------------------------------------------------------------------ input
-    def post(self, event: Event | Mapping[str, Any] | str | Prepared) -> Receipt:
-        """Take one event (a dict, JSON text, `Event` or parsed event); returns what became of it."""
+    def post(self, event: Event | Mapping[str, Any] | str | bytes | Prepared, ref: Any = None) -> Receipt:
+        """Take one event (a dict, JSON text, `Event` or parsed event); returns what became of it.
+
+        `ref` is reported with the event's refusal, if any (default: its arrival number, from 0)."""
+        if not isinstance(event, Prepared):
+            try:
+                event = parse_event(event, self.limits)
+            except EventError as err:
+                return self.refuse_invalid(err, ref)
+        seq = self._seq
+        self._seq += 1
         self.stats.events += 1
+        ref = seq if ref is None else ref
         try:
-            prep = event if isinstance(event, Prepared) else parse_event(event)
-        except EventError as err:
-            self.stats.invalid += 1
-            self.rejections.append((None, str(err)))
-            return Receipt(Status.REJECTED, f"invalid event: {err}")
+            return self._post(event, seq, ref)
+        finally:
+            self.stats.rejected = self._rejected_final + self._standing
+            self.stats.applied = self._kept - self._standing - self._rejected_in_logs
+
+    def refuse_invalid(self, error: EventError, ref: Any = None) -> Receipt:
+        """Count a malformed event (one that `parse_event` refused) as posted and refused."""
+        seq = self._seq
+        self._seq += 1
+        self.stats.events += 1
+        self.stats.invalid += 1
+        self._refuse(seq, Refusal(seq if ref is None else ref, "invalid", None, str(error), error.zh))
+        return Receipt(Status.REJECTED, f"invalid event: {error}", None, f"事件无效：{error.zh}")
+
+    def _refuse(self, seq: int, refusal: Refusal) -> None:
+        if self.keep_refusals:
+            self._final.append((seq, refusal))
+        if self.on_refused is not None:
+            self.on_refused(refusal)
+
+    def _reject(self, seq: int, ref: Any, enterprise: str, reason: str, reason_zh: str) -> None:
+        self._rejected_final += 1
+        self._refuse(seq, Refusal(ref, "rejected", enterprise, reason, reason_zh))
+
+    def refusals(self) -> list[Refusal]:
+        """The events refused, in arrival order: those refused for good (kept unless ``keep_refusals=False``;
+        `on_refused` is called for each as it happens) and those that do not fit the record as things stand
+        (``final=False``)."""
+        out = list(self._final)
+        for eid, ent in self._ents.items():
+            out.extend((seq, Refusal(ref, "rejected", eid, str(reason), reason.zh, final=False))
+                       for seq, ref, reason in ent.log.standing())
+        out.sort(key=lambda item: item[0])
+        return [refusal for _, refusal in out]
+
+    @property
+    def rejections(self) -> list[Refusal]:
+        """The events refused (:meth:`refusals`)."""
+        return self.refusals()
+
+    def _post(self, prep: Prepared, seq: int, ref: Any) -> Receipt:
         day = prep.day
         if prep.type is EventType.CLOCK:
             self.stats.clock += 1
@@ -275,29 +357,33 @@ class Monitor:
         elif day > self.today:
             self.advance_to(day)
         eid = prep.enterprise
-        if self.reorder_window is not None and self.today is not None:
-            final_before = self.today - dt.timedelta(days=self.reorder_window)
-            if day < final_before:  # refused before anything is kept, even for an enterprise not seen yet
-                reason = too_late(day, final_before)
-                self.stats.rejected += 1
-                self.rejections.append((eid, reason))
-                return Receipt(Status.REJECTED, reason, eid)
+        final_before = self._final_before()
+        if final_before is not None and day < final_before:
+            # refused before anything is kept, even for an enterprise not seen yet
+            reason = too_late(day, final_before)
+            self._reject(seq, ref, eid, str(reason), reason.zh)
+            return Receipt(Status.REJECTED, str(reason), eid, reason.zh)
         ent = self._ents.get(eid)
         if ent is None:
             ent = self._ents[eid] = _Enterprise(EnterpriseLog(eid))
             ent.stale = set(self.analysis.order)
             self._dirty.add(eid)
-        if self.reorder_window is not None and self.today is not None:
-            self.stats.compacted += ent.log.compact(self.today - dt.timedelta(days=self.reorder_window))
-        receipt, touched, items = ent.log.add(prep, self._seq)
-        self._seq += 1
+        log = ent.log
+        before = len(log.rejected)
+        if final_before is not None:
+            self.stats.compacted += log.compact(final_before)
+            for old_seq, old_ref, reason in log.final_rejections:  # rejections made final by the window
+                self._rejected_in_logs += 1
+                self._reject(old_seq, old_ref, eid, str(reason), reason.zh)
+            log.final_rejections.clear()
+        receipt, touched, items = log.add(prep, seq, ref)
+        self._standing += len(log.rejected) - before
         if receipt.status is Status.DUPLICATE:
             self.stats.duplicates += 1
-        elif receipt.status is Status.REJECTED:
-            self.stats.rejected += 1
-            self.rejections.append((eid, receipt.reason or ""))
+        elif receipt.status is Status.REJECTED and seq not in log.rejected:  # too late, or an id reused
+            self._reject(seq, ref, eid, receipt.reason or "", receipt.reason_zh or "")
         else:
-            self.stats.applied += 1
+            self._kept += 1
         if touched:
             rules = self.analysis.rules_reading(touched)
             if items:  # list items added or changed: skip the rules whose filters none of them passes
@@ -311,24 +397,28 @@ class Monitor:
 
     def replay(self, events: Iterable[Event | Mapping[str, Any] | str | Prepared],
                until: dt.date | None = None) -> list[Receipt]:
-        """Post every event dated on or before `until` (all without it), then advance to `until`."""
+        """Post every event dated on or before `until` (all without it), then advance to `until`. The `ref` of
+        each is its position in `events` (from 0)."""
         receipts = []
-        for event in events:
+        for index, event in enumerate(events):
             try:
-                prep = event if isinstance(event, Prepared) else parse_event(event)
+                prep = event if isinstance(event, Prepared) else parse_event(event, self.limits)
             except EventError as err:
-                self.stats.events += 1
-                self.stats.invalid += 1
-                self.rejections.append((None, str(err)))
-                receipts.append(Receipt(Status.REJECTED, f"invalid event: {err}"))
+                receipts.append(self.refuse_invalid(err, index))
                 continue
             if until is not None and prep.day > until:
                 continue
-            receipts.append(self.post(prep))
+            receipts.append(self.post(prep, index))
         if until is not None:
             self.advance_to(until)
         self.flush()
         return receipts
+
+    def _final_before(self) -> dt.date | None:
+        """Events dated before this day are final (the reorder window), or None."""
+        if self.reorder_window is None or self.today is None:
+            return None
+        return add_days(self.today, -self.reorder_window)
 
     def advance_to(self, day: dt.date) -> None:
         """Move the clock to `day` (never back), re-evaluating what time changes on the way, in date order."""
