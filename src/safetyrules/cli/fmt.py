@@ -55,7 +55,7 @@ def fmt_command(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     verb = "would reformat" if (check_only or diff) else "reformatted"
     for path in changed:
         err.print(f"{verb} {path}", markup=False)
-    err.print(f"{len(changed)} file(s) {verb}; {broken} with syntax errors", markup=False)
+    err.print(f"{len(changed)} file(s) {verb}; {broken} with errors, left alone", markup=False)
     if broken:
         sys.exit(int(Exit.POLICY_ERROR))
     if unwritable:

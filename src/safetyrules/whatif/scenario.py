@@ -268,12 +268,15 @@ def parse_document(path: Path, text: str, limits: Limits = DEFAULT) -> Any:
             except yaml.YAMLError as e:
                 raise ScenarioError(f"{path}: not valid YAML: {e}") from None
         check_tree(data, limits)
+    except ScenarioError:
+        raise
     except DocumentError as e:
         raise ScenarioError(f"{path}: {e}") from None
     except RecursionError:  # tomllib recurses into nested arrays and tables
         raise ScenarioError(f"{path}: nested deeper than {limits.max_nesting} levels (max_nesting)") from None
-    except ValueError as e:  # tomllib: an integer of more than 4,300 digits
-        raise ScenarioError(f"{path}: {e}") from None
+    except ValueError:  # tomllib: an integer of more than 4,300 digits (Python refuses to convert it)
+        raise ScenarioError(f"{path}: an integer of more than 4,300 digits: outside ±{limits.max_int:,} (max_int)"
+                            ) from None
     return data
 
 
