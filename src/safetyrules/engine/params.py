@@ -114,7 +114,7 @@ def expected(t: LangType, limits: Limits = DEFAULT) -> str:
                    f"(the codes: {', '.join(t.elem.codes)})"
         return f"a set of {expected(t.elem, limits)}, such as [a, b]"
     if isinstance(t, EnumType):
-        return f"a {t.name} code ({', '.join(t.codes)})"
+        return f"{_article(t.name)} {t.name} code ({', '.join(t.codes)})"
     shapes: dict[LangType, str] = {
         DURATION: "a duration such as `2 years`, `6 months` or `90 days`",
         DATE: f"a date YYYY-MM-DD between {limits.min_date} and {limits.max_date}",
@@ -216,8 +216,11 @@ def _code(text: str, t: EnumType) -> str:
     if text in t.codes:
         return text
     hint = suggest(text, t.codes)
-    article = "an" if t.name[:1] in "aeiou" else "a"
-    raise _Misfit(f"`{_show(text)}` is not {article} {t.name} code" + (f" ({hint})" if hint else ""))
+    raise _Misfit(f"`{_show(text)}` is not {_article(t.name)} {t.name} code" + (f" ({hint})" if hint else ""))
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in tuple("aeiou") else "a"
 
 
 def _unquote(text: str) -> str:
