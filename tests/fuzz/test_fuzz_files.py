@@ -8,9 +8,11 @@ Each target has a quick variant and a `slow` one with many more examples (`SAFET
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,7 @@ SMALL = Limits(max_nesting=8, max_list_items=20, max_document_bytes=20_000, max_
 ROOT = Path(__file__).resolve().parents[2]
 POLICY: Policy = load_policy(ROOT / "policies" / "annex4")
 WORK = Path(tempfile.mkdtemp(prefix="fuzz-files-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 RECORDS = [{"id": "E1", "industry": "mining", "established_on": "2012-05-18"},
            {"id": "E2", "industry": "retail", "risk_assessments": [{"date": "2020-03-01", "comprehensive": True}]}]
 
