@@ -1,5 +1,5 @@
-"""The fact schema's syntax (`enum`, `record`, `subject`): parsed with spans, formatted canonically, and —
-until the engines read declared schemas — refused by the checker with a clear diagnostic, never ignored."""
+"""The fact schema's syntax (`enum`, `record`, `subject`): parsed with spans, formatted canonically; and — while
+the engines read the built-in fact contract — a declared schema that differs from it is refused, never ignored."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def test_schema_declarations_parse_into_typed_nodes() -> None:
     assert enterprise.first(ast.RecordKey) == ast.RecordKey("id")
     assert enterprise.first(ast.RecordTimezone) == ast.RecordTimezone("+08:00")
     assert [f.type for f in enterprise.fields] == [
-        ast.FieldType("list", "hazard"), ast.FieldType("list", "date"), ast.FieldType("set", "industry")]
-    assert enterprise.fields[1].options == (ast.FieldDated(),)
+        ast.FieldType("simple", "text"), ast.FieldType("list", "hazard"), ast.FieldType("list", "date"),
+        ast.FieldType("set", "industry")]
+    assert enterprise.fields[2].options == (ast.FieldDated(),)
 
 
 def test_schema_declarations_format_to_a_fixed_point_and_keep_comments() -> None:
@@ -54,10 +55,11 @@ def test_a_mistake_in_a_schema_declaration_is_positioned() -> None:
     assert "r" in result.unparsed_names
 
 
-def test_the_checker_says_declared_schemas_are_not_evaluated_yet() -> None:
+def test_a_schema_other_than_the_built_in_contract_is_refused_naming_the_difference() -> None:
+    # the engines still read the built-in fact contract: a declared schema must describe exactly it
     header = 'policy p { title zh "题" en "t" }\n'
     compilation = compile_sources({"p.policy": header + TEXT})
-    refused = [d for d in compilation.errors if d.code == "schema-not-supported"]
-    assert [d.span.line for d in refused] == [3, 10, 22]
-    assert "built-in fact contract" in refused[0].message
+    (refused,) = compilation.errors
+    assert (refused.code, refused.span.line) == ("schema-not-supported", 22)  # `subject enterprise`
+    assert "hazards[].found_on" not in refused.message and "only in the built-in schema" in refused.message
     assert compilation.policy is None

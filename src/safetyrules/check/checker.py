@@ -36,6 +36,7 @@ from safetyrules.check.types import (
     unify,
 )
 from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Related, Span
+from safetyrules.facts.schema import FactSchema
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import UNPARSED_HEADER
 
@@ -75,6 +76,7 @@ class CheckedPolicy:
     rule_deps: dict[str, set[str]]
     params_used: dict[str, set[str]]  # rule → params it reads, directly or through definitions
     expr_types: dict[int, LangType] = field(default_factory=dict)
+    schema: FactSchema | None = None  # the facts the policy declares (None: the built-in contract)
 
     @property
     def catalogue(self) -> tuple[str, ...]:
@@ -128,6 +130,7 @@ class Checker:
         self.defines: dict[str, ast.DefineDecl] = {}
         self.define_types: dict[str, LangType] = {}
         self.rules: dict[str, ast.RuleDecl] = {}
+        self.schema_decls: list[ast.EnumDecl | ast.RecordDecl] = []
         self.expr_types: dict[int, LangType] = {}
         self.used: set[str] = set()
         # per declaration being checked: which params/defines/rules it reads
@@ -138,6 +141,7 @@ class Checker:
     # ---------------------------------------------------------------- driver
     def run(self) -> CheckResult:
         header = self._declarations()
+        schema = self._schema()
         for p in self.params.values():
             self._param(p)
         for d in self._define_order():
@@ -161,6 +165,7 @@ class Checker:
             rule_deps={n: self._rule_refs(n) for n in self.rules},
             params_used={n: self._params_of(n) for n in self.rules},
             expr_types=self.expr_types,
+            schema=schema,
         )
         return CheckResult(policy, diags)
 
@@ -176,11 +181,7 @@ class Checker:
                 headers.append(d)
                 continue
             if isinstance(d, ast.EnumDecl | ast.RecordDecl):
-                # parsed and formatted already; the engines still read the built-in 附件4 fact contract
-                self.sink.error("schema-not-supported",
-                                f"`{d.name}`: fact schema declarations (`enum`, `record`, `subject`) are not "
-                                "evaluated yet; the rules read the built-in fact contract (`safetyrules schema`)",
-                                d.name_span)
+                self.schema_decls.append(d)  # types have their own namespace: checked by `_schema`
                 continue
             if d.name in self.decls:
                 first = self.decls[d.name]
@@ -219,6 +220,26 @@ class Checker:
             self.sink.error("missing-item", "the policy header needs a `title zh \"…\" en \"…\"`",
                             header.name_span)
         return header
+
+    def _schema(self) -> FactSchema | None:
+        """The declared fact schema, checked. The engines still read the built-in fact contract, so a declared
+        schema must accept exactly the records the built-in one accepts (the seed policy declares it)."""
+        from safetyrules.check.schema import check_schema  # it uses `suggest` from this module
+        from safetyrules.facts.declared import build_models, differences
+
+        schema = check_schema(self.schema_decls, self.sink)
+        if schema is None:
+            return None
+
+        found = differences(build_models(schema).subject, self.root.model)
+        if found:
+            subject = next(d for d in self.schema_decls if d.name == schema.subject)
+            shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+            self.sink.error("schema-not-supported",
+                            "this version evaluates the built-in fact contract (`safetyrules schema`) only, and the "
+                            f"declared facts differ from it: {shown}", subject.name_span)
+            return None
+        return schema
 
     def _single_items(self, items: Iterable[object], owner: str, kinds: dict[type, str]) -> None:
         seen: dict[str, Span] = {}

@@ -562,6 +562,14 @@ class FieldMin:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldMax:
+    """`<= 9999`: the greatest value a number may have."""
+
+    value: int
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class FieldNotBefore:
     """`>= found_on`: a date that is never before another field of the same record."""
 
@@ -569,7 +577,7 @@ class FieldNotBefore:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-FieldOption = Label | FieldKept | FieldDated | FieldMin | FieldNotBefore
+FieldOption = Label | FieldKept | FieldDated | FieldMin | FieldMax | FieldNotBefore
 
 
 @dataclass(frozen=True, slots=True)

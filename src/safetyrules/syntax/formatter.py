@@ -232,6 +232,8 @@ def _field_option(option: ast.FieldOption) -> str:
             return "dated"
         case ast.FieldMin(value=v):
             return f">= {v}"
+        case ast.FieldMax(value=v):
+            return f"<= {v}"
         case ast.FieldNotBefore(other=o):
             return f">= {o}"
     raise TypeError(option)  # pragma: no cover

@@ -417,6 +417,9 @@ class _Builder(Transformer[Token, Any]):
     def field_min(self, meta: Any, value: Token) -> ast.FieldMin:
         return ast.FieldMin(int(str(value)), self._span(meta))
 
+    def field_max(self, meta: Any, value: Token) -> ast.FieldMax:
+        return ast.FieldMax(int(str(value)), self._span(meta))
+
     def field_not_before(self, meta: Any, other: Token) -> ast.FieldNotBefore:
         return ast.FieldNotBefore(str(other), self._span(meta))
 

@@ -1,0 +1,156 @@
+"""Pydantic models built at load time from a declared :class:`~.schema.FactSchema`.
+
+The models follow the conventions of the fact contract (see `models.py`): every field but the subject's key
+is optional (absent = unknown, ``null`` = known not to exist), extra fields are kept, booleans and integers are
+strict, dates and instants are parsed strictly, integers stay within ``Limits.max_int``, and a `>= other`
+date order is checked with a positioned error. Enumerations become ``StrEnum`` classes whose codes are the
+declared codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
+from pydantic_core import PydanticCustomError
+
+from .models import (
+    BoundedInt,
+    FactModel,
+    _date_list_or_none,
+    _date_or_none,
+    _datetime_or_none,
+    _not_before,
+)
+from .schema import FactSchema, FieldSpec, Label
+
+_SCALAR_TYPES: dict[str, Any] = {
+    "text": str,
+    "int": BoundedInt,
+    "decimal": decimal.Decimal,
+    "bool": bool,
+    "date": dt.date,
+    "datetime": dt.datetime,
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_")) or name
+
+
+def _description(label: Label | None, doc: tuple[str, ...]) -> str | None:
+    if doc:
+        return " ".join(doc)
+    return f"{label.zh} / {label.en}" if label is not None else None
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("empty_id", "the id is empty")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredModels:
+    """The models of one schema: the subject's model, and every record's and enumeration's class by name."""
+
+    subject: type[BaseModel]
+    records: dict[str, type[BaseModel]]
+    enums: dict[str, type[StrEnum]]
+
+
+def build_models(schema: FactSchema) -> DeclaredModels:
+    """Pydantic models for ``schema`` (records are built after the records they contain; there are no cycles)."""
+    enums: dict[str, type[StrEnum]] = {}
+    for name, spec in schema.enums.items():
+        # the functional API: mypy reads StrEnum(...) as an instance, it is a new class
+        enums[name] = StrEnum(_camel(name), {code.upper(): code for code in spec.codes})  # type: ignore[assignment]
+    for name, cls in enums.items():
+        spec = schema.enums[name]
+        cls.__doc__ = _description(spec.label, spec.doc)
+    records: dict[str, type[BaseModel]] = {}
+
+    def annotation(f: FieldSpec) -> Any:
+        if f.type in _SCALAR_TYPES:
+            item: Any = _SCALAR_TYPES[f.type]
+        elif f.type in enums:
+            item = enums[f.type]
+        else:
+            item = build(f.type)
+        return list[item] if f.kind in ("list", "set") else item
+
+    def build(name: str) -> type[BaseModel]:
+        if name in records:
+            return records[name]
+        spec = schema.records[name]
+        fields: dict[str, Any] = {}
+        validators: dict[str, Any] = {}
+        for f in spec.fields.values():
+            strict = f.kind == "simple" and f.type in ("bool", "int")
+            bounds: dict[str, Any] = {k: v for k, v in (("ge", f.minimum), ("le", f.maximum)) if v is not None}
+            if f.name == spec.key:
+                fields[f.name] = (annotation(f), Field(description=_description(f.label, f.doc)))
+                validators[f"_{f.name}_not_blank"] = field_validator(f.name)(_not_blank)
+                continue
+            info = Field(default=None, description=_description(f.label, f.doc), strict=strict or None, **bounds)
+            fields[f.name] = (annotation(f) | None, info)
+            if f.type in ("date", "datetime"):
+                parse = _date_or_none if f.type == "date" else _datetime_or_none
+                if f.kind != "simple":
+                    parse = _date_list_or_none  # lists of instants are parsed by pydantic (with an offset)
+                validators[f"_{f.name}_strict"] = field_validator(f.name, mode="before")(parse)
+            if f.not_before is not None:
+                validators[f"_{f.name}_order"] = field_validator(f.name)(_order(f.name, f.not_before))
+        model: type[BaseModel] = create_model(
+            _camel(name), __base__=FactModel, __doc__=_description(spec.label, spec.doc),
+            __validators__=validators, **fields)
+        records[name] = model
+        return model
+
+    for name in schema.records:
+        build(name)
+    return DeclaredModels(records[schema.subject], records, enums)
+
+
+def _order(name: str, earlier: str) -> Any:
+    def check(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+        return _not_before(value, info, earlier, "date_order",
+                           f"{name} is {{value}}, before {earlier} ({{earlier}})")
+
+    return classmethod(check)
+
+
+def differences(declared: type[BaseModel], builtin: type[BaseModel], path: str = "") -> list[str]:
+    """Where two fact models differ in what they accept: field names, shapes, enumeration codes, bounds and
+    whether a field is required (descriptions aside). Empty when they accept the same records."""
+    from ._shapes import Shape, field_shapes
+
+    found: list[str] = []
+    ours, theirs = field_shapes(declared), field_shapes(builtin)
+    for name in sorted(set(ours) ^ set(theirs)):
+        found.append(f"{path}{name}: only in the {'declared' if name in ours else 'built-in'} schema")
+
+    def compare(a: Shape, b: Shape, where: str) -> None:
+        if (a.kind, a.scalar) != (b.kind, b.scalar):
+            found.append(f"{where}: {a.kind} {a.scalar or ''} against {b.kind} {b.scalar or ''}".rstrip())
+        elif a.kind == "list" and a.item is not None and b.item is not None:
+            compare(a.item, b.item, where + "[]")
+        elif a.kind == "object" and a.model is not None and b.model is not None:
+            found.extend(differences(a.model, b.model, where + "."))
+        elif a.enum is not None and b.enum is not None and [m.value for m in a.enum] != [m.value for m in b.enum]:
+            found.append(f"{where}: codes {[m.value for m in a.enum]} against {[m.value for m in b.enum]}")
+
+    for name in sorted(set(ours) & set(theirs)):
+        compare(ours[name], theirs[name], path + name)
+        mine, other = declared.model_fields[name], builtin.model_fields[name]
+        if mine.is_required() != other.is_required():
+            found.append(f"{path}{name}: required in one schema only")
+        bounds = [sorted((type(m).__name__, str(m)) for m in f.metadata if hasattr(m, "ge") or hasattr(m, "le"))
+                  for f in (mine, other)]
+        if bounds[0] != bounds[1]:
+            found.append(f"{path}{name}: bounds {bounds[0]} against {bounds[1]}")
+    return found
