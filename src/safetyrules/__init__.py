@@ -26,6 +26,7 @@ __all__ = [
     "PolicyError",
     "RuleResult",
     "SafetyRulesError",
+    "UnknownFieldWarning",
     "__version__",
     "load_policy",
     "load_policy_text",
@@ -35,7 +36,7 @@ from safetyrules.errors import DateError, InputError, LimitError, SafetyRulesErr
 from safetyrules.limits import Limits
 
 if TYPE_CHECKING:
-    from safetyrules.api import FactError, Policy, load_policy, load_policy_text
+    from safetyrules.api import FactError, Policy, UnknownFieldWarning, load_policy, load_policy_text
     from safetyrules.diagnostics import PolicyError
     from safetyrules.engine.params import ParamError
     from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     """Import lazily so that `import safetyrules` stays light (no lark or pydantic until needed)."""
-    if name in ("FactError", "Policy", "load_policy", "load_policy_text"):
+    if name in ("FactError", "Policy", "UnknownFieldWarning", "load_policy", "load_policy_text"):
         from safetyrules import api
 
         return getattr(api, name)

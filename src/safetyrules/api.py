@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.pipeline import Compilation, compile_paths, compile_sources
@@ -24,7 +25,7 @@ from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
 from safetyrules.engine.rules import RuleEngine
 from safetyrules.errors import DateError, InputError
-from safetyrules.facts.models import Enterprise
+from safetyrules.facts.checks import validate_record
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
@@ -41,11 +42,20 @@ def bundled_example_path() -> Path:
 
 
 class FactError(InputError):
-    """An enterprise record passed to `evaluate` breaks the fact contract."""
+    """An enterprise record passed to `evaluate` breaks the fact contract.
+
+    `errors` lists every problem as the file loaders report it: `{"path": "hazards[0].remediated_on",
+    "message": …, "message_zh": …, "code": …}` (an empty path is the record as a whole).
+    """
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in errors))
+
+
+class UnknownFieldWarning(UserWarning):
+    """A record passed to the library has a field the fact contract does not know: it is kept and ignored by
+    the rules (a misspelt field would silently be unknown to every rule, so the warning names the closest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,27 +107,37 @@ def as_date(value: dt.date | str, limits: Limits = DEFAULT) -> dt.date:
     return day
 
 
-def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True) -> dict[str, Any]:
-    """The engine's view of an enterprise: absent keys = unknown, None = known not to exist."""
+def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True,
+                limits: Limits = DEFAULT) -> dict[str, Any]:
+    """The engine's view of an enterprise: absent keys = unknown, None = known not to exist.
+
+    A mapping is checked exactly as the file loaders check a record (`safetyrules.facts.validate_record`:
+    nesting, sizes, numbers, the contract); a bad one raises `FactError`, an unknown field warns with
+    `UnknownFieldWarning`.
+    """
     if isinstance(enterprise, BaseModel):
         return enterprise.model_dump(exclude_unset=True)
     if not validate:
         return dict(enterprise)
-    try:
-        model = Enterprise.model_validate(dict(enterprise))
-    except ValidationError as err:
-        raise FactError([{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                         for e in err.errors()]) from None
-    return model.model_dump(exclude_unset=True)
+    check = validate_record(dict(enterprise) if isinstance(enterprise, Mapping) else enterprise, limits)
+    if check.model is None:
+        raise FactError([{"path": e.path, "message": e.message, "message_zh": e.message_zh, "code": e.code}
+                         for e in check.errors])
+    for path, suggestion in check.unknown_fields.items():
+        hint = f"; did you mean {suggestion!r}? / 是否应为 {suggestion}？" if suggestion is not None else ""
+        warnings.warn(f"unknown field {path!r} of enterprise {check.model.id!r}: kept, ignored by the rules{hint}",
+                      UnknownFieldWarning, stacklevel=3)
+    return check.model.model_dump(exclude_unset=True)
 
 
 class Policy:
     """A checked policy, ready to evaluate. Build it with `load_policy` or `load_policy_text`."""
 
-    def __init__(self, compilation: Compilation) -> None:
+    def __init__(self, compilation: Compilation, limits: Limits = DEFAULT) -> None:
         if compilation.policy is None:
             raise PolicyError(compilation.errors or compilation.diagnostics, compilation.sources)
         self.compilation = compilation
+        self.limits = limits  # bounds on the records and dates given to `evaluate` (docs/limits.md)
         self.checked: CheckedPolicy = compilation.policy
         self._engines: dict[tuple[tuple[tuple[str, str], ...], frozenset[str]], RuleEngine] = {}
 
@@ -183,8 +203,8 @@ class Policy:
     def evaluate(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
                  params: Mapping[str, Any] | None = None, explain: bool = True) -> EnterpriseResult:
         """Every rule's outcome for one enterprise on one date (explanations included by default)."""
-        day = as_date(as_of)  # before the record: a bad date is the caller's mistake, whatever the record
-        record = fact_record(enterprise)
+        day = as_date(as_of, self.limits)  # before the record: a bad date is the caller's mistake, whatever the record
+        record = fact_record(enterprise, limits=self.limits)
         return self._evaluate_record(record, day, self.engine(params), explain)
 
     def evaluate_many(self, enterprises: Iterable[Mapping[str, Any] | BaseModel], as_of: dt.date | str,
@@ -192,15 +212,15 @@ class Policy:
                       ) -> Iterator[EnterpriseResult]:
         """Evaluate a population lazily, one enterprise at a time (bounded memory)."""
         engine = self.engine(params)
-        day = as_date(as_of)
+        day = as_date(as_of, self.limits)
         for e in enterprises:
-            yield self._evaluate_record(fact_record(e), day, engine, explain)
+            yield self._evaluate_record(fact_record(e, limits=self.limits), day, engine, explain)
 
     def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date | str,
                         params: Mapping[str, Any] | None = None, explain: bool = False,
                         disabled: frozenset[str] = frozenset()) -> EnterpriseResult:
         """Evaluate an already validated record (`model_dump(exclude_unset=True)` of an Enterprise)."""
-        return self._evaluate_record(record, as_date(as_of), self.engine(params, disabled), explain)
+        return self._evaluate_record(record, as_date(as_of, self.limits), self.engine(params, disabled), explain)
 
     def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
                          explain: bool) -> EnterpriseResult:
@@ -238,7 +258,7 @@ def _due_text(r: ast.RuleDecl) -> str:
     return "?"
 
 
-def load_policy(path: str | Path | list[str | Path] | None = None) -> Policy:
+def load_policy(path: str | Path | list[str | Path] | None = None, limits: Limits = DEFAULT) -> Policy:
     """Load, parse and check a policy (a `.policy` file or a folder of them; default: the bundled seed).
 
     Raises `PolicyError` (with every diagnostic) when the policy has errors.
@@ -249,8 +269,8 @@ def load_policy(path: str | Path | list[str | Path] | None = None) -> Policy:
         paths = [Path(p) for p in path]
     else:
         paths = [Path(path)]
-    return Policy(compile_paths(paths))
+    return Policy(compile_paths(paths, limits=limits), limits)
 
 
-def load_policy_text(text: str, name: str = "<string>.policy") -> Policy:
-    return Policy(compile_sources({name: text}))
+def load_policy_text(text: str, name: str = "<string>.policy", limits: Limits = DEFAULT) -> Policy:
+    return Policy(compile_sources({name: text}, limits=limits), limits)

@@ -2,9 +2,9 @@
 
 Untrusted input (a fact file, a scenario, an events file, a policy) must never exhaust the machine or reach
 a value an engine cannot hold. Each limit has a documented default (docs/limits.md) and can be changed for a
-run: ``Limits(max_list_items=1_000_000)`` passed where the API takes ``limits=``, or ``--limit NAME=VALUE`` on
-the command line. Exceeding a limit rejects the one input that exceeds it, with its position; everything else
-is still processed.
+run: ``load_policy(limits=DEFAULT.replace(max_list_items=1_000_000))`` (or ``limits=`` where the API takes
+it), or ``safetyrules --limit max_list_items=1000000 COMMAND`` on the command line. Exceeding a limit rejects
+the one input that exceeds it, with its position; everything else is still processed.
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ class Limits:
     """Longest chain of definitions that use definitions (``define a = b + 1``, ``define b = c …``)."""
 
     min_date: dt.date = dt.date(1, 1, 1)
+    """The first day of the calendar the engines compute in: date arithmetic before it saturates at it, and an
+    as-of date before it is refused."""
+
     max_date: dt.date = dt.date(9999, 12, 31)
-    """The calendar the engines compute in: arithmetic past either end saturates at it (``date.max`` +
-    1 year is ``date.max``), and an as-of date outside it is refused."""
+    """The last day of the calendar: arithmetic past it saturates (``9999-12-31`` + 1 year is ``9999-12-31``),
+    and an as-of date after it is refused."""
 
     def replace(self, **changes: Any) -> Limits:
         """A copy with some limits changed; unknown names raise :class:`LimitError`."""
@@ -63,6 +66,32 @@ class Limits:
         if unknown:
             raise LimitError(f"unknown limit {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return dataclasses.replace(self, **changes)
+
+    def with_text(self, pairs: list[str] | tuple[str, ...]) -> Limits:
+        """A copy with the limits of ``NAME=VALUE`` pairs (``max_list_items=1000000``,
+        ``max_date=2100-12-31``) changed; a malformed pair, an unknown name or a value that is not a positive
+        whole number (a date for ``min_date``/``max_date``) raises :class:`LimitError`."""
+        types = {f.name: f.type for f in dataclasses.fields(self)}
+        changes: dict[str, Any] = {}
+        for pair in pairs:
+            name, sep, text = (part.strip() for part in pair.partition("="))
+            if not sep or not name or not text:
+                raise LimitError(f"`{pair}`: expected NAME=VALUE")
+            if name not in types:
+                self.replace(**{name: None})  # raises, listing the known names
+            if name in ("min_date", "max_date"):
+                try:
+                    changes[name] = dt.date.fromisoformat(text)
+                except ValueError:
+                    raise LimitError(f"`{pair}`: {name} is a date (YYYY-MM-DD)") from None
+                continue
+            if not text.replace("_", "").isdigit() or int(text.replace("_", "")) < 1 or len(text) > 30:
+                raise LimitError(f"`{pair}`: {name} is a positive whole number")
+            changes[name] = int(text.replace("_", ""))
+        limits = self.replace(**changes)
+        if limits.min_date > limits.max_date:
+            raise LimitError(f"min_date {limits.min_date} is after max_date {limits.max_date}")
+        return limits
 
     def check_int(self, value: int) -> bool:
         """True when ``value`` is inside the integer range every engine holds."""

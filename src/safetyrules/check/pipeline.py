@@ -83,7 +83,7 @@ def _file_error(file: str, message: str, line: int = 1, column: int = 1) -> Diag
 
 
 def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = None,
-                    extension_files: frozenset[str] = frozenset()) -> Compilation:
+                    extension_files: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> Compilation:
     diags = list(extra or [])
     modules: list[ast.Module] = []
     unparsed: set[str] = set()
@@ -94,7 +94,7 @@ def compile_sources(sources: dict[str, str], extra: list[Diagnostic] | None = No
         unparsed |= result.unparsed_names
     policy = None
     if modules and not any(d.code == "io" for d in diags):
-        checked = check(modules, frozenset(unparsed), extension_files)
+        checked = check(modules, frozenset(unparsed), extension_files, limits)
         diags.extend(checked.diagnostics)
         if not any(d.is_error for d in diags):
             policy = checked.policy
@@ -111,4 +111,4 @@ def compile_paths(paths: list[Path], extensions: list[Path] | None = None, limit
         sources.update(more)
         diags.extend(more_diags)
         extension_files = set(more)
-    return compile_sources(sources, diags, frozenset(extension_files))
+    return compile_sources(sources, diags, frozenset(extension_files), limits)

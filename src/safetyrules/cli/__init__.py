@@ -17,16 +17,26 @@ from safetyrules.cli.schema import schema_command
 from safetyrules.cli.synth import synth_command
 from safetyrules.cli.test import test_command
 from safetyrules.cli.whatif import whatif_command
+from safetyrules.errors import LimitError
+from safetyrules.limits import DEFAULT
 from safetyrules.stream.cli import monitor_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="safetyrules")
-def cli() -> None:
+@click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=VALUE",
+              help="Raise or lower a limit on input sizes and work for this run, e.g. --limit "
+                   "max_list_items=1000000 (repeatable; the limits and defaults are in docs/limits.md).")
+@click.pass_context
+def cli(ctx: click.Context, limit_pairs: tuple[str, ...]) -> None:
     """safetyrules — work-safety law as executable, explainable policy.
 
     Start with `safetyrules eval`: the bundled 附件4 policy over the bundled example town.
     """
+    try:
+        ctx.obj = DEFAULT.with_text(limit_pairs)
+    except LimitError as e:
+        raise click.BadParameter(str(e), param_hint="--limit") from None
 
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,

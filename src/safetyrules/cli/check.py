@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from safetyrules.check.pipeline import compile_paths
-from safetyrules.cli.common import Exit, out
+from safetyrules.cli.common import Exit, out, run_limits
 from safetyrules.diagnostics import render, render_json
 
 
@@ -21,7 +21,7 @@ def check_command(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
     Exit status 0 when clean, 1 when there are errors (or warnings, with --strict).
     """
-    compilation = compile_paths(list(paths))
+    compilation = compile_paths(list(paths), limits=run_limits())
     diags = compilation.diagnostics
     if fmt == "json":
         click.echo(render_json(diags))

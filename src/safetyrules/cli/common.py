@@ -23,6 +23,7 @@ from safetyrules.engine.params import ParamError
 from safetyrules.errors import DateError
 from safetyrules.facts.errors import FactsFileError
 from safetyrules.facts.loaders import FactSource, Loaded, Rejected
+from safetyrules.limits import DEFAULT, Limits
 
 
 class Exit(IntEnum):
@@ -48,19 +49,26 @@ def fail(message: str, code: Exit) -> None:
     sys.exit(int(code))
 
 
+def run_limits() -> Limits:
+    """The limits of this run: the defaults, changed by the global `--limit NAME=VALUE` options."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, Limits) else DEFAULT
+
+
 def load_policy_or_exit(paths: tuple[Path, ...]) -> Policy:
     """The checked policy, or exit: a path that does not exist is a usage error (2), a policy with errors
     (including a file that cannot be read: not UTF-8, too large, not a regular file) a policy error (4)."""
     for path in paths:
         if not os.path.lexists(path):
             fail(f"{path}: no such policy file or folder (--policy)", Exit.USAGE)
-    compilation = compile_paths(list(paths) or [bundled_policy_path()])
+    compilation = compile_paths(list(paths) or [bundled_policy_path()], limits=run_limits())
     errors = compilation.errors
     if errors:
         for d in errors:
             err.print(render(d, compilation.sources.get(d.span.file)), markup=False)
         fail(f"the policy has {len(errors)} error(s); run `safetyrules check` for details", Exit.POLICY_ERROR)
-    return Policy(compilation)
+    return Policy(compilation, limits=run_limits())
 
 
 def parse_params(pairs: tuple[str, ...], policy: Policy) -> dict[str, Any]:
@@ -85,7 +93,7 @@ def parse_date(value: str | None, what: str = "--as-of") -> dt.date | None:
     if value is None:
         return None
     try:
-        return as_date(value)
+        return as_date(value, run_limits())
     except DateError as e:
         raise click.BadParameter(str(e), param_hint=what) from None
 
@@ -162,7 +170,7 @@ def facts_path(path: Path | None) -> Path:
 def read_facts(path: Path, progress: bool = True) -> tuple[FactSource, Iterator[Loaded]]:
     """The loaded records of a facts file; rejected ones are printed to stderr as they come."""
     try:
-        source = FactSource(path)
+        source = FactSource(path, limits=run_limits())
     except FactsFileError as e:
         fail(str(e), Exit.BAD_INPUT)
         raise  # unreachable: fail exits

@@ -27,6 +27,7 @@ from safetyrules.cli.common import (
     parse_date,
     parse_params,
     read_facts,
+    run_limits,
 )
 from safetyrules.engine.results import OUTCOME_ZH, RESULT_SCHEMA_VERSION, EnterpriseResult, Outcome
 from safetyrules.engine.values import to_json
@@ -230,7 +231,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         try:
             with err.status(f"reading and validating {path} …", spinner="dots") if err.is_terminal \
                     else contextlib.nullcontext():  # seconds for a million enterprises: say what is happening
-                validated = read_parquet_validated(path)
+                validated = read_parquet_validated(path, limits=run_limits())
         except (OSError, pl.exceptions.PolarsError) as e:
             fail(f"{path}: cannot read the Parquet tables: {e}", Exit.BAD_INPUT)
             return

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from safetyrules.check.pipeline import policy_files
-from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, out
+from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, out, run_limits
 from safetyrules.tester import (
     CaseFileError,
     CaseResult,
@@ -50,7 +50,7 @@ def test_command(paths: tuple[Path, ...], policy_paths: tuple[Path, ...], covera
     unusable = 0
     for f in files:
         try:
-            cases = load_cases(f)
+            cases = load_cases(f, run_limits())
         except CaseFileError as e:  # reported; the other files still run
             unusable += 1
             err.print("[bold red]error:[/bold red] ", end="")

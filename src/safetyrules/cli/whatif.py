@@ -13,7 +13,17 @@ from rich.table import Table
 
 from safetyrules.api import Policy, bundled_policy_path
 from safetyrules.check.pipeline import compile_paths
-from safetyrules.cli.common import Exit, check_output, err, facts_path, fail, load_policy_or_exit, out, read_facts
+from safetyrules.cli.common import (
+    Exit,
+    check_output,
+    err,
+    facts_path,
+    fail,
+    load_policy_or_exit,
+    out,
+    read_facts,
+    run_limits,
+)
 from safetyrules.cli.evaluate import EXAMPLE_AS_OF
 from safetyrules.diagnostics import render
 from safetyrules.report.excel import write_workbook
@@ -43,7 +53,7 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
         if (target / name).is_dir():
             fail(f"--out {target}: {target / name} is a folder", Exit.USAGE)
     try:
-        scenario = load_scenario(scenario_path)
+        scenario = load_scenario(scenario_path, run_limits())
     except ScenarioError as e:
         fail(str(e), Exit.BAD_INPUT)
         return
@@ -55,12 +65,12 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
     # lets the columnar engine re-run only what the scenario changes
     scenario_policy = base
     if scenario.rules_add:
-        compilation = compile_paths(list(base_paths), list(scenario.rules_add))
+        compilation = compile_paths(list(base_paths), list(scenario.rules_add), limits=run_limits())
         if compilation.errors:
             for d in compilation.errors:
                 err.print(render(d, compilation.sources.get(d.span.file)), markup=False)
             fail("the scenario's added rules have errors", Exit.POLICY_ERROR)
-        scenario_policy = Policy(compilation)
+        scenario_policy = Policy(compilation, limits=run_limits())
     try:
         check_scenario(scenario, scenario_policy)
     except ScenarioError as e:

@@ -116,6 +116,8 @@ def loc_to_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
+    if isinstance(value, int) and value.bit_length() > 200:  # repr() refuses ints of more than 4,300 digits
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

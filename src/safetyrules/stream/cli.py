@@ -62,7 +62,7 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
     duplicates are ignored; refused events are reported on stderr.
     """
     # imported here: `safetyrules.cli` registers this command, so importing it at module level would be circular
-    from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_date, parse_params
+    from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_date, parse_params, run_limits
 
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
@@ -86,7 +86,7 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
     try:
         monitor = Monitor(policy, alert_days, backend="rete" if backend == "rete" else "reference",
                           params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window,
-                          on_refused=refused, keep_refusals=False)
+                          on_refused=refused, keep_refusals=False, limits=run_limits())
     except (RuntimeError, ImportError) as e:
         fail(str(e), Exit.USAGE)
         return
