@@ -44,3 +44,34 @@ def test_one_columnar_program_run_from_four_threads() -> None:
         threaded = list(pool.map(lambda job: program.run(*job), jobs))
     for one, other in zip(sequential, threaded, strict=True):
         assert one.equals(other)
+
+
+def test_one_monitor_fed_from_four_threads() -> None:
+    """Events of different enterprises posted from four threads at once: the same outcomes, findings and
+    counts as posting them from one thread (the monitor serialises its public methods). Alerts are not
+    compared: which day an alert is raised depends on the order events arrive in, threads or not."""
+    from safetyrules.stream import Monitor
+
+    policy = load_policy()
+    ids = [r["id"] for r in TOWN[:8]]
+    events: list[dict[str, Any]] = []
+    for n, eid in enumerate(ids):
+        for day in range(1, 25):
+            events.append({"enterprise": eid, "type": "hazard_found",
+                           "timestamp": f"2022-03-{day:02d}T09:00:00+08:00",
+                           "payload": {"id": f"H{n}-{day}", "major": day % 3 == 0, "cause": "management"}})
+            if day % 2:
+                events.append({"enterprise": eid, "type": "hazard_reported",
+                               "timestamp": f"2022-03-{day:02d}T15:00:00+08:00",
+                               "payload": {"hazard_id": f"H{n}-{day}"}})
+
+    def run(threads: int) -> tuple[Any, Any]:
+        monitor = Monitor(policy, alert_days=30)
+        shares = [[e for e in events if ids.index(e["enterprise"]) % threads == t] for t in range(threads)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(lambda share: [monitor.post(e) for e in share], shares))
+        monitor.advance_to(dt.date(2022, 6, 30))
+        assert monitor.stats.events == len(events)
+        return monitor.outcomes(), monitor.findings(), monitor.stats.applied
+
+    assert run(4) == run(1)

@@ -35,12 +35,14 @@ they can see (docs/streaming.md, "The ends of the calendar, and bounded work").
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from safetyrules.api import Policy
 from safetyrules.engine.interpreter import Step
@@ -236,6 +238,20 @@ class _Enterprise:
     pruned: dict[Any, Any] = field(default_factory=dict)  # lists cut to the items some rules' filters pass
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run a public method of :class:`Monitor` under its lock: its state changes in several steps per event."""
+
+    @functools.wraps(method)
+    def locked(self: Monitor, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
 class Monitor:
     """Incremental monitoring of a policy over a stream of events (see the module doc)."""
 
@@ -276,6 +292,7 @@ class Monitor:
             self._rete_rules = frozenset(self._rete.rules)
         self.today: dt.date | None = start
         self.limits = limits
+        self._lock = threading.RLock()  # one Monitor may be fed and read from several threads
         self.on_refused = on_refused
         self.keep_refusals = keep_refusals
         self.stats = MonitorStats()
@@ -292,6 +309,7 @@ class Monitor:
         self._rejected_in_logs = 0  # of those, the ones kept in a log until the reorder window made them final
 
     # ------------------------------------------------------------------ input
+    @_locked
     def post(self, event: Event | Mapping[str, Any] | str | bytes | Prepared, ref: Any = None) -> Receipt:
         """Take one event (a dict, JSON text, `Event` or parsed event); returns what became of it.
 
@@ -311,6 +329,7 @@ class Monitor:
             self.stats.rejected = self._rejected_final + self._standing
             self.stats.applied = self._kept - self._standing - self._rejected_in_logs
 
+    @_locked
     def refuse_invalid(self, error: EventError, ref: Any = None) -> Receipt:
         """Count a malformed event (one that `parse_event` refused) as posted and refused."""
         seq = self._seq
@@ -330,6 +349,7 @@ class Monitor:
         self._rejected_final += 1
         self._refuse(seq, Refusal(ref, "rejected", enterprise, reason, reason_zh))
 
+    @_locked
     def refusals(self) -> list[Refusal]:
         """The events refused, in arrival order: those refused for good (kept unless ``keep_refusals=False``;
         `on_refused` is called for each as it happens) and those that do not fit the record as things stand
@@ -342,6 +362,7 @@ class Monitor:
         return [refusal for _, refusal in out]
 
     @property
+    @_locked
     def rejections(self) -> list[Refusal]:
         """The events refused (:meth:`refusals`)."""
         return self.refusals()
@@ -395,6 +416,7 @@ class Monitor:
             self.flush()
         return receipt
 
+    @_locked
     def replay(self, events: Iterable[Event | Mapping[str, Any] | str | Prepared],
                until: dt.date | None = None) -> list[Receipt]:
         """Post every event dated on or before `until` (all without it), then advance to `until`. The `ref` of
@@ -420,6 +442,7 @@ class Monitor:
             return None
         return add_days(self.today, -self.reorder_window)
 
+    @_locked
     def advance_to(self, day: dt.date) -> None:
         """Move the clock to `day` (never back), re-evaluating what time changes on the way, in date order."""
         if self.today is None:
@@ -440,6 +463,7 @@ class Monitor:
             self._evaluate(eid, ent, due, when)
         self.today = day
 
+    @_locked
     def flush(self) -> None:
         """Re-evaluate, as of today, the rules that events made stale (done before any observation)."""
         if not self._dirty or self.today is None:
@@ -452,11 +476,13 @@ class Monitor:
         self._dirty.clear()
 
     # ------------------------------------------------------------------ observation
+    @_locked
     def alerts(self) -> list[Alert]:
         """Every alert so far, in the order raised (none kept with ``keep_alerts=False``: use `on_alert`)."""
         self.flush()
         return list(self._alerts)
 
+    @_locked
     def pop_alerts(self) -> list[Alert]:
         """The alerts raised since the last `pop_alerts`."""
         self.flush()
@@ -464,31 +490,37 @@ class Monitor:
         self._popped = len(self._alerts)
         return new
 
+    @_locked
     def findings(self) -> set[tuple[str, str]]:
         """The (enterprise, rule) pairs currently violated or triggered."""
         self.flush()
         return {(eid, name) for eid, ent in self._ents.items() for name, r in ent.results.items()
                 if r.outcome in FINDINGS}
 
+    @_locked
     def outcomes(self, enterprise: str | None = None) -> dict[tuple[str, str], Outcome]:
         """The current outcome of every (enterprise, rule), or of one enterprise's rules."""
         self.flush()
         ents = self._ents.items() if enterprise is None else [(enterprise, self._ents[enterprise])]
         return {(eid, name): r.outcome for eid, ent in ents for name, r in ent.results.items()}
 
+    @_locked
     def enterprises(self) -> list[str]:
         return list(self._ents)
 
+    @_locked
     def record(self, enterprise: str) -> dict[str, Any]:
         """The record that the enterprise's events build (as `build_record` does)."""
         return self._ents[enterprise].log.record
 
+    @_locked
     def results(self, enterprise: str, explain: bool = False) -> EnterpriseResult:
         """A full, fresh reference evaluation of one enterprise as of today (with messages)."""
         if self.today is None:
             raise ValueError("the monitor has no date yet")
         return self.policy.evaluate_record(self.record(enterprise), self.today, self.params or None, explain)
 
+    @_locked
     def next_check(self, enterprise: str) -> dt.date | None:
         """The next day on which time alone may change one of the enterprise's outcomes."""
         self.flush()
