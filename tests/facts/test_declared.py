@@ -83,3 +83,14 @@ def test_generated_records_load_the_same(declared: type[Any], record: dict[str, 
     assert ours[0] == theirs[0]
     if ours[0] == "ok":
         assert ours == theirs
+
+
+def test_the_as_of_rules_follow_from_the_declared_schema() -> None:
+    from safetyrules.facts.as_of import EVENT_DATE_PATHS, KEPT_DATE_PATHS
+    from safetyrules.facts.schema import as_of_rules
+
+    schema = load_policy().checked.schema
+    assert schema is not None
+    events, kept = as_of_rules(schema)
+    assert events == {path: rule.effect.value for path, rule in EVENT_DATE_PATHS.items()}
+    assert sorted(kept) == sorted(KEPT_DATE_PATHS)

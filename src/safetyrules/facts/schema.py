@@ -87,3 +87,40 @@ class FactSchema:
         if name in SCALARS:
             return "scalar"
         return "enum" if name in self.enums else "record"
+
+
+AsOfEffect = Literal["drop_item", "not_yet", "drop_object"]
+
+
+def as_of_rules(schema: FactSchema) -> tuple[dict[str, AsOfEffect], list[str]]:
+    """What the as-of view does with each date of the schema, as paths (``hazards[].found_on``): the event
+    dates with their effect, and the dates that are kept (not events). A list item whose record is ``dated``
+    by a later date is dropped; a ``dated`` object becomes null; a ``dated`` list of dates drops later dates;
+    any other date that is not ``kept`` becomes null ("not yet") when later; the subject's key is never a date.
+    Year fields (``dated year`` with an ``int``) compare with the as-of year."""
+    events: dict[str, AsOfEffect] = {}
+    kept: list[str] = []
+    # records in the order of their first use from the subject, each walked once per path (no cycles)
+    stack: list[tuple[str, str, str | None]] = [(schema.subject, "", None)]  # record, path prefix, held as
+    while stack:
+        name, prefix, held = stack.pop(0)
+        record = schema.records[name]
+        for f in record.fields.values():
+            path = f"{prefix}{f.name}"
+            if f.type in schema.records:
+                inner = f"{path}[]." if f.kind == "list" else f"{path}."
+                stack.append((f.type, inner, "list" if f.kind == "list" else "object"))
+                continue
+            if f.name == record.dated and held is not None:
+                events[path] = "drop_item" if held == "list" else "drop_object"
+            elif f.type in DATE_SCALARS:
+                if f.kind == "list":
+                    if f.dated:
+                        events[f"{path}[]"] = "drop_item"
+                    else:
+                        kept.append(path)
+                elif f.kept:
+                    kept.append(path)
+                else:
+                    events[path] = "not_yet"
+    return events, kept
