@@ -1,4 +1,5 @@
-"""Every `policy` and `policy-fragment` block of docs/language.md and docs/tutorial.md checks clean."""
+"""Every `policy` and `policy-fragment` block of docs/language.md and docs/tutorial.md checks clean, and every
+`schema` block declares a valid fact schema."""
 
 from __future__ import annotations
 
@@ -36,3 +37,16 @@ def test_example_checks_clean(index: int) -> None:
     errors = [d for d in result.diagnostics if d.is_error]
     assert not errors, render_all(errors, result.sources)
     assert result.policy is not None
+
+
+SCHEMAS = re.findall(r"```schema\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+
+
+@pytest.mark.parametrize("text", SCHEMAS)
+def test_schema_examples_check_clean(text: str, tmp_path: Path) -> None:
+    from safetyrules.check.schema import read_schema
+
+    (tmp_path / "example.policy").write_text(text, encoding="utf-8")
+    schema, sources, diagnostics = read_schema([tmp_path / "example.policy"])
+    assert not diagnostics, render_all(diagnostics, sources)
+    assert schema is not None and schema.root.key is not None

@@ -13,7 +13,7 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
@@ -154,3 +154,99 @@ def differences(declared: type[BaseModel], builtin: type[BaseModel], path: str =
         if bounds[0] != bounds[1]:
             found.append(f"{path}{name}: bounds {bounds[0]} against {bounds[1]}")
     return found
+
+
+def json_schema(schema: FactSchema) -> dict[str, Any]:
+    """JSON Schema of one subject record; enumerations carry their labels (``x-labels-zh``, ``x-labels-en``),
+    like the built-in contract's."""
+    models = build_models(schema)
+    result = models.subject.model_json_schema()
+    defs: dict[str, Any] = result.get("$defs", {})
+    for name, spec in schema.enums.items():
+        entry = defs.get(_camel(name))
+        if entry is not None:
+            entry["x-labels-zh"] = {code: label.zh for code, label in spec.codes.items()}
+            entry["x-labels-en"] = {code: label.en for code, label in spec.codes.items()}
+            entry["description"] = "; ".join(f"{code} {label.zh}" for code, label in spec.codes.items())
+    return result
+
+
+def _type_text(f: FieldSpec) -> str:
+    return f.type if f.kind == "simple" else f"{f.kind}<{f.type}>"
+
+
+def _fields(schema: FactSchema) -> dict[str, tuple[FieldSpec, str]]:
+    """Every field of the subject and of the records under it, by path (``hazards[].found_on``), with the
+    record that holds it."""
+    found: dict[str, tuple[FieldSpec, str]] = {}
+    stack = [(schema.subject, "")]
+    while stack:
+        name, prefix = stack.pop()
+        for f in schema.records[name].fields.values():
+            path = prefix + f.name
+            found[path] = (f, name)
+            if f.type in schema.records:
+                stack.append((f.type, f"{path}[]." if f.kind == "list" else f"{path}."))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaChange:
+    """One difference between two versions of a schema, and what it means for records already stored."""
+
+    kind: Literal["added", "removed", "changed"]
+    path: str
+    what: str
+    compatible: bool  # records valid under the old schema are still valid under the new one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": self.path, "what": self.what, "compatible": self.compatible}
+
+    def __str__(self) -> str:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[self.kind]
+        note = "" if self.compatible else "  (old records may no longer load)"
+        return f"{sign} {self.path}: {self.what}{note}"
+
+
+def schema_diff(old: FactSchema, new: FactSchema) -> list[SchemaChange]:
+    """What changed from ``old`` to ``new``, field by field (paths from the subject), for integrators: an added
+    field is compatible (old records lack it: unknown); a removed one leaves old values as unknown extra fields;
+    a changed type, fewer enumeration codes, a tighter bound or a new date order may reject old records."""
+    changes: list[SchemaChange] = []
+    before, after = _fields(old), _fields(new)
+    for path in sorted(set(after) - set(before)):
+        f, _ = after[path]
+        changes.append(SchemaChange("added", path, f"new field, {_type_text(f)} (absent in old records: unknown)",
+                                    True))
+    for path in sorted(set(before) - set(after)):
+        f, _ = before[path]
+        changes.append(SchemaChange("removed", path, f"{_type_text(f)}; in old records now an unknown extra field, "
+                                    "kept and ignored by the rules", True))
+    for path in sorted(set(before) & set(after)):
+        (a, _), (b, _) = before[path], after[path]
+        if _type_text(a) != _type_text(b) and not (a.type in old.records and b.type in new.records
+                                                   and a.kind == b.kind):
+            changes.append(SchemaChange("changed", path, f"type {_type_text(a)} → {_type_text(b)}", False))
+            continue
+        if a.type in old.enums and b.type in new.enums:
+            codes_a, codes_b = set(old.enums[a.type].codes), set(new.enums[b.type].codes)
+            if codes_b - codes_a:
+                changes.append(SchemaChange("changed", path, f"new codes {', '.join(sorted(codes_b - codes_a))}",
+                                            True))
+            if codes_a - codes_b:
+                changes.append(SchemaChange("changed", path,
+                                            f"codes removed {', '.join(sorted(codes_a - codes_b))}", False))
+        if a.minimum != b.minimum:
+            looser = b.minimum is None or (a.minimum is not None and b.minimum < a.minimum)
+            changes.append(SchemaChange("changed", path, f"least value {a.minimum} → {b.minimum}", looser))
+        if a.maximum != b.maximum:
+            looser = b.maximum is None or (a.maximum is not None and b.maximum > a.maximum)
+            changes.append(SchemaChange("changed", path, f"greatest value {a.maximum} → {b.maximum}", looser))
+        if a.not_before != b.not_before:
+            changes.append(SchemaChange("changed", path, f"never before {a.not_before} → {b.not_before}",
+                                        b.not_before is None))
+        if a.kept != b.kept or a.dated != b.dated:
+            changes.append(SchemaChange("changed", path, "its role as of a date (kept or dated) changed", True))
+    if old.subject != new.subject:
+        changes.insert(0, SchemaChange("changed", "", f"subject {old.subject} → {new.subject}", True))
+    return changes
