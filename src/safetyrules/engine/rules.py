@@ -1,6 +1,6 @@
 """Rule semantics: from a rule's items to an outcome, a due date and the steps that explain it.
 
-The semantics are those of docs/semantics.md (from ../shared/guide/obligations.md "General semantics"):
+The semantics are those of docs/semantics.md:
 - `due continuous`: the requirement must hold on the evaluation date.
 - `due by D`: pending until D inclusive, violated from the day after; an enterprise established after D has
   until its establishment + `new_entrant_grace`; met late is satisfied with the delay recorded.
