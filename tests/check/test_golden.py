@@ -36,6 +36,7 @@ ALL_CODES = {
     "missing-implements", "unknown-catalogue-id", "unknown-severity", "missing-due", "misplaced-item",
     "missing-each", "missing-require", "not-a-record", "unknown-field", "not-a-param", "not-ordered",
     "unknown-name", "unknown-enum-code", "not-a-list", "unknown-function", "arity", "not-a-rule", "unused",
+    "too-costly", "definition-chain-too-deep", "number-too-large", "duration-too-large",
     # the fact schema (check/schema.py)
     "duplicate-code", "empty-enum", "bad-set", "duplicate-field", "missing-subject", "duplicate-subject",
     "missing-key", "bad-key", "bad-timezone", "bad-dated", "bad-option", "recursive-record",

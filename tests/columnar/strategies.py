@@ -7,6 +7,7 @@ policy's deadlines, month ends and 02-29 so that "exactly on the due day" and "o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -40,9 +41,31 @@ def dates() -> st.SearchStrategy[dt.date]:
     return st.one_of(st.sampled_from(BOUNDARY_DATES), st.dates(dt.date(2018, 1, 1), dt.date(2025, 12, 31)))
 
 
-def instants() -> st.SearchStrategy[dt.datetime]:
+CALENDAR_ENDS = [dt.date(1, 1, 1), dt.date(1, 1, 2), dt.date(1, 2, 28), dt.date(1, 12, 31), dt.date(4, 2, 29),
+                 dt.date(9998, 12, 31), dt.date(9999, 1, 1), dt.date(9999, 2, 28), dt.date(9999, 11, 30),
+                 dt.date(9999, 12, 1), dt.date(9999, 12, 30), dt.date(9999, 12, 31)]
+
+
+def calendar_dates() -> st.SearchStrategy[dt.date]:
+    """Days near both ends of the calendar, anywhere in it, and the policy's own boundary days."""
+    return st.one_of(st.sampled_from(CALENDAR_ENDS), st.dates(dt.date(1, 1, 1), dt.date(3, 12, 31)),
+                     st.dates(dt.date(9997, 1, 1), dt.date(9999, 12, 31)), st.dates(), dates())
+
+
+Days = Callable[[], st.SearchStrategy[dt.date]]
+
+
+def plus(day: Any, delta: dt.timedelta) -> Any:
+    """`day + delta`, held inside the calendar (generated facts near its end stay valid)."""
+    try:
+        return day + delta
+    except OverflowError:
+        return type(day).max.replace(tzinfo=day.tzinfo) if isinstance(day, dt.datetime) else dt.date.max
+
+
+def instants(days: Days = dates) -> st.SearchStrategy[dt.datetime]:
     return st.builds(lambda d, minute, tz: dt.datetime.combine(d, dt.time(minute // 60, minute % 60), tz),
-                     dates(), st.integers(0, 24 * 60 - 1), st.sampled_from(OFFSETS))
+                     days(), st.integers(0, 24 * 60 - 1), st.sampled_from(OFFSETS))
 
 
 def opt(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -72,7 +95,7 @@ SMALL = opt(st.integers(0, 3))
 
 
 @st.composite
-def hazard(draw: st.DrawFn) -> dict[str, Any]:
+def hazard(draw: st.DrawFn, dates: Days = dates) -> dict[str, Any]:
     found = draw(opt(dates()))
     out: dict[str, Any] = draw(record(
         id=st.sampled_from(["H1", "H2", "H3"]), major=BOOLS, cause=opt(codes(HazardCause)),
@@ -86,14 +109,14 @@ def hazard(draw: st.DrawFn) -> dict[str, Any]:
             out[key] = None
         elif choice == "value":
             base = found if isinstance(found, dt.date) else draw(dates())
-            out[key] = base + dt.timedelta(days=draw(st.sampled_from([0, 1, 2, 7, 8, 30, 31, 200, 400])))
+            out[key] = plus(base, dt.timedelta(days=draw(st.sampled_from([0, 1, 2, 7, 8, 30, 31, 200, 400]))))
     return out
 
 
 @st.composite
-def accident(draw: st.DrawFn) -> dict[str, Any]:
+def accident(draw: st.DrawFn, dates: Days = dates) -> dict[str, Any]:
     out: dict[str, Any] = draw(record(id=st.just("A1"), report_false=BOOLS, severity=opt(codes(AccidentSeverity))))
-    occurred = draw(opt(instants()))
+    occurred = draw(opt(instants(dates)))
     if draw(st.booleans()):
         out["occurred_at"] = occurred
     for key in ("principal_informed_at", "reported_at"):
@@ -101,27 +124,32 @@ def accident(draw: st.DrawFn) -> dict[str, Any]:
         if choice == "null":
             out[key] = None
         elif choice == "value":
-            base = occurred if isinstance(occurred, dt.datetime) else draw(instants())
+            base = occurred if isinstance(occurred, dt.datetime) else draw(instants(dates))
             minutes = draw(st.sampled_from([0, 5, 59, 60, 61, 120, 600, 1440, 3000]))
-            out[key] = (base + dt.timedelta(minutes=minutes)).astimezone(draw(st.sampled_from(OFFSETS)))
+            moved = plus(base, dt.timedelta(minutes=minutes))
+            try:
+                out[key] = moved.astimezone(draw(st.sampled_from(OFFSETS)))
+            except OverflowError:  # another offset would leave the calendar: keep its own
+                out[key] = moved
     return out
 
 
 @st.composite
-def insurance(draw: st.DrawFn) -> dict[str, Any]:
+def insurance(draw: st.DrawFn, dates: Days = dates) -> dict[str, Any]:
     out: dict[str, Any] = draw(record(kind=opt(st.sampled_from(["safety_liability", "other"]))))
     start = draw(opt(dates()))
     if draw(st.booleans()):
         out["starts_on"] = start
     if draw(st.booleans()):
-        out["ends_on"] = None if start is None and draw(st.booleans()) else (
-            (start if isinstance(start, dt.date) else draw(dates()))
-            + dt.timedelta(days=draw(st.sampled_from([0, 1, 180, 364, 365, 366]))))
+        out["ends_on"] = None if start is None and draw(st.booleans()) else plus(
+            start if isinstance(start, dt.date) else draw(dates()),
+            dt.timedelta(days=draw(st.sampled_from([0, 1, 180, 364, 365, 366]))))
     return out
 
 
-def enterprise(ident: str) -> st.SearchStrategy[dict[str, Any]]:
-    """One enterprise record (a dict with Python values, as `model_dump(exclude_unset=True)` gives)."""
+def enterprise(ident: str, dates: Days = dates) -> st.SearchStrategy[dict[str, Any]]:
+    """One enterprise record (a dict with Python values, as `model_dump(exclude_unset=True)` gives); `dates`
+    draws its days."""
     return record(
         {"id": st.just(ident)},
         industry=opt(codes(Industry)),
@@ -154,19 +182,19 @@ def enterprise(ident: str) -> st.SearchStrategy[dict[str, Any]]:
                                major_risk_sites_signed_and_monitored=SMALL),
         reports=items(record(kind=opt(codes(ReportKind)), channel=opt(codes(ReportChannel)), date=opt(dates())), 5),
         hazard_system=obj(established_on=opt(dates()), has_checklist=BOOLS, on_platform_since=opt(dates())),
-        hazards=items(hazard()),
+        hazards=items(hazard(dates)),
         commitments=items(record(published_on=opt(dates()), to_public=BOOLS, to_staff=BOOLS)),
-        accidents=items(accident(), 2),
+        accidents=items(accident(dates), 2),
         inspection_findings=items(record(date=opt(dates()), kind=opt(codes(FindingKind)),
                                          record=opt(st.just("R1")))),
-        insurance=items(insurance(), 2),
+        insurance=items(insurance(dates), 2),
     )
 
 
 @st.composite
-def population(draw: st.DrawFn, most: int = 6) -> list[dict[str, Any]]:
+def population(draw: st.DrawFn, most: int = 6, dates: Days = dates) -> list[dict[str, Any]]:
     n = draw(st.integers(1, most))
-    return [draw(enterprise(f"E{i}")) for i in range(n)]
+    return [draw(enterprise(f"E{i}", dates)) for i in range(n)]
 
 
 DURATIONS = [Duration(days=1), Duration(days=7), Duration(days=30), Duration(days=90), Duration(months=1),

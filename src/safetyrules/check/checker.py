@@ -36,11 +36,15 @@ from safetyrules.check.types import (
     unify,
 )
 from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Related, Span
+from safetyrules.engine.values import Duration
 from safetyrules.facts.schema import FactSchema
+from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import UNPARSED_HEADER
 
 SEVERITIES = ("high", "medium", "low")
+
+MAX_RANGE = 10_000  # an integer range longer than this is refused at run time (its value is unknown)
 
 # Params with a meaning to the engine. Declared in the policy to override the built-in default.
 RESERVED_PARAMS: dict[str, LangType] = {
@@ -118,8 +122,9 @@ class _Scope:
 
 class Checker:
     def __init__(self, modules: list[ast.Module], ignore_names: frozenset[str] = frozenset(),
-                 extension_files: frozenset[str] = frozenset()) -> None:
+                 extension_files: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> None:
         self.modules = modules
+        self.limits = limits
         self.extension_files = extension_files  # what-if additions: may implement ids outside the catalogue
         self.sink = DiagnosticSink()
         self.ignore_names = ignore_names  # declared in text that did not parse: not "unknown"
@@ -150,6 +155,7 @@ class Checker:
         for r in self.rules.values():
             self._rule(r, catalogue)
         order = self._rule_order()
+        self._bounds()
         self._unused()
         diags = self.sink.items
         if header is None or self.sink.has_errors:
@@ -461,7 +467,10 @@ class Checker:
 
     def _infer(self, e: ast.Expr, scope: _Scope, expected: LangType | None) -> LangType:
         match e:
-            case ast.IntLit():
+            case ast.IntLit(value=v):
+                if abs(v) > self.limits.max_int:
+                    self.sink.error("number-too-large", f"{v} is beyond the numbers the engines compute with "
+                                    f"(at most {self.limits.max_int:,} in magnitude)", e.span)
                 return NUMBER
             case ast.StringLit(value=v):
                 if isinstance(expected, EnumType):
@@ -472,7 +481,10 @@ class Checker:
                 return DATE
             case ast.InstantLit():
                 return INSTANT
-            case ast.DurationLit():
+            case ast.DurationLit(amount=n, unit=unit):
+                if _beyond_calendar(Duration.of(n, unit), self.limits):
+                    self.sink.error("duration-too-large", f"`{n} {unit}s` is longer than the whole calendar "
+                                    f"({self.limits.min_date} .. {self.limits.max_date})", e.span)
                 return DURATION
             case ast.BoolLit():
                 return BOOL
@@ -774,6 +786,136 @@ class Checker:
                             r.name_span)
         return order
 
+    # ---------------------------------------------------------------- bounded work
+    def _bounds(self) -> None:
+        """Refuse what could not be evaluated quickly and safely for one enterprise: definition chains longer
+        than `max_definition_depth`, and definitions or rules whose static work estimate (`_work`) exceeds
+        `max_evaluation_steps`. The engines rely on it: an accepted policy terminates quickly."""
+        deps = {n: {x for x in _names_in(d.value) if x in self.defines and x != n} for n, d in self.defines.items()}
+        depth: dict[str, int] = {}
+        below: dict[str, str | None] = {}  # the dependency on the longest chain
+        order, _ = _toposort(deps)
+        for name in order:  # dependencies first
+            longest = max(deps[name], key=lambda x: (depth.get(x, 0), x), default=None)
+            depth[name] = 1 + (depth.get(longest, 0) if longest is not None else 0)
+            below[name] = longest
+        limit = self.limits.max_definition_depth
+        for name in order:
+            if depth[name] == limit + 1:  # the first definition past the limit on its chain
+                chain = [name]
+                while (nxt := below[chain[-1]]) is not None:
+                    chain.append(nxt)
+                shown = " → ".join(chain) if len(chain) <= 6 else " → ".join([*chain[:3], "…", *chain[-2:]])
+                self.sink.error("definition-chain-too-deep",
+                                f"`{name}` ends a chain of {depth[name]} definitions that use definitions "
+                                f"({shown}); at most {limit} are allowed: compute it in fewer steps",
+                                self.defines[name].name_span)
+        steps = self.limits.max_evaluation_steps
+        own: dict[str, int] = {}
+        costly: set[str] = set()
+        for name, d in self.defines.items():
+            own[name], where = self._work(d.value, 1)
+            if own[name] + sum(own.get(x, 0) for x in self._define_closure(name, deps)) > steps:
+                costly.add(name)
+                self._too_costly(f"definition `{name}`", own[name], where or d.name_span)
+        for rule in self.rules.values():
+            reads = self._define_closure_of_rule(rule, deps)
+            total, where = self._rule_work(rule)
+            total += sum(own.get(x, 0) for x in reads)
+            if total > steps and not reads & costly:
+                self._too_costly(f"`{rule.name}`", total, where or rule.name_span)
+
+    def _too_costly(self, what: str, work: int, span: Span) -> None:
+        shown = f"{work:,}" if work < 10**12 else f"{work:.1e}"
+        self.sink.error("too-costly", f"{what} may take about {shown} evaluation steps for one enterprise "
+                        f"(nested ranges multiply), more than the limit of {self.limits.max_evaluation_steps:,}; "
+                        "narrow the ranges or compute the result from the facts' lists", span)
+
+    def _define_closure(self, name: str, deps: dict[str, set[str]]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(deps.get(name, ()))
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(deps.get(n, ()))
+        return seen
+
+    def _define_closure_of_rule(self, rule: ast.RuleDecl, deps: dict[str, set[str]]) -> set[str]:
+        direct = {x for x in self._closure(rule.name) if x in self.defines}
+        return direct | {y for x in direct for y in self._define_closure(x, deps)}
+
+    def _rule_work(self, rule: ast.RuleDecl) -> tuple[int, Span | None]:
+        """The work of a rule's own expressions; under `each`, all but `applies`/`unless` run per element."""
+        each = rule.first(ast.Each)
+        per = self._size(each.collection) if each is not None else 1
+        total, worst, where = 0, 0, None
+        for item in rule.items:
+            exprs: list[ast.Expr]
+            mult = per
+            match item:
+                case ast.Applies(cond=c) | ast.Unless(when=c):
+                    exprs, mult = [c], 1
+                case ast.Each(collection=c, where=w):
+                    total += self._work(c, 1)[0]
+                    exprs = [w] if w is not None else []
+                case ast.Require(cond=c):
+                    exprs = [c]
+                case ast.DueBy(deadline=d, met=m):
+                    exprs = [d] + ([m] if m is not None else [])
+                case ast.DueEvery(period=p, last=last, first=f):
+                    exprs = [p, last] + ([f] if f is not None else [])
+                case ast.DueWithin(window=w, after=a, done=d):
+                    exprs = [w, a, d]
+                case ast.DueOn(deadline=dl, done=d):
+                    exprs = [dl, d]
+                case ast.TriggerOn(date=d):
+                    exprs = [d]
+                case ast.Listing(duration=d):
+                    exprs = [d]
+                case _:
+                    exprs = []
+            for x in exprs:
+                work, span = self._work(x, mult)
+                total += work
+                if span is not None and work > worst:
+                    worst, where = work, span
+        return total, where
+
+    def _size(self, coll: ast.Expr) -> int:
+        """How many times a quantifier over `coll` evaluates its body, counting one per item of a fact list
+        (the estimate is per item of the facts): a range's length, at most MAX_RANGE + 1 when its bounds are
+        not constants; a set literal's size."""
+        if isinstance(coll, ast.Name) and coll.id in self.defines:
+            coll = self.defines[coll.id].value
+        if isinstance(coll, ast.SetLit):
+            return max(len(coll.items), 1)
+        if not isinstance(coll, ast.IntRange):
+            return 1
+        lo, hi = _int_constant(coll.low), _int_constant(coll.high)
+        if lo is None or hi is None:
+            return MAX_RANGE + 1
+        return hi - lo + 1 if 0 <= hi - lo <= MAX_RANGE else 0  # longer ranges are refused at run time
+
+    def _work(self, e: ast.Expr, mult: int) -> tuple[int, Span | None]:
+        """Static work estimate of evaluating `e` `mult` times: one step per node per evaluation, a
+        quantifier's filter and body once per element. Also the span of the most repeated quantifier."""
+        total, worst, where = 0, 1, None
+        stack: list[tuple[ast.Expr, int]] = [(e, mult)]
+        while stack:
+            node, m = stack.pop()
+            total += m
+            match node:
+                case ast.Quantifier(collection=c, where=w, body=b) | ast.OrderPick(collection=c, where=w, key=b):
+                    stack.append((c, m))
+                    inner = m * self._size(c)
+                    if inner > worst:
+                        worst, where = inner, node.span
+                    stack.extend((x, inner) for x in (w, b) if x is not None)
+                case _:
+                    stack.extend((child, m) for child in children(node))
+        return total, where
+
     def _unused(self) -> None:
         for name, d in self.decls.items():
             if isinstance(d, ast.ParamDecl | ast.DefineDecl) and name not in self.used \
@@ -800,6 +942,21 @@ def _arithmetic(op: str, lt: LangType, rt: LangType) -> LangType | None:
     return None
 
 
+def _int_constant(e: ast.Expr) -> int | None:
+    if isinstance(e, ast.IntLit):
+        return e.value
+    if isinstance(e, ast.Unary) and e.op == "-" and isinstance(e.operand, ast.IntLit):
+        return -e.operand.value
+    return None
+
+
+def _beyond_calendar(d: Duration, limits: Limits) -> bool:
+    """Whether a duration is longer than the calendar: any date moved by it would leave the calendar."""
+    days = (limits.max_date - limits.min_date).days
+    months = (limits.max_date.year - limits.min_date.year + 1) * 12
+    return abs(d.months) > months or abs(d.days) > days or abs(d.seconds) > days * 86_400
+
+
 def _a(t: LangType) -> str:
     text = str(t)
     if isinstance(t, RecordType):
@@ -811,7 +968,7 @@ def _a_word(word: str) -> str:
     return f"{'an' if word[0].lower() in 'aeiou' else 'a'} {word}"
 
 
-def _names_in(e: ast.Expr) -> Iterator[str]:
+def free_names(e: ast.Expr) -> Iterator[str]:
     """Free names of an expression (bound quantifier variables excluded)."""
     stack: list[tuple[ast.Expr, frozenset[str]]] = [(e, frozenset())]
     while stack:
@@ -831,6 +988,9 @@ def _names_in(e: ast.Expr) -> Iterator[str]:
                 stack.extend((x, bound | {v}) for x in (w, k) if x is not None)
             case _:
                 stack.extend((child, bound) for child in children(node))
+
+
+_names_in = free_names
 
 
 def children(e: ast.Expr) -> list[ast.Expr]:
@@ -895,5 +1055,5 @@ def _toposort(deps: dict[str, set[str]]) -> tuple[list[str], list[list[str]]]:
 
 
 def check(modules: list[ast.Module], ignore_names: frozenset[str] = frozenset(),
-          extension_files: frozenset[str] = frozenset()) -> CheckResult:
-    return Checker(modules, ignore_names, extension_files).run()
+          extension_files: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> CheckResult:
+    return Checker(modules, ignore_names, extension_files, limits).run()

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from safetyrules.check.checker import CheckedPolicy
+from safetyrules.check.checker import MAX_RANGE, CheckedPolicy
 from safetyrules.columnar.scope import PROW, ROW, Scope, segment_reduce, sorted_rows
 from safetyrules.columnar.tables import IDX, OFF, ROOT, UNK, VALUE, schema
 from safetyrules.columnar.values import (
@@ -26,7 +26,7 @@ from safetyrules.columnar.values import (
     RecRef,
     Unsupported,
     Val,
-    add_months,
+    checked_int,
     const,
     days_between,
     from_truth,
@@ -39,8 +39,9 @@ from safetyrules.columnar.values import (
     shift_instant,
     truth,
     unknown,
+    wide,
 )
-from safetyrules.engine.interpreter import MAX_RANGE, _arith
+from safetyrules.engine.interpreter import _arith, definition_chains, ensure_stack
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.values import UNKNOWN, Duration
 from safetyrules.facts._shapes import field_shapes
@@ -97,6 +98,7 @@ class Evaluator:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.types = ctx.policy.expr_types
+        ensure_stack()  # as deep as any checked policy nests
 
     # ------------------------------------------------------------------ entry points
     def eval(self, e: ast.Expr, scope: Scope) -> Val:
@@ -148,7 +150,8 @@ class Evaluator:
                     return replace_unk(const(None), inner.unk)
                 if inner.kind is not K.NUM:
                     raise Unsupported("negation of a non-number")
-                return Val(K.NUM, -inner.v, inner.unk, size=_size(inner))
+                value, outside = checked_int(0 - wide(inner.v))  # -(-2**63) is outside the range
+                return Val(K.NUM, value, or_(inner.unk, outside), size=_size(inner))
             case ast.Binary(op="and" | "or" | "implies"):
                 return self._logic(e, scope)
             case ast.Binary(op="==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in"):
@@ -184,6 +187,9 @@ class Evaluator:
         """A definition is evaluated once per run, in the root scope (as the interpreter does)."""
         val = self.ctx.defines.get(name)
         if val is None:
+            for dep in definition_chains(self.ctx.policy.defines).get(name, ()):  # deepest first: the stack
+                if dep not in self.ctx.defines:  # holds one definition at a time, however long the chain
+                    self.define(dep)
             root = self.ctx.root
             val = root.materialize(self.eval(self.ctx.policy.defines[name].value, root))
             for expr in val.parts().values():
@@ -418,30 +424,31 @@ class Evaluator:
             return replace_unk(null_typed(kind), unk)
         both = a.is_value & b.is_value
         size = _size(a, b)
-        if kinds == (K.NUM, K.NUM):
+        if kinds == (K.NUM, K.NUM):  # in Int128, checked: outside the 64-bit range it is unknown
             ops: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
                 "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
-            return Val(K.NUM, ops[op](a.v, b.v), unk, size=size)
+            value, outside = checked_int(ops[op](wide(a.v), wide(b.v)))
+            return Val(K.NUM, value, or_(unk, both & outside), size=size)
         if kinds in ((K.DATE, K.DUR), (K.DUR, K.DATE)) and op in ("+", "-"):
             d, dur = (a, b) if a.kind is K.DATE else (b, a)
             if op == "-" and a.kind is K.DUR:
                 raise Unsupported("duration minus date")
-            out, overflow = shift_date(d.v, dur, -1 if op == "-" else 1)
-            return Val(K.DATE, pl.when(overflow).then(None).otherwise(out), unk | (both & overflow), size=size)
+            return Val(K.DATE, shift_date(d.v, dur, -1 if op == "-" else 1), unk, size=size)
         if kinds == (K.INST, K.DUR) and op in ("+", "-"):
             assert a.off is not None
-            out, overflow = shift_instant(a.v, a.off, b, -1 if op == "-" else 1)
-            return Val(K.INST, pl.when(overflow).then(None).otherwise(out), unk | (both & overflow),
+            return Val(K.INST, shift_instant(a.v, a.off, b, -1 if op == "-" else 1), unk,
                        off=pl.when(b.is_value).then(a.off), size=size)
         if kinds == (K.DATE, K.DATE) and op == "-":
             return Val(K.NUM, days_between(b.v, a.v), unk, size=size)
         if kinds == (K.DUR, K.DUR) and op == "+":
-            return Val(K.DUR, a.v + b.v, unk, days=part(a, "days") + part(b, "days"),
-                       secs=part(a, "secs") + part(b, "secs"), size=size)
+            return _duration(unk, both, size, wide(a.v) + wide(b.v),
+                             wide(part(a, "days")) + wide(part(b, "days")),
+                             wide(part(a, "secs")) + wide(part(b, "secs")))
         if op == "*" and K.DUR in kinds and K.NUM in kinds:
             dur, n = (a, b) if a.kind is K.DUR else (b, a)
-            return Val(K.DUR, dur.v * n.v, unk, days=part(dur, "days") * n.v, secs=part(dur, "secs") * n.v,
-                       size=size)
+            factor = wide(n.v)
+            return _duration(unk, both, size, wide(dur.v) * factor, wide(part(dur, "days")) * factor,
+                             wide(part(dur, "secs")) * factor)
         raise Unsupported(f"`{op}` on {a.kind.value} and {b.kind.value}")
 
     # ------------------------------------------------------------------ functions
@@ -629,8 +636,16 @@ class Evaluator:
         frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))
         agg = {"any": "any", "all": "any", "count": "sum", "sum": "sum", "max": "max", "min": "min",
                "find": "min", "latest": "max", "earliest": "min"}[kind]
-        aggs = {"x": (agg, pl.col("x")), **({"unkr": ("any", pl.col("unkr"))} if "unkr" in cols else {})}
-        res = scope.spread(inner, frame, aggs)
+        unkr_agg = {"unkr": ("any", pl.col("unkr"))} if "unkr" in cols else {}
+        if kind == "sum":  # exactly: the high and the low 32 bits are summed apart (neither can wrap)
+            frame = frame.with_columns(xh=pl.col("x").floordiv(1 << 32))
+            frame = frame.with_columns(xl=pl.col("x") - pl.col("xh") * (1 << 32))
+            res = scope.spread(inner, frame, {"xh": ("sum", pl.col("xh")), "xl": ("sum", pl.col("xl")),
+                                              **unkr_agg})
+            total, outside = checked_int(wide(res["xh"].fill_null(0)) * (1 << 32) + wide(res["xl"].fill_null(0)))
+            unk = or_(c.unk, res["unkr"].fill_null(False) if "unkr" in res else FALSE, outside)
+            return Val(K.NUM, gate(unk, total), unk, size=4)
+        res = scope.spread(inner, frame, {"x": (agg, pl.col("x")), **unkr_agg})
         cu = c.unk
         unkr = res["unkr"].fill_null(False) if "unkr" in res else FALSE
         x = res["x"]
@@ -640,7 +655,7 @@ class Evaluator:
                 .when(unkr).then(None).otherwise(not decisive)
             return Val(K.BOOL, t, t.is_null(), size=4)
         unk = or_(cu, unkr)
-        if kind in ("count", "sum"):
+        if kind == "count":
             return Val(K.NUM, gate(unk, x.fill_null(0).cast(pl.Int64)), unk, size=4)
         if kind in ("max", "min"):
             assert body is not None
@@ -774,6 +789,12 @@ class Evaluator:
         return scope.add(values.gather(scope.series(pos)), "at")
 
 
+def _duration(unk: pl.Expr, both: pl.Expr, size: int, months: pl.Expr, days: pl.Expr, secs: pl.Expr) -> Val:
+    """A computed duration from its Int128 parts; unknown where a part leaves the 64-bit range."""
+    (m, mo), (d, do), (sec, so) = checked_int(months), checked_int(days), checked_int(secs)
+    return Val(K.DUR, m, or_(unk, both & (mo | do | so)), days=d, secs=sec, size=size)
+
+
 def _filled(e: pl.Expr) -> pl.Expr:
     return e if e is FALSE else e.fill_null(False)
 
@@ -787,4 +808,4 @@ def _sized(val: Val, *children: Val) -> Val:
                coll=val.coll, const=val.const, size=_size(*children))
 
 
-__all__ = ["NOT_APPLICABLE", "OUTCOME_NAMES", "Context", "Evaluator", "add_months"]
+__all__ = ["NOT_APPLICABLE", "OUTCOME_NAMES", "Context", "Evaluator"]

@@ -197,7 +197,7 @@ class RuleCompiler:
         est = self._established()
         grace = self._reserved("new_entrant_grace", DEFAULT_NEW_ENTRANT_GRACE)
         late_entrant = (est.is_value & (est.v > deadline.v)).fill_null(False)
-        shifted, _ = shift_date(est.v, const(grace))
+        shifted = shift_date(est.v, const(grace))
         day = self._col(pl.when(late_entrant).then(shifted).otherwise(deadline.v), "day")
         if due.met is not None:
             met = self.ev.eval(due.met, self.root)
@@ -228,7 +228,7 @@ class RuleCompiler:
         as_of = self.as_of
         bad = ~period.is_value | last.unk
         last_date = last.is_value
-        next_due = self._col(shift_date(last.v, period)[0], "next")
+        next_due = self._col(shift_date(last.v, period), "next")
         unknown, null = _c(UNKNOWN_CODE), _null_date()
         code: Any = pl.when(bad).then(unknown)
         day: Any = pl.when(bad).then(null)
@@ -244,10 +244,10 @@ class RuleCompiler:
             anchor = self._reserved("periodic_first_due_anchor", self.period_start)
             if not isinstance(anchor, dt.date):
                 return RuleOut(code.otherwise(unknown), day.otherwise(null), _null_int(), _null_date())
-            floor, _ = shift_date(pl.lit(anchor, dtype=pl.Date), period)
+            floor = shift_date(pl.lit(anchor, dtype=pl.Date), period)
         est = self._established()
         floor = self._col(floor, "floor")
-        by_establishment = self._col(shift_date(est.v, period)[0], "est")
+        by_establishment = self._col(shift_date(est.v, period), "est")
         first_due = self._col(pl.when(est.is_value & (by_establishment > floor)).then(by_establishment)
                               .otherwise(floor), "first")
         undecided = est.unk & ~last_date & (as_of > floor)
@@ -277,7 +277,7 @@ class RuleCompiler:
             if start.kind not in (K.DATE, K.NULL) or window.kind not in (K.DUR, K.NULL):
                 raise Unsupported("an event window that is not a date plus a duration")
             ok = start.is_value & window.is_value
-            due_v = shift_date(start.v, window)[0] if window.kind is K.DUR and start.kind is K.DATE \
+            due_v = shift_date(start.v, window) if window.kind is K.DUR and start.kind is K.DATE \
                 else _null_date()
         else:
             deadline = ev.eval(due.deadline, inner)
@@ -287,7 +287,7 @@ class RuleCompiler:
         if done.kind not in (K.DATE, K.NULL):
             raise Unsupported("an act date that is not a date")
         done_date = done.is_value
-        names = inner.columns({"due": due_v, "remembered": shift_date(done.v, const(memory))[0]})
+        names = inner.columns({"due": due_v, "remembered": shift_date(done.v, const(memory))})
         due_v, remembered = pl.col(names["due"]), pl.col(names["remembered"])
         code = (pl.when(~ok).then(_c(UNKNOWN_CODE))
                 .when(w.is_null()).then(_c(UNKNOWN_CODE))
@@ -331,7 +331,7 @@ class RuleCompiler:
         if day.kind not in (K.DATE, K.NULL) or period.kind not in (K.DUR, K.NULL):
             raise Unsupported("a trigger date that is not a date or a listing that is not a duration")
         ok = w.fill_null(False) & day.is_value & period.is_value
-        until = shift_date(day.v, period)[0] if day.kind is K.DATE and period.kind is K.DUR else _null_date()
+        until = shift_date(day.v, period) if day.kind is K.DATE and period.kind is K.DUR else _null_date()
         until = pl.col(inner.column(until, "until"))
         listed = pl.when(ok).then(until)
         rank = pl.when(ok & (self.as_of <= until)).then(3).when(ok).then(1).otherwise(2)

@@ -8,7 +8,9 @@ where their elements live. `const` keeps a statically known Python value (litera
 constant work is done once, in Python.
 
 Calendar arithmetic reproduces `safetyrules.engine.values` exactly: months first (the day clamped to the
-month's end), then days.
+month's end), then days, each step saturating at the ends of the calendar. Integer arithmetic is done in
+Int128 and checked against the signed 64-bit range (`checked_int`), where the reference engine makes a
+result outside it unknown.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
-from safetyrules.engine.values import Duration
+from safetyrules.engine.values import Duration, whole_days
+from safetyrules.limits import DEFAULT
 
 
 class Unsupported(Exception):
@@ -230,91 +233,108 @@ def part(val: Val, name: str) -> pl.Expr:
 
 # ------------------------------------------------------------------------------------------ calendar
 
-FIRST_DAY = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days  # the range of a Python date, as days since 1970
-LAST_DAY = (dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days
+_EPOCH = dt.date(1970, 1, 1)
+FIRST_DAY = (DEFAULT.min_date - _EPOCH).days  # the ends of the calendar, as days since 1970
+LAST_DAY = (DEFAULT.max_date - _EPOCH).days
+FIRST_INSTANT = dt.datetime.combine(DEFAULT.min_date, dt.time.min)  # local wall-clock ends
+LAST_INSTANT = dt.datetime.combine(DEFAULT.max_date, dt.time.max)
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _guard(d: pl.Expr) -> pl.Expr:
-    """Whether a computed date lies outside what a Python date can hold (the reference says unknown)."""
-    return (~d.to_physical().is_between(FIRST_DAY, LAST_DAY)).fill_null(False)
+def checked_int(wide: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """An Int128 result as Int64, null outside the signed 64-bit range; and whether it was outside
+    (`engine.values.int64_or_unknown`: such a result is unknown)."""
+    inside = wide.is_between(INT64_MIN, INT64_MAX)
+    return pl.when(inside).then(wide).cast(pl.Int64), ~inside.fill_null(True)
 
 
-def add_days(d: pl.Expr, days: int) -> pl.Expr:
-    """`d + days` for a constant number of days, on the dates' day numbers."""
-    return d if days == 0 else (d.to_physical().cast(pl.Int64) + days).cast(pl.Int32).cast(pl.Date)
+def wide(e: pl.Expr) -> pl.Expr:
+    """An integer column as Int128, where a product or a sum of two Int64 values cannot wrap."""
+    return e.cast(pl.Int128)
+
+
+def _on_days(days: pl.Expr) -> pl.Expr:
+    """A date from a day number, saturating at the ends of the calendar."""
+    return days.clip(FIRST_DAY, LAST_DAY).cast(pl.Int32).cast(pl.Date)
+
+
+def add_days(d: pl.Expr, days: pl.Expr | int) -> pl.Expr:
+    """`d + days` on the dates' day numbers, saturating (`engine.values.add_days_saturating`)."""
+    if isinstance(days, int) and days == 0:
+        return d
+    if isinstance(days, int):  # beyond the calendar's span every date saturates: keep the literal in Int64
+        days = max(min(days, LAST_DAY - FIRST_DAY + 1), FIRST_DAY - LAST_DAY - 1)
+    return _on_days(wide(d.to_physical()) + (wide(days) if isinstance(days, pl.Expr) else days))
 
 
 def add_months(d: pl.Expr, months: pl.Expr | int) -> pl.Expr:
-    """`engine.values.add_months` over a column: keep the day of month, clamped to the month's end."""
-    if isinstance(months, int):
-        return d if months == 0 else d.dt.offset_by(f"{months}mo")
-    total = d.dt.year().cast(pl.Int64) * 12 + d.dt.month().cast(pl.Int64) - 1 + months
+    """`engine.values.add_months_saturating` over a column: keep the day of month, clamped to the month's
+    end; a year before the first or after the last of the calendar gives its first or last day."""
+    if isinstance(months, int) and months == 0:
+        return d
+    total = wide(d.dt.year()) * 12 + wide(d.dt.month()) - 1 + (wide(months) if isinstance(months, pl.Expr) else months)
     year = total.floordiv(12)
     month = total - year * 12 + 1
-    safe_year = year.clip(1, 9999).cast(pl.Int32)
+    safe_year = year.clip(DEFAULT.min_date.year, DEFAULT.max_date.year).cast(pl.Int32)
     first = pl.date(safe_year, month.cast(pl.Int8), 1)
     day = pl.min_horizontal(d.dt.day().cast(pl.Int8), first.dt.days_in_month().cast(pl.Int8))
     result = pl.date(safe_year, month.cast(pl.Int8), day)
-    return pl.when(year.is_between(1, 9999)).then(result).otherwise(pl.lit(None, dtype=pl.Date))
+    return (pl.when(year < DEFAULT.min_date.year).then(pl.lit(DEFAULT.min_date))
+            .when(year > DEFAULT.max_date.year).then(pl.lit(DEFAULT.max_date))
+            .otherwise(_on_days(result.to_physical().cast(pl.Int64))))
 
 
 def _days_of(dur: Val) -> pl.Expr | int:
     if isinstance(dur.const, Duration):
-        return dur.const.days + int(dur.const.seconds / 86400)
+        return dur.const.days + whole_days(dur.const.seconds)
     assert dur.days is not None and dur.secs is not None
     # int(seconds / 86400): towards zero
-    s = dur.secs
-    whole = pl.when(s >= 0).then(s.floordiv(86400)).otherwise(-((-s).floordiv(86400)))
-    return dur.days + whole
+    s = wide(dur.secs)
+    whole = pl.when(s >= 0).then(s.floordiv(86400)).otherwise(0 - (0 - s).floordiv(86400))  # no Int128 negate
+    return wide(dur.days) + whole
 
 
-def shift_date(d: pl.Expr, dur: Val, sign: int = 1) -> tuple[pl.Expr, pl.Expr]:
-    """`d ± dur` as in `engine.values.shift_date`; also whether the result left the date range."""
+def shift_date(d: pl.Expr, dur: Val, sign: int = 1) -> pl.Expr:
+    """`d ± dur` as in `engine.values.shift_date`: months, then days, each saturating at the calendar's ends."""
     if dur.dated is not None and dur.at is not None and all(isinstance(v, Duration) for _, v in dur.dated):
         return _shift_dated(d, dur.dated, dur.at, sign)
-    months: pl.Expr | int = dur.const.months * sign if isinstance(dur.const, Duration) else dur.v * sign
-    moved = add_months(d, months)
+    months: pl.Expr | int = dur.const.months * sign if isinstance(dur.const, Duration) else wide(dur.v) * sign
     days = _days_of(dur)
-    out = add_days(moved, days * sign) if isinstance(days, int) else moved + pl.duration(days=days * sign)
-    overflow = _guard(out)
-    if not isinstance(months, int):
-        overflow = overflow | (moved.is_null() & d.is_not_null())
-    return out, overflow
+    return add_days(add_months(d, months), days * sign)
 
 
-def _shift_dated(d: pl.Expr, entries: tuple[tuple[dt.date | None, Any], ...], at: pl.Expr, sign: int,
-                 ) -> tuple[pl.Expr, pl.Expr]:
+def _shift_dated(d: pl.Expr, entries: tuple[tuple[dt.date | None, Any], ...], at: pl.Expr, sign: int) -> pl.Expr:
     """`d ± (p at day)` for a dated duration param: one constant shift per dated value, picked by `at`
     (null where `at` is null: the value in force on no day)."""
-    out, overflow = shift_date(d, const(entries[0][1]), sign)
+    out = shift_date(d, const(entries[0][1]), sign)
     for start, value in entries[1:]:
         if start is not None:
-            shifted, over = shift_date(d, const(value), sign)
-            later = at >= start
-            out = pl.when(later).then(shifted).otherwise(out)
-            overflow = pl.when(later).then(over).otherwise(overflow)
-    known = at.is_not_null()
-    return pl.when(known).then(out), (overflow & known)
+            out = pl.when(at >= start).then(shift_date(d, const(value), sign)).otherwise(out)
+    return pl.when(at.is_not_null()).then(out)
 
 
-def shift_instant(t: pl.Expr, off: pl.Expr, dur: Val, sign: int = 1) -> tuple[pl.Expr, pl.Expr]:
+def shift_instant(t: pl.Expr, off: pl.Expr, dur: Val, sign: int = 1) -> pl.Expr:
     """`engine.values.shift_instant`: months on the local date keeping the local time, then days and
-    seconds as elapsed time; the offset is kept."""
+    seconds as elapsed time; the offset is kept. The local time saturates at the calendar's ends."""
     local = t + pl.duration(seconds=off)
     if isinstance(dur.const, Duration) and dur.const.months == 0:
         moved_local = local
     else:
         day = local.dt.date()
         time_of_day = local - day.cast(pl.Datetime("us"))
-        months: pl.Expr | int = dur.const.months * sign if isinstance(dur.const, Duration) else dur.v * sign
+        months: pl.Expr | int = dur.const.months * sign if isinstance(dur.const, Duration) else wide(dur.v) * sign
         moved_local = add_months(day, months).cast(pl.Datetime("us")) + time_of_day
     if isinstance(dur.const, Duration):
-        delta = pl.duration(days=dur.const.days * sign, seconds=dur.const.seconds * sign)
+        us: pl.Expr = pl.lit((dur.const.days * 86400 + dur.const.seconds) * sign * 1_000_000, dtype=pl.Int128)
     else:
         assert dur.days is not None and dur.secs is not None
-        delta = pl.duration(days=dur.days * sign, seconds=dur.secs * sign)
-    out_local = moved_local + delta
-    return out_local - pl.duration(seconds=off), _guard(out_local.dt.date())
+        us = (wide(dur.days) * 86400 + wide(dur.secs)) * (sign * 1_000_000)
+    first, last = (pl.lit(x, dtype=pl.Datetime("us")).to_physical().cast(pl.Int128)
+                   for x in (FIRST_INSTANT, LAST_INSTANT))
+    out_us = (wide(moved_local.to_physical()) + us).clip(first, last)
+    out_local = out_us.cast(pl.Int64).cast(pl.Datetime("us"))
+    return out_local - pl.duration(seconds=off)
 
 
 def local_date(t: pl.Expr, off: pl.Expr) -> pl.Expr:

@@ -13,17 +13,22 @@ layer turns those steps into explanations.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import operator
+import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from safetyrules.check.checker import MAX_RANGE, children, free_names
 from safetyrules.diagnostics import Span
-from safetyrules.engine.values import UNKNOWN, Duration, shift_date, shift_instant, show
+from safetyrules.engine.values import UNKNOWN, Duration, int64_or_unknown, shift_date, shift_instant, show
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
 
-MAX_RANGE = 10_000  # an integer range longer than this is refused (evaluates to unknown)
+STACK_FRAMES = 10_000  # Python frames an evaluation may need: see `ensure_stack`
+BLOCK_MIN = 16  # a quantifier over a longer range evaluates its body once per block of alike numbers
 KEEP_ELEMENTS = 5  # list elements shown per quantifier in an explanation
 
 
@@ -83,6 +88,17 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def ensure_stack() -> None:
+    """Let the recursive evaluators nest as deep as any policy `check` accepts. An expression is at most
+    `parser.MAX_DEPTH` levels deep (a few frames each, more when tracing), and a definition is evaluated with
+    the definitions it reads already cached (`Interpreter._warm`), so the deepest evaluation is a rule's
+    expression, one definition's inside it and their formatting when tracing: about 2,000 frames, more than
+    Python's default limit of 1,000. The limit is raised (never lowered) to STACK_FRAMES; since Python 3.11
+    calls between Python functions do not use the C stack, this is safe."""
+    if sys.getrecursionlimit() < STACK_FRAMES:
+        sys.setrecursionlimit(STACK_FRAMES)
+
+
 class Interpreter:
     """Evaluates expressions for one enterprise on one date."""
 
@@ -110,7 +126,10 @@ class Interpreter:
         self._stack: list[Step] = []
         self._chains: dict[int, tuple[ast.Expr, list[ast.Expr]]] = {}  # id of an and/or node → its operands
         self._not_params: set[str] = set()  # names `param_value` refused (KeyError: not a param, on any day)
+        self._probes: dict[int, list[Any]] = {}  # id of a range variable's Bound → the numbers it was compared with
+        self._range_quantifiers: dict[int, tuple[ast.Expr, bool]] = {}  # id of a quantifier → `_over_range`
         self._dispatch = self._build_dispatch()  # `trace` is fixed from here on
+        ensure_stack()
 
     def rebind(self, record: Mapping[str, Any], as_of: dt.date, rule_outcome: Callable[[str], str]) -> None:
         """Evaluate another record or date with the same params, definitions and tracing: what a new
@@ -231,7 +250,7 @@ class Interpreter:
                 return self._recorded(e, lambda: _not(self.eval(e.operand, env)))
             return _not(self.eval(e.operand, env))
         v = self.eval(e.operand, env)
-        return v if v is UNKNOWN or v is None else -v
+        return v if v is UNKNOWN or v is None else int64_or_unknown(-v)
 
     def _binary(self, e: ast.Binary, env: Env) -> Any:
         op = e.op
@@ -295,6 +314,9 @@ class Interpreter:
         """A definition is evaluated once per enterprise; later reads replay what it read."""
         cached = self._define_cache.get(name)
         if cached is None:
+            below = definition_chains(self.definitions).get(name)
+            if below:
+                self._warm(below)
             outer = (self.missing, self.params_read, self.rules_read)
             self.missing, self.params_read, self.rules_read = set(), set(), set()
             try:
@@ -311,6 +333,22 @@ class Interpreter:
         self.params_read |= params
         self.rules_read |= rules
         return value
+
+    def _warm(self, names: tuple[str, ...]) -> None:
+        """Evaluate the definitions a definition reads, deepest first, before it: each then finds the ones it
+        reads cached, so the Python stack holds one definition at a time however long the chain (a chain of
+        150 `define`s used to raise RecursionError). What each reads is kept with its cached value and
+        replayed where it is read, as always; when tracing, its steps are recorded on a scratch step (branch
+        coverage) and the explanation shows it as a `define` step with its value."""
+        for dep in names:
+            if dep in self._define_cache:
+                continue
+            outer = (self.missing, self.params_read, self.rules_read, self._stack)
+            self._stack = [Step(dep, None, None)] if self.trace else []
+            try:
+                self._definition(dep)
+            finally:
+                self.missing, self.params_read, self.rules_read, self._stack = outer
 
     def reset(self) -> None:
         """Start a new rule: forget what the previous rule read (definitions stay cached)."""
@@ -356,7 +394,11 @@ class Interpreter:
         evaluated (no short cut) so that the explanation names all that decided it."""
         if e.op == "implies":
             left = truth(self.eval(e.left, env))
-            if left is False and not self.trace:
+            if left is False:
+                if self.trace:  # explain the right side without letting it add missing facts (as and/or)
+                    missing, self.missing = self.missing, set(self.missing)
+                    self.eval(e.right, env)
+                    self.missing = missing
                 return True
             right = truth(self.eval(e.right, env))
             if left is False or right is True:
@@ -404,6 +446,8 @@ class Interpreter:
         dispatch = self._dispatch  # `eval`, inlined: comparisons are the most frequent nodes
         left, right = dispatch[type(e.left)](e.left, env), dispatch[type(e.right)](e.right, env)
         op = e.op
+        if self._probes:
+            self._probe(e, env, left, right)
         if left is UNKNOWN or right is UNKNOWN:
             return UNKNOWN
         if op in ("in", "not in"):
@@ -424,6 +468,15 @@ class Interpreter:
             return _COMPARE[op](left, right)
         except TypeError:  # e.g. a naive and an aware instant: refuse rather than guess
             return UNKNOWN
+
+    def _probe(self, e: ast.Binary, env: Env, left: Any, right: Any) -> None:
+        """Note the number a probed range variable is compared with (see `_range_rows`)."""
+        for node, other in ((e.left, right), (e.right, left)):
+            if isinstance(node, ast.Name):
+                bound = env.get(node.id)
+                met = self._probes.get(id(bound)) if bound is not None else None
+                if met is not None and type(other) in (int, float):
+                    met.append(other)
 
     def _is(self, e: ast.IsTest, env: Env) -> Any:
         v = self.eval(e.operand, env)
@@ -456,7 +509,7 @@ class Interpreter:
             case "date" if len(args) == 3:
                 try:
                     return dt.date(int(args[0]), int(args[1]), int(args[2]))
-                except ValueError:
+                except (ValueError, OverflowError):  # no such day (a year beyond any C int included)
                     return UNKNOWN
             case "date":
                 return args[0].date()
@@ -470,37 +523,99 @@ class Interpreter:
                 return min(args)
         raise TypeError(f)  # pragma: no cover
 
+    def _element(self, q: ast.Quantifier | ast.OrderPick, env: Env, item: Any, base: str, i: int,
+                 bound: Bound | None = None) -> tuple[Any, Any, Any, Step | None]:
+        """One element's row: (element, where, body or key, its step when tracing)."""
+        inner = {**env, q.var: bound or Bound(item, base, i)}
+        step = None
+        if self.trace:
+            step = Step(f"{q.var} = {inner[q.var].path}", None, None)
+            self._stack.append(step)
+        try:
+            where = True if q.where is None else truth(self.eval(q.where, inner))
+            body = q.key if isinstance(q, ast.OrderPick) else q.body
+            if where is False:
+                value = None
+            elif body is None:  # a quantifier without a body (an order pick always has a key)
+                value = True
+            elif isinstance(q, ast.Quantifier) and q.kind in ("any", "all", "count"):
+                value = truth(self.eval(body, inner))
+            else:
+                value = self.eval(body, inner)
+        finally:
+            if step is not None:
+                self._stack.pop()
+        return item, where, value, step
+
+    def _over_range(self, q: ast.Quantifier | ast.OrderPick) -> bool:
+        """Whether `q` ranges over an integer range (`y in a .. b`, or a definition that is one) and uses its
+        variable only as one side of comparisons (`c.year == y`, `y <= n`)."""
+        hit = self._range_quantifiers.get(id(q))
+        if hit is not None and hit[0] is q:
+            return hit[1]
+        coll = q.collection
+        if isinstance(coll, ast.Name) and coll.id in self.definitions:
+            coll = self.definitions[coll.id].value
+        parts = [x for x in (q.where, q.key if isinstance(q, ast.OrderPick) else q.body) if x is not None]
+        ok = isinstance(coll, ast.IntRange) and all(_compared_only(x, q.var) for x in parts)
+        self._range_quantifiers[id(q)] = (q, ok)
+        return ok
+
+    def _range_rows(self, q: ast.Quantifier | ast.OrderPick, env: Env, items: list[Any], base: str,
+                    ) -> list[Row]:
+        """The rows of a quantifier over a range, evaluating the body once per block of numbers that compare
+        alike. The variable only meets other values in comparisons (`_over_range`), so every number that
+        compares with each value the evaluation met as the evaluated one did takes the same path to the same
+        value: evaluating one of them is enough. The blocks are bounded by the values met (the years on record,
+        say), so the work follows the facts, not the length of the range (`first_year .. year(as_of)` as of
+        9999-12-31 is a few blocks, not 8,000 evaluations)."""
+        rows: list[Row] = []
+        i, last = 0, len(items) - 1
+        while i <= last:
+            y = items[i]
+            probe = Bound(y, base, i)
+            met: list[Any] = []
+            self._probes[id(probe)] = met
+            before = set(self.missing)
+            try:
+                row = self._element(q, env, y, base, i, probe)
+            finally:
+                del self._probes[id(probe)]
+            end = items[last]
+            for v in met:
+                if v == y:
+                    end = y
+                    break
+                if v > y:  # the numbers below v compare with it as y did
+                    end = min(end, math.ceil(v) - 1)
+            j = i + (end - y)
+            if j > i:
+                if row[3] is not None:
+                    row[3].expr = f"{q.var} = {y} .. {end}"
+                self._name_block(before, q.var, y, end)
+            rows.append((*row, j - i + 1))  # the block's first number stands for all: found, picked or counted
+            i = j + 1
+        return rows
+
+    def _name_block(self, before: set[str], var: str, first: int, last: int) -> None:
+        """Missing facts the block's first number named (`safety_costs[c.year == y; y=2023]`) name the block."""
+        pattern = re.compile(rf"\b{re.escape(var)}={first}(?![0-9])")
+        for m in self.missing - before:
+            renamed = pattern.sub(f"{var}={first}..{last}", m)
+            if renamed != m:
+                self.missing.discard(m)
+                self.missing.add(renamed)
+
     def _quantify(self, q: ast.Quantifier | ast.OrderPick, env: Env) -> Any:
         coll = self.eval(q.collection, env)
         if coll is UNKNOWN:
             return UNKNOWN
         items = sorted(coll, key=repr) if isinstance(coll, frozenset) else list(coll or [])
         base = self.path_of(q.collection, env) or q.var
-        rows: list[tuple[Any, Any, Any, Step | None]] = []  # element, where, body/key, step
-        # the same for every element: looked up once
-        var, where_e, trace, evaluate = q.var, q.where, self.trace, self.eval
-        body = q.key if isinstance(q, ast.OrderPick) else q.body
-        as_truth = isinstance(q, ast.Quantifier) and q.kind in ("any", "all", "count")
-        for i, item in enumerate(items):
-            inner = {**env, var: Bound(item, base, i)}
-            step = None
-            if trace:
-                step = Step(f"{var} = {inner[var].path}", None, None)
-                self._stack.append(step)
-            try:
-                where = True if where_e is None else truth(evaluate(where_e, inner))
-                if where is False:
-                    value = None
-                elif body is None:  # a quantifier without a body (an order pick always has a key)
-                    value = True
-                elif as_truth:
-                    value = truth(evaluate(body, inner))
-                else:
-                    value = evaluate(body, inner)
-            finally:
-                if step is not None:
-                    self._stack.pop()
-            rows.append((item, where, value, step))
+        if len(items) > BLOCK_MIN and self._over_range(q):
+            rows = self._range_rows(q, env, items, base)
+        else:
+            rows = [(*self._element(q, env, item, base, i), 1) for i, item in enumerate(items)]
         result, chosen = _aggregate(q, rows)
         if isinstance(result, dict):  # a picked element: remember its path for reads of its fields
             index = next((i for i, item in enumerate(items) if item is result), 0)
@@ -509,7 +624,7 @@ class Interpreter:
             bound = ", ".join(f"{k}={show(v.value)}" for k, v in env.items() if not isinstance(v.value, dict | list))
             self.missing.add(f"{base}[{format_expr(q.where)}{'; ' + bound if bound else ''}]")
         if self.trace and self._stack:
-            kept = [s for s in chosen if s is not None][:KEEP_ELEMENTS]
+            kept = list({id(s): s for s in chosen if s is not None}.values())[:KEEP_ELEMENTS]  # a block: once
             for s in kept:
                 s.value = True
             self._stack[-1].children.extend(kept)
@@ -518,9 +633,71 @@ class Interpreter:
         return result
 
 
-def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[tuple[Any, Any, Any, Step | None]],
-               ) -> tuple[Any, list[Step | None]]:
-    """The quantifier's value and the elements that decided it."""
+_ORDERINGS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+
+
+def _compared_only(e: ast.Expr, var: str) -> bool:
+    """Whether every free use of `var` in `e` is one side of a comparison whose other side does not use it."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        match node:
+            case ast.Name(id=name) if name == var:
+                return False
+            case ast.Binary(op=op, left=ast.Name(id=name), right=other) if op in _ORDERINGS and name == var:
+                if var in free_names(other):
+                    return False
+                stack.append(other)
+            case ast.Binary(op=op, left=other, right=ast.Name(id=name)) if op in _ORDERINGS and name == var:
+                if var in free_names(other):
+                    return False
+                stack.append(other)
+            case ast.Quantifier(var=v, collection=c) | ast.OrderPick(var=v, collection=c) if v == var:
+                stack.append(c)  # the variable is rebound inside: only the collection sees ours
+            case _:
+                stack.extend(children(node))
+    return True
+
+
+_CHAINS: dict[int, tuple[Mapping[str, ast.DefineDecl], dict[str, tuple[str, ...]]]] = {}
+
+
+def definition_chains(definitions: Mapping[str, ast.DefineDecl]) -> dict[str, tuple[str, ...]]:
+    """For each definition, the definitions it reads directly or through others, deepest first (computed
+    once per policy: the mapping is the checked policy's, shared by every interpreter)."""
+    hit = _CHAINS.get(id(definitions))
+    if hit is not None and hit[0] is definitions:
+        return hit[1]
+    direct = {n: sorted({x for x in free_names(d.value) if x in definitions and x != n})
+              for n, d in definitions.items()}
+    out: dict[str, tuple[str, ...]] = {}
+    for name in definitions:
+        order: list[str] = []
+        seen = {name}
+        stack: list[tuple[str, int]] = [(name, 0)]
+        while stack:  # iterative post-order: a chain of any length
+            node, i = stack.pop()
+            deps = direct[node]
+            if i < len(deps):
+                stack.append((node, i + 1))
+                if deps[i] not in seen:
+                    seen.add(deps[i])
+                    stack.append((deps[i], 0))
+            elif node != name:
+                order.append(node)
+        out[name] = tuple(order)
+    if len(_CHAINS) > 64:  # policies come and go (what-if variants): keep the cache small
+        _CHAINS.clear()
+    _CHAINS[id(definitions)] = (definitions, out)
+    return out
+
+
+Row = tuple[Any, Any, Any, "Step | None", int]  # element, where, body or key, its step, how many elements it is
+
+
+def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> tuple[Any, list[Step | None]]:
+    """The quantifier's value and the elements that decided it (a row may stand for a block of alike numbers
+    of a range: the first of them, counted as many times)."""
     unknown_rows = [r for r in rows if r[1] is UNKNOWN or (r[1] is True and r[2] is UNKNOWN)]
     if isinstance(q, ast.OrderPick):
         if unknown_rows:
@@ -546,12 +723,12 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[tuple[Any, Any, Any
     matched = [r for r in rows if r[1] is True]
     if kind == "count":
         hits = [r for r in matched if r[2] is True]
-        return len(hits), [r[3] for r in hits]
+        return sum(r[4] for r in hits), [r[3] for r in hits]
     if kind == "find":
         return (matched[0][0], [matched[0][3]]) if matched else (UNKNOWN, [])  # no such record: unknown
     values = [r for r in matched if r[2] is not None]
     if kind == "sum":
-        return sum(r[2] for r in values), [r[3] for r in values]
+        return int64_or_unknown(sum(r[2] * r[4] for r in values)), [r[3] for r in values]
     if not values:
         return None, []
     pick = max(values, key=lambda r: r[2]) if kind == "max" else min(values, key=lambda r: r[2])
@@ -579,31 +756,30 @@ def _not(v: Any) -> Any:
 
 
 def _arith(op: str, a: Any, b: Any) -> Any:
+    """`a op b`. Dates saturate at the ends of the calendar (`shift_date`); an integer (or a duration's part)
+    outside the signed 64-bit range is unknown, in every engine (docs/semantics.md)."""
     if a is UNKNOWN or b is UNKNOWN:
         return UNKNOWN
     if a is None or b is None:
         return None
-    try:
-        if isinstance(a, dt.datetime) and isinstance(b, Duration):
-            return shift_instant(a, b, 1 if op == "+" else -1)
-        if isinstance(a, dt.date) and isinstance(b, Duration):
-            return shift_date(a, b, 1 if op == "+" else -1)
-        if isinstance(a, Duration) and isinstance(b, dt.date):
-            return shift_date(b, a)
-        if isinstance(a, dt.date) and isinstance(b, dt.date) and op == "-":
-            return (a - b).days
-        if isinstance(a, Duration) and isinstance(b, Duration):
-            return a + b
-        if op == "*" and isinstance(a, Duration):
-            return a.scaled(int(b))
-        if op == "*" and isinstance(b, Duration):
-            return b.scaled(int(a))
-        if isinstance(a, frozenset):
-            return a | b if op == "+" else a - b
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        return a * b
-    except (OverflowError, ValueError):  # a date beyond year 9999: no answer rather than a crash
-        return UNKNOWN
+    if isinstance(a, dt.datetime) and isinstance(b, Duration):
+        return shift_instant(a, b, 1 if op == "+" else -1)
+    if isinstance(a, dt.date) and isinstance(b, Duration):
+        return shift_date(a, b, 1 if op == "+" else -1)
+    if isinstance(a, Duration) and isinstance(b, dt.date):
+        return shift_date(b, a)
+    if isinstance(a, dt.date) and isinstance(b, dt.date) and op == "-":
+        return (a - b).days
+    if isinstance(a, Duration) and isinstance(b, Duration):
+        return int64_or_unknown(a + b)
+    if op == "*" and isinstance(a, Duration):
+        return int64_or_unknown(a.scaled(int(b)))
+    if op == "*" and isinstance(b, Duration):
+        return int64_or_unknown(b.scaled(int(a)))
+    if isinstance(a, frozenset):
+        return a | b if op == "+" else a - b
+    if op == "+":
+        return int64_or_unknown(a + b)
+    if op == "-":
+        return int64_or_unknown(a - b)
+    return int64_or_unknown(a * b)

@@ -2,7 +2,13 @@
 
 Absent facts evaluate to `UNKNOWN`; an explicit JSON `null` evaluates to `None` ("known not to exist").
 Calendar arithmetic: adding months or years keeps the day of month, clamped to the month's last day
-(2020-02-29 + 1 year = 2021-02-28; 2021-01-31 + 1 month = 2021-02-28); then days are added.
+(2020-02-29 + 1 year = 2021-02-28; 2021-01-31 + 1 month = 2021-02-28); then days are added. Each of the two
+steps saturates at the ends of the calendar (`Limits.min_date`/`max_date`): 9999-12-31 + 1 year is
+9999-12-31, never an error. Every engine shifts dates through `shift_date` / `shift_instant` here (the
+columnar engine reproduces them exactly), so there is one rule for the ends of the calendar.
+
+Integers are exact inside the signed 64-bit range, the widest every engine holds; an arithmetic result
+outside it is unknown (`int64_or_unknown`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
+
+from safetyrules.limits import DEFAULT, Limits
 
 
 class _Unknown:
@@ -94,7 +102,25 @@ class Duration:
         return self.text()
 
 
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+
+def int64_or_unknown(value: Any) -> Any:
+    """`value`, or UNKNOWN when it is an integer (or a duration with a part) outside the signed 64-bit range:
+    the columnar engine computes in 64 bits, and an answer one engine cannot give is no answer."""
+    if type(value) is int:
+        return value if INT64_MIN <= value <= INT64_MAX else UNKNOWN
+    if isinstance(value, Duration):
+        for part in (value.months, value.days, value.seconds):
+            if not INT64_MIN <= part <= INT64_MAX:
+                return UNKNOWN
+    return value
+
+
 def add_months(d: dt.date, months: int) -> dt.date:
+    """`d` plus `months` calendar months, exactly; OverflowError outside years 1..9999 (for callers that walk
+    the calendar month by month and must stop at its end; engines use the saturating `shift_date`)."""
     total = d.year * 12 + (d.month - 1) + months
     year, month = divmod(total, 12)
     month += 1
@@ -104,17 +130,55 @@ def add_months(d: dt.date, months: int) -> dt.date:
     return d.replace(year=year, month=month, day=day)
 
 
-def shift_date(d: dt.date, dur: Duration, sign: int = 1) -> dt.date:
-    """`d + dur` (or `d - dur`); seconds count in whole days towards zero."""
-    out = add_months(d, sign * dur.months)
-    days = dur.days + int(dur.seconds / 86400)
-    return out + dt.timedelta(days=sign * days)
+def clamp_date(d: dt.date, limits: Limits = DEFAULT) -> dt.date:
+    """`d` held inside the calendar the engines compute in."""
+    return limits.min_date if d < limits.min_date else limits.max_date if d > limits.max_date else d
 
 
-def shift_instant(t: dt.datetime, dur: Duration, sign: int = 1) -> dt.datetime:
-    moved = add_months(t.date(), sign * dur.months)
-    base = t.replace(year=moved.year, month=moved.month, day=moved.day)
-    return base + sign * dt.timedelta(days=dur.days, seconds=dur.seconds)
+def add_months_saturating(d: dt.date, months: int, limits: Limits = DEFAULT) -> dt.date:
+    """`add_months`, saturating at `limits.min_date` / `limits.max_date` instead of failing."""
+    total = d.year * 12 + (d.month - 1) + months
+    year = total // 12
+    if year < limits.min_date.year:
+        return limits.min_date
+    if year > limits.max_date.year:
+        return limits.max_date
+    return clamp_date(add_months(d, months), limits)
+
+
+def add_days_saturating(d: dt.date, days: int, limits: Limits = DEFAULT) -> dt.date:
+    """`d + days`, saturating at the ends of the calendar (on day numbers: no timedelta can overflow)."""
+    ordinal = d.toordinal() + days
+    low, high = limits.min_date.toordinal(), limits.max_date.toordinal()
+    return dt.date.fromordinal(low if ordinal < low else high if ordinal > high else ordinal)
+
+
+def whole_days(seconds: int) -> int:
+    """Seconds as whole days, towards zero (integer arithmetic: exact for any size)."""
+    return seconds // 86400 if seconds >= 0 else -(-seconds // 86400)
+
+
+def shift_date(d: dt.date, dur: Duration, sign: int = 1, limits: Limits = DEFAULT) -> dt.date:
+    """`d + dur` (or `d - dur`); seconds count in whole days towards zero. Months first, then days, each
+    step saturating at the ends of the calendar: a deadline past 9999-12-31 is 9999-12-31."""
+    moved = add_months_saturating(d, sign * dur.months, limits)
+    return add_days_saturating(moved, sign * (dur.days + whole_days(dur.seconds)), limits)
+
+
+_US = dt.timedelta(microseconds=1)
+
+
+def shift_instant(t: dt.datetime, dur: Duration, sign: int = 1, limits: Limits = DEFAULT) -> dt.datetime:
+    """`t ± dur`: months on the local date keeping the local time, then days and seconds as elapsed time on
+    the local clock; the offset is kept. Each step saturates at the calendar's first and last instants."""
+    local = t.replace(tzinfo=None)
+    moved = dt.datetime.combine(add_months_saturating(local.date(), sign * dur.months, limits), local.time())
+    first = dt.datetime.combine(limits.min_date, dt.time.min)
+    last = dt.datetime.combine(limits.max_date, dt.time.max)
+    us = (moved - first) // _US + sign * (dur.days * 86400 + dur.seconds) * 1_000_000
+    span = (last - first) // _US
+    us = 0 if us < 0 else span if us > span else us
+    return (first + dt.timedelta(microseconds=us)).replace(tzinfo=t.tzinfo)
 
 
 def to_json(value: Any) -> Any:
