@@ -68,9 +68,9 @@ class Limits:
         return dataclasses.replace(self, **changes)
 
     def with_text(self, pairs: list[str] | tuple[str, ...]) -> Limits:
-        """A copy with the limits of ``NAME=VALUE`` pairs (``max_list_items=1000000``,
-        ``max_date=2100-12-31``) changed; a malformed pair, an unknown name or a value that is not a positive
-        whole number (a date for ``min_date``/``max_date``) raises :class:`LimitError`."""
+        """A copy with the limits of ``NAME=VALUE`` pairs (``max_list_items=1000000``) changed; a malformed
+        pair, an unknown name, the calendar's ends (fixed: every engine computes in the same calendar) or a value
+        that is not a positive whole number raises :class:`LimitError`."""
         types = {f.name: f.type for f in dataclasses.fields(self)}
         changes: dict[str, Any] = {}
         for pair in pairs:
@@ -80,18 +80,11 @@ class Limits:
             if name not in types:
                 self.replace(**{name: None})  # raises, listing the known names
             if name in ("min_date", "max_date"):
-                try:
-                    changes[name] = dt.date.fromisoformat(text)
-                except ValueError:
-                    raise LimitError(f"`{pair}`: {name} is a date (YYYY-MM-DD)") from None
-                continue
+                raise LimitError(f"`{pair}`: the calendar's ends are fixed (0001-01-01 .. 9999-12-31)")
             if not text.replace("_", "").isdigit() or int(text.replace("_", "")) < 1 or len(text) > 30:
                 raise LimitError(f"`{pair}`: {name} is a positive whole number")
             changes[name] = int(text.replace("_", ""))
-        limits = self.replace(**changes)
-        if limits.min_date > limits.max_date:
-            raise LimitError(f"min_date {limits.min_date} is after max_date {limits.max_date}")
-        return limits
+        return self.replace(**changes)
 
     def check_int(self, value: int) -> bool:
         """True when ``value`` is inside the integer range every engine holds."""
