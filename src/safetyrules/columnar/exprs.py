@@ -78,6 +78,10 @@ def _size(*vals: Val) -> int:
     return 1 + 2 * sum(v.size for v in vals)
 
 
+MAX_RANGE_ROWS = 5_000_000
+"""Rows a batch may expand one integer range into; past it the rule falls back to the reference engine."""
+
+
 @dataclass(slots=True)
 class Context:
     """What one evaluation run shares: the policy, params, the day, the root scope and rule outcomes."""
@@ -600,6 +604,10 @@ class Evaluator:
         lo, hi = scope.frame.get_column(names["lo"]), scope.frame.get_column(names["hi"])
         outer = outer.with_columns(lo=lo, hi=hi, _n=pl.when(~scope.frame.get_column(names["refused"]) & (hi >= lo))
                                    .then(hi - lo + 1).otherwise(0).cast(pl.Int64))
+        expanded = int(outer.get_column("_n").sum() or 0)
+        if expanded > MAX_RANGE_ROWS:  # as of 9999-12-31 a yearly range has 8,000 numbers an enterprise
+            raise Unsupported(f"a range of {expanded:,} numbers in one batch (more than {MAX_RANGE_ROWS:,}): the "
+                              "reference engine evaluates it by blocks of alike numbers, in bounded memory")
         frame = (outer.filter(pl.col("_n") > 0)
                  .select(PROW, IDX, pl.int_ranges(pl.col("lo"), pl.col("hi") + 1, dtype=pl.Int64).alias("_item"))
                  .explode("_item"))
