@@ -125,8 +125,8 @@ def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True
                          for e in check.errors])
     for path, suggestion in check.unknown_fields.items():
         hint = f"; did you mean {suggestion!r}? / 是否应为 {suggestion}？" if suggestion is not None else ""
-        warnings.warn(f"unknown field {path!r} of enterprise {check.model.id!r}: kept, ignored by the rules{hint}",
-                      UnknownFieldWarning, stacklevel=3)
+        # one message per field path (not per record): Python shows each warning once per place
+        warnings.warn(f"unknown field {path!r}: kept, ignored by the rules{hint}", UnknownFieldWarning, stacklevel=3)
     return check.model.model_dump(exclude_unset=True)
 
 

@@ -6,6 +6,9 @@ tests, --fail-on hits); 2 usage error; 3 bad input data (unreadable facts, rejec
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import click
 
 from safetyrules import __version__
@@ -33,10 +36,18 @@ def cli(ctx: click.Context, limit_pairs: tuple[str, ...]) -> None:
 
     Start with `safetyrules eval`: the bundled 附件4 policy over the bundled example town.
     """
+    warnings.showwarning = _show_warning
     try:
         ctx.obj = DEFAULT.with_text(limit_pairs)
     except LimitError as e:
         raise click.BadParameter(str(e), param_hint="--limit") from None
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings the library gives (an unknown field in a record of a scenario or a policy test) as a person
+    reads them on the command line: `warning: …`, not a source location of safetyrules."""
+    click.echo(f"warning: {message}", err=True)
 
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
