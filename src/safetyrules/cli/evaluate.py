@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from safetyrules.api import Policy
+from safetyrules.api import Policy, bundled_example_path
 from safetyrules.cli.common import (
     Exit,
     check_output,
@@ -265,7 +265,8 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         err.print(source.report.summary(), markup=False)
     if fmt == "table":
         summary_from_frame(frame, info, policy, day, top).render(out)
-        out.print(f"详情 Details: safetyrules explain --enterprise ID [--rule RULE] --as-of {day}", markup=False)
+        given = "" if path == bundled_example_path() else f" --facts {path}"
+        out.print(f"详情 Details: safetyrules explain --enterprise ID [--rule RULE]{given} --as-of {day}", markup=False)
     else:
         rows = frame.with_columns(pl.col("rule").cast(pl.String), pl.col("outcome").cast(pl.String))
         if fmt == "jsonl":

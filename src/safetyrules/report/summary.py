@@ -210,8 +210,10 @@ def summary_from_frame(results: Any, info: dict[str, tuple[str, str]], policy: A
     for ent, rule, ids, until in frame.filter(pl.col("outcome") == "triggered").select(
             "enterprise", pl.col("rule").cast(pl.String), "implements", "listed_until").iter_rows():
         summary.triggers.append((ent, info.get(ent, ("", ""))[0], rule, tuple(ids), until))
-    worst = ordinary.filter(pl.col("days_overdue").is_not_null()).sort(
-        ["days_overdue", "enterprise", "rule"], descending=[True, False, False]).head(top)
+    # ties broken as `Summary.most_overdue` does: by enterprise id, then rule name as text (the rule column is
+    # categorical, whose own order is not the names')
+    worst = ordinary.filter(pl.col("days_overdue").is_not_null()).with_columns(_rule_name=pl.col("rule").cast(
+        pl.String)).sort(["days_overdue", "enterprise", "_rule_name"], descending=[True, False, False]).head(top)
     for ent, rule, ids, due_on, days in worst.select("enterprise", pl.col("rule").cast(pl.String), "implements",
                                                       "due_on", "days_overdue").iter_rows():
         name, village = info.get(ent, ("", ""))
