@@ -181,6 +181,7 @@ def read_facts(path: Path, progress: bool = True) -> tuple[FactSource, Iterator[
                 if isinstance(item, Rejected):
                     err.print("[yellow]rejected[/yellow] ", end="")
                     err.print(str(item), markup=False)
+                    err.print("  " + "；".join(e.message_zh for e in item.errors), markup=False)  # 拒收原因
                 else:
                     yield item
         except FactsFileError as e:
