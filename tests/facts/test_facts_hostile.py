@@ -370,3 +370,13 @@ def test_a_damaged_sheet_is_a_file_error_not_a_traceback(tmp_path: Path) -> None
             out.writestr(item, data)
     with pytest.raises(FactsFileError, match=r"damaged\.xlsx\[enterprises\]: the sheet cannot be read"):
         read(damaged)
+
+
+def test_a_json_array_record_that_lost_its_closing_brace_does_not_swallow_the_next(tmp_path: Path) -> None:
+    parts = [json.dumps({"id": f"E{i}", "industry": "retail"}) for i in range(5)]
+    parts[1] = parts[1][:-1]  # the second record's '}' is lost
+    path = tmp_path / "arr.json"
+    path.write_text("[\n" + ",\n".join(parts) + "\n]\n", encoding="utf-8")
+    items = list(FactSource(path))
+    assert [type(i).__name__ for i in items] == ["Loaded", "Rejected", "Loaded", "Loaded", "Loaded"]
+    assert items[1].position.line == 3

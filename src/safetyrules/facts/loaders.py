@@ -383,7 +383,11 @@ class FactSource:
             except (json.JSONDecodeError, RecursionError) as exc:
                 # reject this record and go on after it: where it ends is found by its brackets
                 yield self.reject(position, [*pending, _decode_error(exc, self.limits, with_line=True)])
-                index = _value_end(text, index)
+                start, index = index, _value_end(text, index)
+                if isinstance(exc, json.JSONDecodeError) and start < exc.pos < index and text[exc.pos] == "{":
+                    # an object began where a key or a ',' was due: the record lost its '}', and the next one
+                    # starts here (by its brackets the broken record would swallow every record after it)
+                    index = exc.pos
                 if index == counted_to and text[index] not in "],":  # no value at all: step over a character
                     index += 1
                 index = skip(index)
