@@ -832,18 +832,37 @@ class EnterpriseLog:
     """
 
     enterprise: str
-    record: dict[str, Any] = field(default_factory=dict)
+    lazy: bool = False
+    """Rebuild after a late event only when the record is next read (`record`, `rejected`, `standing`): a
+    burst of k late events costs one rebuild, not k. The receipt of a late event then says "applied out of
+    order"; whether it fits is known, as things stand, when the record is read."""
+    _record: dict[str, Any] = field(default_factory=dict)
+    _rejected: dict[int, EventRejected] = field(default_factory=dict)
+    _stale: bool = False
     entries: list[_Entry] = field(default_factory=list)
     keys: set[bytes] = field(default_factory=set)  # digests of the events received
     ids: dict[str, bytes] = field(default_factory=dict)  # event id → digest
-    rejected: dict[int, EventRejected] = field(default_factory=dict)
     base: dict[str, Any] | None = None  # the record folded from the compacted (final) events
     final_before: dt.date | None = None  # events dated before this day are final: compacted, or refused
     final_rejections: list[tuple[int, Any, EventRejected]] = field(default_factory=list)  # (seq, ref, reason)
 
     def __post_init__(self) -> None:
-        if not self.record:
-            self.record = {"id": self.enterprise}
+        if not self._record:
+            self._record = {"id": self.enterprise}
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The fold of the events in timestamp order (rebuilt first if a late event is waiting)."""
+        if self._stale:
+            self.rebuild()
+        return self._record
+
+    @property
+    def rejected(self) -> dict[int, EventRejected]:
+        """Arrival number → reason of the events that do not fit, as things stand."""
+        if self._stale:
+            self.rebuild()
+        return self._rejected
 
     def compact(self, before: dt.date) -> int:
         """Make the events dated before `before` final: fold them into `base` and forget them (their digests
@@ -893,15 +912,20 @@ class EnterpriseLog:
         entry = _Entry(seq, prep, ref)
         order = entry.order()
         if not self.entries or order > self.entries[-1].order():
+            current = self.record  # rebuilt first if late events are waiting
             self.entries.append(entry)
             try:
-                self.record, touched, items = apply_prepared(self.record, prep)
+                self._record, touched, items = apply_prepared(current, prep)
             except EventRejected as err:
-                self.rejected[seq] = err
+                self._rejected[seq] = err
                 return _refused(err, self.enterprise), frozenset(), ()
             return Receipt(Status.APPLIED, None, self.enterprise), touched, items
         index = bisect.bisect(self.entries, order, key=_Entry.order)
         self.entries.insert(index, entry)
+        if self.lazy:
+            self._stale = True
+            return Receipt(Status.APPLIED, "applied out of order: the record is rebuilt when next read",
+                           self.enterprise, "迟到事件已按时间顺序插入，记录将在读取时重建"), EVERY_FIELD, None
         old = self.record
         self.rebuild()
         touched = frozenset(k for k in set(old) | set(self.record)
@@ -913,13 +937,13 @@ class EnterpriseLog:
 
     def rebuild(self) -> None:
         record: dict[str, Any] = self.base if self.base is not None else {"id": self.enterprise}
-        self.rejected = {}
+        rejected: dict[int, EventRejected] = {}
         for entry in self.entries:
             try:
                 record = apply_prepared(record, entry.prep)[0]
             except EventRejected as err:
-                self.rejected[entry.seq] = err
-        self.record = record
+                rejected[entry.seq] = err
+        self._record, self._rejected, self._stale = record, rejected, False
 
     def standing(self) -> Iterator[tuple[int, Any, EventRejected]]:
         """The events in the log that do not fit as things stand: (arrival number, ref, reason)."""
@@ -931,6 +955,9 @@ class EnterpriseLog:
 
 
 _ABSENT = object()
+
+EVERY_FIELD: frozenset[str] = frozenset({"*"})
+"""What a lazy log says a late event touched: anything (the record is rebuilt when next read)."""
 
 
 def build_records(events: Iterable[Event | Mapping[str, Any] | str | Prepared]) -> dict[str, dict[str, Any]]:

@@ -60,6 +60,7 @@ from safetyrules.stream.analysis import (
     soon_eligible,
 )
 from safetyrules.stream.events import (
+    EVERY_FIELD,
     EnterpriseLog,
     Event,
     EventError,
@@ -295,7 +296,7 @@ class Monitor:
         self._lock = threading.RLock()  # one Monitor may be fed and read from several threads
         self.on_refused = on_refused
         self.keep_refusals = keep_refusals
-        self.stats = MonitorStats()
+        self._stats = MonitorStats()
         self._ents: dict[str, _Enterprise] = {}
         self._heap: list[tuple[dt.date, str]] = []
         self._dirty: set[str] = set()
@@ -304,11 +305,19 @@ class Monitor:
         self._seq = 0
         self._final: list[tuple[int, Refusal]] = []  # final refusals, with their arrival numbers (keep_refusals)
         self._kept = 0  # events entered in a log (applied or rejected as things stand, or folded)
-        self._standing = 0  # events in the logs that do not fit as things stand
         self._rejected_final = 0  # rejected events that can no longer fit
         self._rejected_in_logs = 0  # of those, the ones kept in a log until the reorder window made them final
 
     # ------------------------------------------------------------------ input
+    @property
+    @_locked
+    def stats(self) -> MonitorStats:
+        """The counters; `applied` and `rejected` as things stand (the logs of late events are rebuilt first)."""
+        standing = sum(len(ent.log.rejected) for ent in self._ents.values())
+        self._stats.rejected = self._rejected_final + standing
+        self._stats.applied = self._kept - standing - self._rejected_in_logs
+        return self._stats
+
     @_locked
     def post(self, event: Event | Mapping[str, Any] | str | bytes | Prepared, ref: Any = None) -> Receipt:
         """Take one event (a dict, JSON text, `Event` or parsed event); returns what became of it.
@@ -321,21 +330,17 @@ class Monitor:
                 return self.refuse_invalid(err, ref)
         seq = self._seq
         self._seq += 1
-        self.stats.events += 1
+        self._stats.events += 1
         ref = seq if ref is None else ref
-        try:
-            return self._post(event, seq, ref)
-        finally:
-            self.stats.rejected = self._rejected_final + self._standing
-            self.stats.applied = self._kept - self._standing - self._rejected_in_logs
+        return self._post(event, seq, ref)
 
     @_locked
     def refuse_invalid(self, error: EventError, ref: Any = None) -> Receipt:
         """Count a malformed event (one that `parse_event` refused) as posted and refused."""
         seq = self._seq
         self._seq += 1
-        self.stats.events += 1
-        self.stats.invalid += 1
+        self._stats.events += 1
+        self._stats.invalid += 1
         self._refuse(seq, Refusal(seq if ref is None else ref, "invalid", None, str(error), error.zh))
         return Receipt(Status.REJECTED, f"invalid event: {error}", None, f"事件无效：{error.zh}")
 
@@ -370,7 +375,7 @@ class Monitor:
     def _post(self, prep: Prepared, seq: int, ref: Any) -> Receipt:
         day = prep.day
         if prep.type is EventType.CLOCK:
-            self.stats.clock += 1
+            self._stats.clock += 1
             self.advance_to(day)
             return Receipt(Status.CLOCK)
         if self.today is None:
@@ -386,27 +391,26 @@ class Monitor:
             return Receipt(Status.REJECTED, str(reason), eid, reason.zh)
         ent = self._ents.get(eid)
         if ent is None:
-            ent = self._ents[eid] = _Enterprise(EnterpriseLog(eid))
+            ent = self._ents[eid] = _Enterprise(EnterpriseLog(eid, lazy=True))
             ent.stale = set(self.analysis.order)
             self._dirty.add(eid)
         log = ent.log
-        before = len(log.rejected)
         if final_before is not None:
-            self.stats.compacted += log.compact(final_before)
+            self._stats.compacted += log.compact(final_before)
             for old_seq, old_ref, reason in log.final_rejections:  # rejections made final by the window
                 self._rejected_in_logs += 1
                 self._reject(old_seq, old_ref, eid, str(reason), reason.zh)
             log.final_rejections.clear()
         receipt, touched, items = log.add(prep, seq, ref)
-        self._standing += len(log.rejected) - before
         if receipt.status is Status.DUPLICATE:
-            self.stats.duplicates += 1
-        elif receipt.status is Status.REJECTED and seq not in log.rejected:  # too late, or an id reused
+            self._stats.duplicates += 1
+        elif receipt.status is Status.REJECTED and prep.key not in log.keys:  # too late, or an id reused
             self._reject(seq, ref, eid, receipt.reason or "", receipt.reason_zh or "")
         else:
             self._kept += 1
         if touched:
-            rules = self.analysis.rules_reading(touched)
+            # a late event: the log rebuilds the record when next read, so every rule is re-evaluated
+            rules = set(self.analysis.order) if touched is EVERY_FIELD else self.analysis.rules_reading(touched)
             if items:  # list items added or changed: skip the rules whose filters none of them passes
                 rules = {r for r in rules if r in ent.stale or self.analysis.affected(r, touched, items)}
             if rules:
@@ -459,7 +463,7 @@ class Monitor:
             due = {name for name, at in ent.next_at.items() if at <= when}
             if not due:
                 continue
-            self.stats.wakeups += 1
+            self._stats.wakeups += 1
             self._evaluate(eid, ent, due, when)
         self.today = day
 
@@ -563,17 +567,17 @@ class Monitor:
                 got: dict[str, RuleResult | None] = self._rete.evaluate(record, day, on_rete)
                 for name, result in got.items():
                     if result is None:
-                        self.stats.rete_fallbacks += 1
+                        self._stats.rete_fallbacks += 1
                     else:
                         out[name] = result
-                        self.stats.rete_evaluations += 1
+                        self._stats.rete_evaluations += 1
         rest = names - out.keys()
         if rest:
             outcomes = ent.outcomes
             if out:
                 outcomes = {**outcomes, **{n: r.outcome for n, r in out.items()}}
             out.update(self._subset.evaluate(record, day, rest, outcomes, ent.dates, ent.pruned))
-            self.stats.rule_evaluations += len(rest)
+            self._stats.rule_evaluations += len(rest)
         return out
 
     # ------------------------------------------------------------------ alerts
@@ -641,7 +645,7 @@ class Monitor:
             alert = Alert(day, kind, eid, plan.name, new.implements, after, before, text, due, where)
             if self.keep_alerts:
                 self._alerts.append(alert)
-            self.stats.alerts += 1
+            self._stats.alerts += 1
             if self.on_alert is not None:
                 self.on_alert(alert)
         return kept
