@@ -380,3 +380,12 @@ def test_a_json_array_record_that_lost_its_closing_brace_does_not_swallow_the_ne
     items = list(FactSource(path))
     assert [type(i).__name__ for i in items] == ["Loaded", "Rejected", "Loaded", "Loaded", "Loaded"]
     assert items[1].position.line == 3
+
+
+def test_a_child_table_larger_than_the_limit_is_refused_not_held(tmp_path: Path) -> None:
+    (tmp_path / "town.csv").write_text("id,name\nE1,甲\n", encoding="utf-8")
+    (tmp_path / "town.hazards.csv").write_text("enterprise_id,id,found_on\n" + "E1,H,2022-01-01\n" * 200,
+                                               encoding="utf-8")
+    with pytest.raises(FactsFileError, match="held in memory"):
+        list(FactSource(tmp_path / "town.csv", limits=Limits(max_document_bytes=1_000)))
+    assert sum(isinstance(i, Loaded) for i in FactSource(tmp_path / "town.csv")) == 1

@@ -584,14 +584,28 @@ def _csv_rows(path: Path, encoding: str, limits: Limits) -> Iterator[Row]:
             yield position, cells
 
 
+def _held_in_memory(path: Path, what: str, source: FactSource) -> None:
+    """Refuse a file that would be held in memory whole (a child table, a workbook) when it is larger than
+    ``max_document_bytes``: memory stays bounded by the limit, not by the file."""
+    size = path.stat().st_size
+    limit = source.limits.max_document_bytes
+    if size > limit:
+        raise FactsFileError(
+            f"{path}: {size} bytes, more than the limit of {limit} bytes for {what}, which is held in memory; "
+            "write large populations as JSON Lines or Parquet tables, or raise --limit max_document_bytes"
+        )
+
+
 def read_csv(source: FactSource) -> Iterator[Loaded | Rejected]:
-    """The enterprises of a CSV main file and its child files ``<stem>.<field>.csv``."""
+    """The enterprises of a CSV main file (streamed) and its child files ``<stem>.<field>.csv`` (held in
+    memory, grouped by enterprise, within ``max_document_bytes`` each)."""
     path = source.path
     stem = path.name[: -len(path.suffix)]
     children: dict[str, ChildTable] = {}
     for candidate in sorted(path.parent.glob(glob.escape(stem) + ".*" + path.suffix)):
         name = candidate.name[len(stem) + 1 : -len(path.suffix)]
         if name in LIST_FIELDS:
+            _held_in_memory(candidate, "a child table", source)
             children[name] = read_child(
                 name, str(candidate), _csv_rows(candidate, source.encoding, source.limits), source
             )
@@ -738,6 +752,7 @@ def read_xlsx(source: FactSource) -> Iterator[Loaded | Rejected]:
     from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped, unused-ignore]
 
     path = source.path
+    _held_in_memory(path, "an Excel workbook (its list sheets)", source)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
