@@ -28,7 +28,8 @@ class Limits:
     """Bytes of one JSON Lines record or one event line."""
 
     max_document_bytes: int = 64 * 1024 * 1024
-    """Bytes of one whole document read at once: a JSON array file, a scenario, a policy test file, a policy."""
+    """Bytes of one whole document held in memory: a JSON array file, a CSV child table, an Excel workbook, a
+    scenario, a policy test file, a policy."""
 
     max_list_items: int = 100_000
     """Items in one list of one record (hazards, staff, reports, …)."""
