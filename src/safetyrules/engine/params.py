@@ -94,12 +94,13 @@ def check_override(policy: CheckedPolicy, name: object, value: Any, limits: Limi
     if not isinstance(name, str) or name not in policy.params:
         hint = suggest(name, policy.params) if isinstance(name, str) else None
         raise ParamError(f"no param named `{_show(name)}`" + (f"; {hint}" if hint else "")
-                         + f" (the params are: {', '.join(sorted(policy.params))})")
+                         + f" (the params are: {', '.join(sorted(policy.params))}) / 没有名为 `{_show(name)}` 的参数")
     t = policy.param_types[name]
     try:
         return _typed(value, t, limits)
     except _Misfit as e:
-        raise ParamError(f"`{_show(value)}` does not fit `{name}`: {e}; expected {expected(t, limits)}") from None
+        raise ParamError(f"`{_show(value)}` does not fit `{name}`: {e}; expected {expected(t, limits)} / "
+                         f"参数 `{name}` 的取值 `{_show(value)}` 不符合其类型") from None
 
 
 class _Misfit(Exception):
