@@ -147,13 +147,18 @@ def _trail(keys: Iterable[str | int]) -> Trail:
     return trail
 
 
-def _path(trail: Trail) -> str:
+def _keys(trail: Trail) -> list[str | int]:
+    """The keys of a trail, from the record down."""
     keys: list[str | int] = []
     while trail is not None:
         trail, key = trail
         keys.append(key)
+    return keys[::-1]
+
+
+def _path(trail: Trail) -> str:
     path = ""
-    for key in reversed(keys):
+    for key in _keys(trail):
         path = _child(path, key)
     return path if len(path) <= 120 else path[:117] + "..."  # a path 60 levels deep is mostly "[0]"
 
@@ -393,12 +398,8 @@ def _suggestion(model: type[BaseModel], name: str) -> str | None:
 def _unknown(nodes: list[tuple[BaseModel, Trail]]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for node, trail in nodes:
-        keys: list[str | int] = []
-        while trail is not None:
-            trail, key = trail
-            keys.append(key)
         prefix = ""
-        for key in reversed(keys):
+        for key in _keys(trail):
             prefix += "[]" if isinstance(key, int) else (f".{key}" if prefix else key)
         prefix += "." if prefix else ""
         assert node.__pydantic_extra__ is not None
