@@ -88,16 +88,22 @@ INDUSTRY_WEIGHTS: dict[str, float] = {
 BLOCK = 100
 """Every block of this many firms holds one instance of each rare misconduct (see the module doc)."""
 
-# The industry sets of the seed policy's default params (obligations.md).
-HIGH_RISK = frozenset({"construction", "hazardous_goods_trade", "hazardous_goods_storage", "mining",
-                       "metal_smelting", "road_transport", "hazardous_goods_production"})
-KEY = HIGH_RISK | {"fireworks", "industry_trade"}
-COST_BOUND = frozenset({"construction", "mining", "metal_smelting", "road_transport", "fireworks",
-                        "hazardous_goods_production", "hazardous_goods_storage", "manufacturing"})
-INSURANCE_COMPULSORY = frozenset({"mining", "hazardous_goods_production", "hazardous_goods_trade",
-                                  "hazardous_goods_storage", "fireworks", "road_transport", "construction",
-                                  "metal_smelting"})
-TECHNICAL_TEAM = frozenset({"construction", "hazardous_goods_trade", "hazardous_goods_storage"})
+
+
+def _policy_industry_sets() -> dict[str, frozenset[str]]:
+    """The industry sets of the seed policy's params, at their defaults: the town follows the policy it is
+    generated for, instead of repeating its sets."""
+    from safetyrules.api import load_policy
+
+    return {p.name: frozenset(p.default) for p in load_policy().params() if p.type == "set<industry>"}
+
+
+_SETS = _policy_industry_sets()
+HIGH_RISK = _SETS["high_risk_industries"]
+KEY = HIGH_RISK | {"fireworks", "industry_trade"}  # the policy's `key_industries`
+COST_BOUND = _SETS["cost_extraction_industries"]
+INSURANCE_COMPULSORY = _SETS["insurance_industries"]
+TECHNICAL_TEAM = _SETS["technical_team_industries"]
 INDUSTRIAL = frozenset({"manufacturing", "industry_trade", "mining", "metal_smelting", "fireworks",
                         "hazardous_goods_production"})
 """Industries whose firms can be above designated size by the industrial threshold."""
