@@ -29,6 +29,7 @@ child row also gets a row (code `rejected_item`), so that every rejected enterpr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ from safetyrules.columnar.tables import (
     schema,
 )
 from safetyrules.facts._shapes import field_shapes
+from safetyrules.facts.models import LOCAL_TIMEZONE
 from safetyrules.limits import DEFAULT, Limits
 
 ROW = "_row"
@@ -290,7 +292,11 @@ def _instant(frame: pl.DataFrame, path: str, raw: pl.DataType, unk: pl.Expr,
     problems.append((path, "timezone_aware", missing, pl.lit("an instant needs its offset (`#off` column)")))
     keep = ~missing
     value = pl.when(keep).then(utc)
-    offset = pl.when(keep).then(off)
+    # converted to the facts' local time, as the record loaders do (the date is the local day), except where local
+    # time would be past the calendar's last instant: there the instant keeps its own offset
+    local_offset = int(LOCAL_TIMEZONE.utcoffset(None).total_seconds())
+    last = dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.timedelta(seconds=local_offset)
+    offset = pl.when(keep).then(pl.when(utc > last).then(off).otherwise(pl.lit(local_offset, dtype=pl.Int32)))
     local = (value + pl.duration(seconds=offset)).dt.date()
     return [value.alias(path), unk.alias(path + UNK), offset.alias(path + OFF), local.alias(path + LOCAL)]
 

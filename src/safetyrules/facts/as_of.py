@@ -9,8 +9,9 @@
 * an object whose making date is after ``as_of`` becomes ``None`` as a whole (:attr:`Effect.DROP_OBJECT`).
 
 "After" compares calendar days: a fact dated exactly ``as_of`` is kept. Instants compare by their local
-date (in their own offset); ``safety_costs[].year`` compares with ``as_of.year``. Expiry dates and deadlines
-(:data:`KEPT_DATE_PATHS`) are not events and are kept. Absent keys stay absent; no key is ever added.
+date (records read through the contract's models hold them in the facts' local time, +08:00);
+``safety_costs[].year`` compares with ``as_of.year``. Expiry dates and deadlines (:data:`KEPT_DATE_PATHS`) are
+not events and are kept. Absent keys stay absent; no key is ever added.
 
 Both tables are data so that the documentation can render them. A path is a dotted list of field names;
 ``name[]`` stands for every item of the list ``name``.

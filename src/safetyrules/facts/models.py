@@ -235,8 +235,20 @@ def _date_or_none(value: object) -> object:
     return value if value is None else parse_date(value)
 
 
+LOCAL_TIMEZONE = dt.timezone(dt.timedelta(hours=8), "+08:00")
+"""The local time of the facts (附件4: China; `timezone "+08:00"` in policies/annex4/05-facts.policy). An instant
+recorded with any offset is converted to it when a record is read, so that its date — the day an accident
+happened — is the local day whatever the offset it was written with: 2023-09-30T20:00Z is 2023-10-01 here."""
+
+
 def _datetime_or_none(value: object) -> object:
-    return value if value is None else parse_datetime(value)
+    if value is None:
+        return value
+    instant = parse_datetime(value)
+    try:
+        return instant.astimezone(LOCAL_TIMEZONE)
+    except OverflowError:  # at the calendar's very ends local time is past 9999-12-31: keep its own offset
+        return instant
 
 
 def _date_list_or_none(value: object) -> object:
