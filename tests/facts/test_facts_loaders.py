@@ -102,8 +102,10 @@ def test_unknown_fields_are_kept_and_warned_once(town: Path) -> None:
     assert loaded.record["wechat"] == "x" and loaded.record["staff"] == [{"id": "S1", "shoe_size": 42}]
     assert loaded.model.model_extra == {"wechat": "x"}
     assert report.warnings == [
-        f"unknown field 'wechat' (first at {town}:10): kept, ignored by the rules",
-        f"unknown field 'staff[].shoe_size' (first at {town}:10): kept, ignored by the rules",
+        f"unknown field 'wechat' (first at {town}:10): kept, ignored by the rules / "
+        "未知字段 wechat：已保留，规则不读取",
+        f"unknown field 'staff[].shoe_size' (first at {town}:10): kept, ignored by the rules / "
+        "未知字段 staff[].shoe_size：已保留，规则不读取",
     ]
     assert report.unknown_fields["wechat"].count == 2
     assert report.summary() == "loaded 4, rejected 7, 2 warnings"

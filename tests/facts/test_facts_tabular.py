@@ -245,8 +245,9 @@ def test_csv_cells_and_errors_are_positioned(tmp_path: Path) -> None:
     assert len(items) == 7
     assert source.report.rejected == 6
     assert source.report.warnings == [
-        f"{tmp_path / 'town.notes.csv'}: ignored, 'notes' is not a list field of the contract",
-        f"unknown field 'wechat' (first at {main}:7): kept, ignored by the rules",
+        f"{tmp_path / 'town.notes.csv'}: ignored, 'notes' is not a list field of the contract / "
+        "已忽略：notes 不是事实契约中的列表字段",
+        f"unknown field 'wechat' (first at {main}:7): kept, ignored by the rules / 未知字段 wechat：已保留，规则不读取",
     ]
 
 
@@ -344,7 +345,8 @@ def test_xlsx_cells_rows_and_sheets(tmp_path: Path) -> None:
     assert len(items) == 3
     assert isinstance(orphan, Rejected) and str(orphan.position) == f"{path}[accidents]:row 3"
     assert [(e.path, e.code) for e in orphan.errors] == [("enterprise_id", "row")]
-    assert source.report.warnings == [f"{path}[说明]: sheet ignored, not a list field of the contract"]
+    assert source.report.warnings == [f"{path}[说明]: sheet ignored, not a list field of the contract / "
+                                      "已忽略该工作表：不是事实契约中的列表字段"]
 
 
 def test_xlsx_file_errors(tmp_path: Path) -> None:

@@ -611,7 +611,8 @@ def read_csv(source: FactSource) -> Iterator[Loaded | Rejected]:
             )
         else:
             source.report.warnings.append(
-                f"{candidate}: ignored, {name!r} is not a list field of the contract"
+                f"{candidate}: ignored, {name!r} is not a list field of the contract / "
+                f"已忽略：{name} 不是事实契约中的列表字段"
             )
     yield from assemble(source, str(path), _csv_rows(path, source.encoding, source.limits), children)
 
@@ -768,7 +769,8 @@ def read_xlsx(source: FactSource) -> Iterator[Loaded | Rejected]:
                 children[title] = read_child(title, label, _sheet_rows(path, workbook[title], title), source)
             elif title != MAIN_SHEET:
                 source.report.warnings.append(
-                    f"{path}[{title}]: sheet ignored, not a list field of the contract"
+                    f"{path}[{title}]: sheet ignored, not a list field of the contract / "
+                    "已忽略该工作表：不是事实契约中的列表字段"
                 )
         yield from assemble(
             source, f"{path}[{MAIN_SHEET}]", _sheet_rows(path, workbook[MAIN_SHEET], MAIN_SHEET), children

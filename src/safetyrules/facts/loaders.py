@@ -106,7 +106,8 @@ class LoadReport:
             return
         self.unknown_fields[path] = UnknownField(path, position)
         hint = f"; did you mean {suggestion!r}? / 是否应为 {suggestion}？" if suggestion is not None else ""
-        self.warnings.append(f"unknown field {path!r} (first at {position}): kept, ignored by the rules{hint}")
+        self.warnings.append(f"unknown field {path!r} (first at {position}): kept, ignored by the rules{hint} / "
+                             f"未知字段 {path}：已保留，规则不读取")
 
 
 def _record_error(code: str, message: str, zh: str) -> FieldError:
@@ -346,7 +347,7 @@ class FactSource:
 
         index = skip(0)
         if index == end:
-            self.report.warnings.append(f"{name}: empty file, no records")
+            self.report.warnings.append(f"{name}: empty file, no records / 空文件，没有记录")
             return
         if text[index] != "[":
             try:
@@ -406,7 +407,8 @@ class FactSource:
                     return
                 if index >= end:
                     self.report.warnings.append(
-                        f"{name}: the array is not closed by ']' after record {number}; the file may be cut short"
+                        f"{name}: the array is not closed by ']' after record {number}; the file may be cut short / "
+                        f"第 {number} 条记录之后数组没有以 ']' 结束，文件可能不完整"
                     )
                     return
                 pending = [
