@@ -107,6 +107,20 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean `{near[0]}`?" if near else None
 
 
+def single_items(items: Iterable[object], owner: str, kinds: dict[type, str], sink: DiagnosticSink) -> None:
+    """Report each item of a kind that `owner` may hold once (`title`, `default`, `key`, …) given again."""
+    seen: dict[str, Span] = {}
+    for item in items:
+        for cls, word in kinds.items():
+            if isinstance(item, cls):
+                span: Span = item.span  # type: ignore[attr-defined]
+                if word in seen:
+                    sink.error("duplicate-item", f"`{owner}` has more than one `{word}`", span,
+                               related=(Related(seen[word], "the first one"),))
+                else:
+                    seen[word] = span
+
+
 @dataclass(slots=True)
 class _Scope:
     """Names bound by quantifiers and `each`, innermost last."""
@@ -248,16 +262,7 @@ class Checker:
         return schema
 
     def _single_items(self, items: Iterable[object], owner: str, kinds: dict[type, str]) -> None:
-        seen: dict[str, Span] = {}
-        for item in items:
-            for cls, word in kinds.items():
-                if isinstance(item, cls):
-                    span: Span = item.span  # type: ignore[attr-defined]
-                    if word in seen:
-                        self.sink.error("duplicate-item", f"`{owner}` has more than one `{word}`", span,
-                                        related=(Related(seen[word], "the first one"),))
-                    else:
-                        seen[word] = span
+        single_items(items, owner, kinds, self.sink)
 
     def _catalogue(self, header: ast.PolicyDecl | None) -> set[str] | None:
         if header is None:

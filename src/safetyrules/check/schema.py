@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +27,7 @@ from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import parse
 
-from .checker import suggest
+from .checker import single_items, suggest
 
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 
@@ -37,20 +36,8 @@ def _label(item: ast.Label | None) -> Label | None:
     return None if item is None else Label(item.text.zh, item.text.en)
 
 
-def _once(items: Iterable[object], kind: type, word: str, owner: str, sink: DiagnosticSink) -> None:
-    first: Span | None = None
-    for item in items:
-        if isinstance(item, kind):
-            span: Span = item.span  # type: ignore[attr-defined]
-            if first is None:
-                first = span
-            else:
-                sink.error("duplicate-item", f"`{owner}` has more than one `{word}`", span,
-                           related=(Related(first, "the first one"),))
-
-
 def _enum(decl: ast.EnumDecl, sink: DiagnosticSink) -> EnumSpec:
-    _once(decl.items, ast.Label, "label", decl.name, sink)
+    single_items(decl.items, decl.name, {ast.Label: "label"}, sink)
     codes: dict[str, Label] = {}
     spans: dict[str, Span] = {}
     for code in decl.codes:
@@ -133,9 +120,8 @@ class _SchemaChecker:
         return name
 
     def _record(self, decl: ast.RecordDecl) -> RecordSpec:
-        for word, kind in (("label", ast.Label), ("key", ast.RecordKey), ("timezone", ast.RecordTimezone),
-                           ("dated", ast.RecordDated)):
-            _once(decl.items, kind, word, decl.name, self.sink)
+        single_items(decl.items, decl.name, {ast.Label: "label", ast.RecordKey: "key",
+                                             ast.RecordTimezone: "timezone", ast.RecordDated: "dated"}, self.sink)
         fields: dict[str, FieldSpec] = {}
         spans: dict[str, Span] = {}
         for f in decl.fields:
@@ -186,7 +172,7 @@ class _SchemaChecker:
         )
 
     def _field(self, record: ast.RecordDecl, f: ast.FieldDecl, typ: str) -> FieldSpec:
-        _once(f.options, ast.Label, "label", f.name, self.sink)
+        single_items(f.options, f.name, {ast.Label: "label"}, self.sink)
         scalar = typ if typ in SCALARS else None
         kept = dated = False
         minimum: int | None = None
