@@ -26,6 +26,7 @@ from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Te
 from safetyrules.engine.rules import RuleEngine
 from safetyrules.errors import DateError, InputError
 from safetyrules.facts.checks import validate_record
+from safetyrules.facts.contract import FactContract, builtin_contract
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
@@ -108,18 +109,19 @@ def as_date(value: dt.date | str, limits: Limits = DEFAULT) -> dt.date:
 
 
 def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True,
-                limits: Limits = DEFAULT) -> dict[str, Any]:
+                limits: Limits = DEFAULT, contract: FactContract | None = None) -> dict[str, Any]:
     """The engine's view of an enterprise: absent keys = unknown, None = known not to exist.
 
     A mapping is checked exactly as the file loaders check a record (`safetyrules.facts.validate_record`:
-    nesting, sizes, numbers, the contract); a bad one raises `FactError`, an unknown field warns with
-    `UnknownFieldWarning`.
+    nesting, sizes, numbers, the contract — `contract`, a policy's facts; default: the built-in 附件4 one); a
+    bad one raises `FactError`, an unknown field warns with `UnknownFieldWarning`.
     """
     if isinstance(enterprise, BaseModel):
         return enterprise.model_dump(exclude_unset=True)
     if not validate:
         return dict(enterprise)
-    check = validate_record(dict(enterprise) if isinstance(enterprise, Mapping) else enterprise, limits)
+    model = (contract or builtin_contract()).model
+    check = validate_record(dict(enterprise) if isinstance(enterprise, Mapping) else enterprise, limits, model=model)
     if check.model is None:
         raise FactError([{"path": e.path, "message": e.message, "message_zh": e.message_zh, "code": e.code}
                          for e in check.errors])
@@ -139,6 +141,7 @@ class Policy:
         self.compilation = compilation
         self.limits = limits  # bounds on the records and dates given to `evaluate` (docs/limits.md)
         self.checked: CheckedPolicy = compilation.policy
+        self.contract: FactContract = self.checked.contract  # the facts its rules read (declared or built-in)
         self._engines: dict[tuple[tuple[tuple[str, str], ...], frozenset[str]], RuleEngine] = {}
 
     # ------------------------------------------------------------------ description
@@ -204,7 +207,7 @@ class Policy:
                  params: Mapping[str, Any] | None = None, explain: bool = True) -> EnterpriseResult:
         """Every rule's outcome for one enterprise on one date (explanations included by default)."""
         day = as_date(as_of, self.limits)  # before the record: a bad date is the caller's mistake, whatever the record
-        record = fact_record(enterprise, limits=self.limits)
+        record = fact_record(enterprise, limits=self.limits, contract=self.contract)
         return self._evaluate_record(record, day, self.engine(params), explain)
 
     def evaluate_many(self, enterprises: Iterable[Mapping[str, Any] | BaseModel], as_of: dt.date | str,
@@ -214,7 +217,8 @@ class Policy:
         engine = self.engine(params)
         day = as_date(as_of, self.limits)
         for e in enterprises:
-            yield self._evaluate_record(fact_record(e, limits=self.limits), day, engine, explain)
+            yield self._evaluate_record(fact_record(e, limits=self.limits, contract=self.contract), day, engine,
+                                        explain)
 
     def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date | str,
                         params: Mapping[str, Any] | None = None, explain: bool = False,
@@ -230,7 +234,7 @@ class Policy:
             annotate(r, self.checked.rule(r.rule), outcomes)
             if not explain:
                 r.steps = []  # only the `applies` steps were recorded, for the message: no explanation asked
-        return EnterpriseResult(str(record.get("id", "")), as_of, results)
+        return EnterpriseResult(str(record.get(self.contract.key, "")), as_of, results)
 
 
 def annotate(result: RuleResult, rule: ast.RuleDecl, outcomes: Mapping[str, Outcome]) -> None:

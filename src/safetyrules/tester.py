@@ -111,7 +111,6 @@ def load_cases(path: Path, limits: Limits = DEFAULT) -> list[Case]:
             if key not in raw:
                 raise CaseFileError(f"{where}: the case has no `{key}`")
         facts = {**default_facts, **_mapping(raw["facts"], f"{where}.facts")}
-        facts.setdefault("id", f"case-{i + 1}")
         expect = _mapping(raw["expect"], f"{where}.expect")
         for key, want in expect.items():
             if isinstance(want, list) or (isinstance(want, dict) and not all(isinstance(k, str) for k in want)):
@@ -155,7 +154,8 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
     except DateError as e:
         return CaseResult(case, [f"{where}: as_of: {e}"])
     try:
-        result = policy.evaluate(case.facts, as_of, params=case.params or None, explain=True)
+        facts = {policy.contract.key: f"case-{case.line}", **case.facts}  # the key, if the case does not give it
+        result = policy.evaluate(facts, as_of, params=case.params or None, explain=True)
     except FactError as e:
         return CaseResult(case, [f"{where}: the facts break the contract: {e}"])
     except ParamError as e:

@@ -40,7 +40,6 @@ ALL_CODES = {
     # the fact schema (check/schema.py)
     "duplicate-code", "empty-enum", "bad-set", "duplicate-field", "missing-subject", "duplicate-subject",
     "missing-key", "bad-key", "bad-timezone", "bad-dated", "bad-option", "recursive-record",
-    "schema-not-supported",
 }
 
 

@@ -55,11 +55,14 @@ def test_a_mistake_in_a_schema_declaration_is_positioned() -> None:
     assert "r" in result.unparsed_names
 
 
-def test_a_schema_other_than_the_built_in_contract_is_refused_naming_the_difference() -> None:
-    # the engines still read the built-in fact contract: a declared schema must describe exactly it
+def test_a_schema_other_than_the_built_in_contract_types_the_rules() -> None:
+    # the declared subject is what the rules read: its fields resolve, the built-in contract's do not
     header = 'policy p { title zh "题" en "t" }\n'
     compilation = compile_sources({"p.policy": header + TEXT})
-    (refused,) = compilation.errors
-    assert (refused.code, refused.span.line) == ("schema-not-supported", 22)  # `subject enterprise`
-    assert "hazards[].found_on" not in refused.message and "only in the built-in schema" in refused.message
-    assert compilation.policy is None
+    assert compilation.errors == []
+    assert compilation.policy is not None and compilation.policy.contract.subject == "enterprise"
+    assert not compilation.policy.contract.builtin  # it declares fewer fields than the built-in contract
+    rule = ('obligation o { implements "x" title zh "题" en "t" source "一" "原文" '
+            'require management.full_time_safety_staff >= 1 due continuous }\n')
+    (unknown,) = compile_sources({"p.policy": header + TEXT + rule}).errors
+    assert unknown.code == "unknown-name" and "management" in unknown.message

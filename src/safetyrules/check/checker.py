@@ -37,6 +37,7 @@ from safetyrules.check.types import (
 )
 from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Related, Span
 from safetyrules.engine.values import Duration
+from safetyrules.facts.contract import FactContract, builtin_contract, contract_for
 from safetyrules.facts.schema import FactSchema
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
@@ -81,6 +82,7 @@ class CheckedPolicy:
     params_used: dict[str, set[str]]  # rule → params it reads, directly or through definitions
     expr_types: dict[int, LangType] = field(default_factory=dict)
     schema: FactSchema | None = None  # the facts the policy declares (None: the built-in contract)
+    contract: FactContract = field(default_factory=builtin_contract)  # the facts as the engines read them
 
     @property
     def catalogue(self) -> tuple[str, ...]:
@@ -155,12 +157,15 @@ class Checker:
         # per declaration being checked: which params/defines/rules it reads
         self.reads: dict[str, set[str]] = {}
         self._current: str | None = None
+        self._each_var: str | None = None  # the `each` variable, while a `due by` deadline is checked
         self.root = enterprise_type()
+        self.contract = builtin_contract()
 
     # ---------------------------------------------------------------- driver
     def run(self) -> CheckResult:
         header = self._declarations()
         schema = self._schema()
+        self._shadowing()
         for p in self.params.values():
             self._param(p)
         for d in self._define_order():
@@ -186,6 +191,7 @@ class Checker:
             params_used={n: self._params_of(n) for n in self.rules},
             expr_types=self.expr_types,
             schema=schema,
+            contract=self.contract,
         )
         return CheckResult(policy, diags)
 
@@ -215,9 +221,6 @@ class Checker:
                 self.defines[d.name] = d
             else:
                 self.rules[d.name] = d
-            if d.name in record_fields(self.root.model) and not isinstance(d, ast.RuleDecl):
-                self.sink.warning("shadowed-name",
-                                  f"`{d.name}` hides the enterprise field of the same name", d.name_span)
         if not headers and self.header_unparsed:
             return None
         if not headers:
@@ -242,24 +245,32 @@ class Checker:
         return header
 
     def _schema(self) -> FactSchema | None:
-        """The declared fact schema, checked. The engines still read the built-in fact contract, so a declared
-        schema must accept exactly the records the built-in one accepts (the seed policy declares it)."""
+        """The declared fact schema, checked; the rules are then typed against its subject (no schema: the
+        built-in 附件4 contract)."""
         from safetyrules.check.schema import check_schema  # it uses `suggest` from this module
-        from safetyrules.facts.declared import build_models, differences
 
         schema = check_schema(self.schema_decls, self.sink)
         if schema is None:
             return None
-
-        found = differences(build_models(schema).subject, self.root.model)
-        if found:
-            subject = next(d for d in self.schema_decls if d.name == schema.subject)
-            shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
-            self.sink.error("schema-not-supported",
-                            "this version evaluates the built-in fact contract (`safetyrules schema`) only, and the "
-                            f"declared facts differ from it: {shown}", subject.name_span)
-            return None
+        self.contract = contract_for(schema)
+        self.root = RecordType(self.contract.model)
         return schema
+
+    def _shadowing(self) -> None:
+        fields = record_fields(self.root.model)
+        for d in self.decls.values():
+            if d.name in fields and not isinstance(d, ast.RuleDecl):
+                self.sink.warning("shadowed-name",
+                                  f"`{d.name}` hides the {self._subject_word} field of the same name", d.name_span)
+
+    @property
+    def _subject_word(self) -> str:
+        return "enterprise" if self.contract.builtin else self.contract.subject
+
+    @property
+    def _field_word(self) -> str:
+        return f"an {self._subject_word} field" if self._subject_word[0] in "aeiou" else \
+            f"a {self._subject_word} field"
 
     def _single_items(self, items: Iterable[object], owner: str, kinds: dict[type, str]) -> None:
         single_items(items, owner, kinds, self.sink)
@@ -320,10 +331,10 @@ class Checker:
         self._expect(e, t, _Scope(), f"a value of `{self._current}`" if self._current else "the value")
 
     def _type_ref(self, ref: ast.TypeRef) -> LangType:
-        t = type_from_name(ref.name, ref.is_set)
+        t = type_from_name(ref.name, ref.is_set, self.root.model)
         if t is None:
             self.sink.error("unknown-type", f"unknown type `{ref.name}`", ref.span,
-                            suggestion=suggest(ref.name, type_names()))
+                            suggestion=suggest(ref.name, type_names(self.root.model)))
             return ANY
         return t
 
@@ -405,9 +416,13 @@ class Checker:
                 case ast.Require(cond=c):
                     self._expect(c, BOOL, scope, "a requirement")
                 case ast.DueBy(deadline=d, met=m):
-                    self._expect(d, DATE, scope, "a deadline")
+                    # one deadline for the subject: read outside `each` (a deadline per element is `due on`)
+                    outer = _Scope(scope.bound[:-1]) if each is not None else scope
+                    self._each_var = each.var if each is not None else None
+                    self._expect(d, DATE, outer, "a deadline")
                     if m is not None:
-                        self._expect(m, DATE, scope, "the date it was met")
+                        self._expect(m, DATE, outer, "the date it was met")
+                    self._each_var = None
                 case ast.DueEvery(period=p, last=last, first=f):
                     self._expect(p, DURATION, scope, "a period")
                     self._expect(last, DATE, scope, "the date of the latest qualifying event")
@@ -589,6 +604,11 @@ class Checker:
             return fields[name]
         if name in self.ignore_names:
             return ANY
+        if name == self._each_var:
+            self.sink.error("unknown-name", f"`{name}` is not bound here: `due by` is one deadline for the whole "
+                            "rule, read outside `each`", span,
+                            suggestion="for a deadline per element write `due on DATE done DATE`")
+            return ANY
         candidates = [*(n for n, _ in scope.bound), *self.defines, *self.params, *fields]
         self.sink.error("unknown-name", f"unknown name `{name}`", span, suggestion=suggest(name, candidates))
         return ANY
@@ -615,7 +635,7 @@ class Checker:
         elem = self._element(self._expr(q.collection, scope), q.collection)
         inner = _Scope([*scope.bound, (q.var, elem)])
         if q.var in record_fields(self.root.model) or q.var in self.params or q.var in self.defines:
-            what = "an enterprise field" if q.var in record_fields(self.root.model) else "a declaration"
+            what = self._field_word if q.var in record_fields(self.root.model) else "a declaration"
             self.sink.warning("shadowed-name", f"the variable `{q.var}` hides {what} of the same name", q.span)
         if q.where is not None:
             self._expect(q.where, BOOL, inner, "a `where` filter")

@@ -25,6 +25,7 @@ class Compilation:
     modules: list[ast.Module]
     diagnostics: list[Diagnostic]
     policy: CheckedPolicy | None
+    roots: tuple[str, ...] = ()  # the paths given to `compile_paths` (files or folders), to name the policy again
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -111,4 +112,6 @@ def compile_paths(paths: list[Path], extensions: list[Path] | None = None, limit
         sources.update(more)
         diags.extend(more_diags)
         extension_files = set(more)
-    return compile_sources(sources, diags, frozenset(extension_files), limits)
+    compilation = compile_sources(sources, diags, frozenset(extension_files), limits)
+    compilation.roots = tuple(str(p) for p in paths)
+    return compilation

@@ -1,12 +1,14 @@
 """Types of the policy language, and the fact schema read from the pydantic models.
 
 The checker never hard-codes the contract: field names, their types and the enumeration codes all come from
-`safetyrules.facts.models`, so a field added to the contract is usable in policies at once.
+the subject's pydantic model — the one built from the policy's declared schema (`facts/contract.py`), or the
+built-in `safetyrules.facts.models.Enterprise` — so a field declared in a policy is usable in its rules at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 import re
 import types
@@ -95,7 +97,9 @@ def snake(name: str) -> str:
 
 
 def enum_type(cls: type[enum.Enum]) -> EnumType:
-    return EnumType(snake(cls.__name__), tuple(str(m.value) for m in cls))
+    declared = getattr(cls, "__safetyrules_name__", None)  # an enumeration a policy declares: its own name
+    name = declared if isinstance(declared, str) else snake(cls.__name__)
+    return EnumType(name, tuple(str(m.value) for m in cls))
 
 
 def python_type(annotation: object) -> LangType:
@@ -105,7 +109,7 @@ def python_type(annotation: object) -> LangType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
             return python_type(args[0])
-        if set(args) <= {int, float}:
+        if set(args) <= {int, float, decimal.Decimal}:
             return NUMBER
         return ANY
     if origin is list:
@@ -120,7 +124,7 @@ def python_type(annotation: object) -> LangType:
             return enum_type(annotation)
         if issubclass(annotation, bool):
             return BOOL
-        if issubclass(annotation, int | float):
+        if issubclass(annotation, int | float | decimal.Decimal):
             return NUMBER
         if issubclass(annotation, dt.datetime):
             return INSTANT
@@ -144,10 +148,11 @@ def enterprise_type() -> RecordType:
 
 
 @cache
-def named_enums() -> dict[str, EnumType]:
-    """Every enumeration reachable from the enterprise model, by its snake_case name (`industry`, …)."""
+def named_enums(root: type[BaseModel] | None = None) -> dict[str, EnumType]:
+    """Every enumeration reachable from the subject's model (default: the built-in enterprise), by its name in
+    the language (`industry`, …)."""
     found: dict[str, EnumType] = {}
-    stack: list[type[BaseModel]] = [enterprise_type().model]
+    stack: list[type[BaseModel]] = [root or enterprise_type().model]
     seen: set[type[BaseModel]] = set()
     while stack:
         model = stack.pop()
@@ -164,15 +169,15 @@ def named_enums() -> dict[str, EnumType]:
     return found
 
 
-def type_from_name(name: str, is_set: bool) -> LangType | None:
-    base: LangType | None = SCALARS.get(name) or named_enums().get(name)
+def type_from_name(name: str, is_set: bool, root: type[BaseModel] | None = None) -> LangType | None:
+    base: LangType | None = SCALARS.get(name) or named_enums(root).get(name)
     if base is None:
         return None
     return SetType(base) if is_set else base
 
 
-def type_names() -> list[str]:
-    return sorted({*SCALARS, *named_enums()})
+def type_names(root: type[BaseModel] | None = None) -> list[str]:
+    return sorted({*SCALARS, *named_enums(root)})
 
 
 def compatible(actual: LangType, expected: LangType) -> bool:

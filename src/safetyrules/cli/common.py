@@ -21,6 +21,7 @@ from safetyrules.check.pipeline import compile_paths
 from safetyrules.diagnostics import render
 from safetyrules.engine.params import ParamError
 from safetyrules.errors import DateError
+from safetyrules.facts.contract import FactContract
 from safetyrules.facts.errors import FactsFileError
 from safetyrules.facts.loaders import FactSource, Loaded, Rejected
 from safetyrules.limits import DEFAULT, Limits
@@ -163,14 +164,23 @@ def _probe(folder: Path) -> str | None:
     return None
 
 
-def facts_path(path: Path | None) -> Path:
-    return path if path is not None else bundled_example_path()
+def facts_path(path: Path | None, policy: Policy | None = None) -> Path:
+    """The facts file to read: the one given, else the bundled example town (whose records are 附件4
+    enterprises: a policy that declares other facts must be given its own)."""
+    if path is not None:
+        return path
+    if policy is not None and not policy.contract.builtin:
+        fail(f"policy `{policy.name}` declares its own facts (subject `{policy.contract.subject}`): give them "
+             "with --facts FILE / 该政策声明了自己的事实，请用 --facts 指定数据文件", Exit.USAGE)
+    return bundled_example_path()
 
 
-def read_facts(path: Path, progress: bool = True) -> tuple[FactSource, Iterator[Loaded]]:
-    """The loaded records of a facts file; rejected ones are printed to stderr as they come."""
+def read_facts(path: Path, progress: bool = True, contract: FactContract | None = None,
+               ) -> tuple[FactSource, Iterator[Loaded]]:
+    """The loaded records of a facts file (records of `contract`, a policy's facts; default: the built-in
+    contract); rejected ones are printed to stderr as they come."""
     try:
-        source = FactSource(path, limits=run_limits())
+        source = FactSource(path, limits=run_limits(), contract=contract)
     except FactsFileError as e:
         fail(str(e), Exit.BAD_INPUT)
         raise  # unreachable: fail exits

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from safetyrules.api import Policy, bundled_example_path
+from safetyrules.api import Policy, bundled_example_path, bundled_policy_path
 from safetyrules.cli.common import (
     Exit,
     check_output,
@@ -92,14 +92,15 @@ def eval_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str 
 
 def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path | None, fmt: str,
           explain: bool | None, top: int, fail_on: str, engine: str) -> None:
-    path = facts_path(facts)
+    path = facts_path(facts, policy)
     if engine == "columnar" or path.is_dir():
         _eval_columnar(policy, overrides, day, path, fmt, top, fail_on)
         return
     if facts is None:
         err.print(f"facts: the bundled example town ({path.name}); choose with --facts", markup=False)
-    source, records = read_facts(path)
-    summary = Summary(day, top=top)
+    source, records = read_facts(path, contract=policy.contract)
+    summary = Summary(day, top=top, subject=policy.contract.subject,
+                      villages="village" in policy.contract.model.model_fields)
     with_trees = fmt != "table" if explain is None else explain
     found = {"violated": 0, "triggered": 0}
     results_json: list[dict[str, Any]] = []
@@ -134,7 +135,7 @@ def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path |
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     elif fmt == "table":
         summary.render(out)
-        out.print(f"详情 Details: safetyrules explain --enterprise ID [--rule RULE]"
+        out.print(f"详情 Details: safetyrules explain{_policy_args(policy)} --enterprise ID [--rule RULE]"
                   f"{' --facts ' + str(facts) if facts else ''} --as-of {day}", markup=False)
     err.print(report.summary(), markup=False)
     for w in report.warnings:
@@ -163,10 +164,11 @@ def explain_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: s
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
     day = _as_of(as_of, facts)
-    _, records = read_facts(facts_path(facts), progress=False)
-    record = next((x.record for x in records if str(x.record.get("id")) == enterprise_id), None)
+    _, records = read_facts(facts_path(facts, policy), progress=False, contract=policy.contract)
+    record = next((x.record for x in records if str(x.record.get(policy.contract.key)) == enterprise_id), None)
     if record is None:
-        fail(f"no enterprise with id `{enterprise_id}` in {facts_path(facts)}", Exit.BAD_INPUT)
+        subject, key = policy.contract.subject, policy.contract.key
+        fail(f"no {subject} with {key} `{enterprise_id}` in {facts_path(facts, policy)}", Exit.BAD_INPUT)
         return
     res: EnterpriseResult = policy.evaluate_record(record, day, overrides, explain=True)
     chosen = [r for r in res.results if not rules or r.rule in rules or set(r.implements) & set(rules)]
@@ -231,7 +233,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         try:
             with err.status(f"reading and validating {path} …", spinner="dots") if err.is_terminal \
                     else contextlib.nullcontext():  # seconds for a million enterprises: say what is happening
-                validated = read_parquet_validated(path, limits=run_limits())
+                validated = read_parquet_validated(path, limits=run_limits(), contract=policy.contract)
         except (OSError, pl.exceptions.PolarsError) as e:
             fail(f"{path}: cannot read the Parquet tables: {e}", Exit.BAD_INPUT)
             return
@@ -244,7 +246,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
             err.print(f"… and {validated.rejected.height - _SHOWN_PROBLEMS} more problems", markup=False)
         err.print(validated.summary(), markup=False)
         info_frame = tables.enterprises.select(
-            "id", *(pl.col(c) for c in ("name", "village") if c in tables.enterprises.columns))
+            policy.contract.key, *(pl.col(c) for c in ("name", "village") if c in tables.enterprises.columns))
         info = {str(row[0]): (str(row[1] or "") if len(row) > 1 else "", str(row[2] or "") if len(row) > 2 else "")
                 for row in info_frame.iter_rows()}
     program = compile_policy(policy.checked, ParamTable(policy.checked, overrides))
@@ -255,18 +257,20 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
     else:
         # records are streamed in batches: each batch becomes fact tables and runs through the kernel (a pure
         # function of the batch), so memory holds one batch of records plus the compact result columns
-        source, records_iter = read_facts(path)
+        source, records_iter = read_facts(path, contract=policy.contract)
         frames = []
         for batch in _batches((x.record for x in records_iter), COLUMNAR_BATCH):
-            info.update((str(r.get("id")), (str(r.get("name", "")), str(r.get("village", "")))) for r in batch)
-            frames.append(program.run(FactTables.from_records(batch), day))
-        frame = pl.concat(frames) if frames else program.run(FactTables.from_records([]), day)
+            key = policy.contract.key
+            info.update((str(r.get(key)), (str(r.get("name", "")), str(r.get("village", "")))) for r in batch)
+            frames.append(program.run(FactTables.from_records(batch, program.layout), day))
+        frame = pl.concat(frames) if frames else program.run(FactTables.empty(program.layout), day)
         rejected = source.report.rejected
         err.print(source.report.summary(), markup=False)
     if fmt == "table":
         summary_from_frame(frame, info, policy, day, top).render(out)
         given = "" if path == bundled_example_path() else f" --facts {path}"
-        out.print(f"详情 Details: safetyrules explain --enterprise ID [--rule RULE]{given} --as-of {day}", markup=False)
+        out.print(f"详情 Details: safetyrules explain{_policy_args(policy)} --enterprise ID [--rule RULE]{given} "
+                  f"--as-of {day}", markup=False)
     else:
         rows = frame.with_columns(pl.col("rule").cast(pl.String), pl.col("outcome").cast(pl.String))
         if fmt == "jsonl":
@@ -284,3 +288,9 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
     hit = {"never": False, "violated": "violated" in outcomes, "triggered": "triggered" in outcomes,
            "any": bool({"violated", "triggered"} & outcomes)}[fail_on]
     sys.exit(int(Exit.FINDINGS if hit else Exit.OK))
+
+
+def _policy_args(policy: Policy) -> str:
+    """` --policy P` for each path the policy was loaded from (nothing for the bundled policy)."""
+    paths = policy.compilation.roots
+    return "".join(f" --policy {p}" for p in paths if Path(p).resolve() != bundled_policy_path().resolve())

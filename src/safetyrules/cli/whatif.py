@@ -87,7 +87,7 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
             fail("the columnar engine needs polars: pip install 'safetyrules[columnar]'", Exit.USAGE)
             return
         evaluate = ColumnarWhatIf()
-    source, loaded = read_facts(facts_path(facts), progress=False)
+    source, loaded = read_facts(facts_path(facts, base), progress=False, contract=base.contract)
     records = [x.record for x in loaded]
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"{scenario.name}: {len(records)} enterprises × {len(dates)} date(s)", total=len(dates))

@@ -1,17 +1,19 @@
 """The as-of view over tables: facts dated after the evaluation date are hidden, as polars filters.
 
-The same table as `safetyrules.facts.as_of.EVENT_DATE_PATHS` drives it, so a path added to the contract's
-view is hidden here too: DROP_ITEM filters child rows, NOT_YET nulls a date (an instant by its local date),
-DROP_OBJECT nulls an object and every leaf under it.
+The same event dates as the reference engine's view drive it (a policy's `FactContract.events`; by default
+the built-in `safetyrules.facts.as_of.EVENT_DATE_PATHS`), so a date declared an event is hidden here too:
+DROP_ITEM filters child rows, NOT_YET nulls a date (an instant by its local date), DROP_OBJECT nulls an
+object and every leaf under it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
-from safetyrules.columnar.tables import ELEM, IDX, LOCAL, OFF, ROOT, UNK, VALUE, FactTables, schema
+from safetyrules.columnar.tables import ELEM, IDX, LOCAL, OFF, ROOT, UNK, VALUE, FactTables, Schema
 from safetyrules.facts.as_of import EVENT_DATE_PATHS, Effect
 
 
@@ -23,9 +25,9 @@ def _split(path: str) -> tuple[str, str]:
     return table, rest.lstrip(".") or VALUE
 
 
-def _after(table: str, column: str, as_of: dt.date) -> pl.Expr:
+def _after(sch: Schema, table: str, column: str, as_of: dt.date) -> pl.Expr:
     """Whether the fact at `column` lies after `as_of` (null never does)."""
-    spec = schema().tables[table]
+    spec = sch.tables[table]
     kind = next(leaf.kind for leaf in spec.leaves if leaf.path == column)
     if kind == "datetime":
         return (pl.col(column + LOCAL) > as_of).fill_null(False)
@@ -57,16 +59,19 @@ def _needed(path: str, effect: Effect, names: set[str]) -> bool:
     return _read(f"{table}[].{obj}" if table != ROOT else obj, names)
 
 
-def as_of_tables(tables: FactTables, as_of: dt.date, names: set[str] | None = None) -> FactTables:
+def as_of_tables(tables: FactTables, as_of: dt.date, names: set[str] | None = None,
+                 events: Mapping[str, Effect] | None = None) -> FactTables:
     """A new set of tables showing only what had happened on or before `as_of`.
 
     With `names` (`plan.names_read` of a policy), only what that policy may read is prepared: a child
     table it never reads is passed through unchanged, one it reads keeps only the columns it may read
-    (and the dates that decide what it sees), and the dates of facts it never reads are left as they are."""
+    (and the dates that decide what it sees), and the dates of facts it never reads are left as they are.
+    `events`: the event dates of the tables' facts (`FactContract.events`; default: the built-in contract's)."""
     frames = {ROOT: tables.enterprises, **tables.children}
-    sch = schema()
-    rules = {path: rule for path, rule in EVENT_DATE_PATHS.items()
-             if names is None or _needed(path, rule.effect, names)}
+    sch = tables.layout
+    if events is None:
+        events = {path: rule.effect for path, rule in EVENT_DATE_PATHS.items()}
+    rules = {path: effect for path, effect in events.items() if names is None or _needed(path, effect, names)}
     if names is not None:
         for table in sch.child_names():
             if not _read(table, names):
@@ -75,18 +80,18 @@ def as_of_tables(tables: FactTables, as_of: dt.date, names: set[str] | None = No
             keep = [c for c in frames[table].columns if c in (IDX, ELEM) or c.split("#")[0] in dates
                     or c.split("#")[0] == VALUE or _read(table + "." + c.split("#")[0], names)]
             frames[table] = frames[table].select(keep)
-    for path, rule in rules.items():
+    for path, effect in rules.items():
         table, column = _split(path)
         spec = sch.tables[table]
         frame = frames[table]
-        if rule.effect is Effect.DROP_ITEM:
-            frames[table] = frame.filter(~_after(table, column, as_of))
-        elif rule.effect is Effect.NOT_YET:
+        if effect is Effect.DROP_ITEM:
+            frames[table] = frame.filter(~_after(sch, table, column, as_of))
+        elif effect is Effect.NOT_YET:
             kind = next(leaf.kind for leaf in spec.leaves if leaf.path == column)
-            frames[table] = frame.with_columns(_nulled(column, kind, _after(table, column, as_of)))
+            frames[table] = frame.with_columns(_nulled(column, kind, _after(sch, table, column, as_of)))
         else:  # DROP_OBJECT: the object holding the date, and everything under it
             obj = column.rpartition(".")[0]
-            cond = _after(table, column, as_of)
+            cond = _after(sch, table, column, as_of)
             exprs: list[pl.Expr] = []
             for leaf in spec.leaves:
                 if leaf.path.startswith(obj + ".") and leaf.path in frame.columns:
@@ -96,4 +101,4 @@ def as_of_tables(tables: FactTables, as_of: dt.date, names: set[str] | None = No
                     exprs.extend(_nulled(sub, "bool", cond))
             frames[table] = frame.with_columns(exprs)
     root = frames.pop(ROOT)
-    return FactTables(root, frames)
+    return FactTables(root, frames, sch)

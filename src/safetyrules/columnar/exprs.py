@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel
 
 from safetyrules.check.checker import MAX_RANGE, CheckedPolicy
 from safetyrules.columnar.scope import PROW, ROW, Scope, segment_reduce, sorted_rows
-from safetyrules.columnar.tables import IDX, OFF, ROOT, UNK, VALUE, schema
+from safetyrules.columnar.tables import IDX, OFF, ROOT, UNK, VALUE
 from safetyrules.columnar.values import (
     FALSE,
     NOCONST,
@@ -45,7 +46,6 @@ from safetyrules.engine.interpreter import _arith, definition_chains, ensure_sta
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.values import UNKNOWN, Duration
 from safetyrules.facts._shapes import field_shapes
-from safetyrules.facts.models import Enterprise
 from safetyrules.syntax import ast
 
 UNROLL_ITEMS = 16  # `any`/`all`/`count` over constant sets up to this size run without an expansion
@@ -63,8 +63,8 @@ _DTYPE = {K.BOOL: pl.Boolean(), K.NUM: pl.Int64(), K.STR: pl.String(), K.DATE: p
           K.INST: pl.Datetime("us")}
 
 
-def _root_record() -> Val:
-    return Val(K.REC, pl.col(IDX), base=pl.col(IDX), rec=RecRef(ROOT, "", Enterprise, folded=True))
+def _root_record(model: type[BaseModel]) -> Val:
+    return Val(K.REC, pl.col(IDX), base=pl.col(IDX), rec=RecRef(ROOT, "", model, folded=True))
 
 
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
@@ -185,7 +185,7 @@ class Evaluator:
             pass
         else:
             return const(value)
-        return self.field(_root_record(), name, scope)
+        return self.field(_root_record(self.ctx.policy.contract.model), name, scope)
 
     def define(self, name: str) -> Val:
         """A definition is evaluated once per run, in the root scope (as the interpreter does)."""
@@ -215,6 +215,8 @@ class Evaluator:
         path = rec.prefix + name
         ptr = target.base if rec.folded and target.base is not None else target.v
         if shape.kind == "scalar":
+            if shape.scalar == "decimal":  # exact decimals are read by the reference engine
+                raise Unsupported(f"the decimal field {name}")
             kind = _SCALAR_KIND[str(shape.scalar)]
             cols = [path, path + UNK] + ([path + OFF] if kind is K.INST else [])
             got = scope.gather(rec.table, cols, ptr)
@@ -230,7 +232,7 @@ class Evaluator:
                        rec=RecRef(rec.table, path + ".", shape.model, rec.folded), size=3)
         if rec.table != ROOT:
             raise Unsupported("a list inside a list element")
-        table = schema().tables[path]
+        table = self.ctx.root.tables.layout.tables[path]
         elem = _SCALAR_KIND[table.leaves[0].kind] if table.model is None else K.REC
         return Val(K.COLL, gated, unk, coll=Coll("child", table=path, elem=elem), size=3)
 
@@ -332,7 +334,7 @@ class Evaluator:
             assert coll.lo is not None and coll.hi is not None
             found = ((a.v >= coll.lo) & (a.v <= coll.hi)).fill_null(False) if a.kind is K.NUM else FALSE
         else:
-            table = schema().tables[coll.table]
+            table = self.ctx.root.tables.layout.tables[coll.table]
             if table.model is not None:
                 raise Unsupported("membership in a list of records")
             leaf = table.leaves[0]
@@ -557,7 +559,7 @@ class Evaluator:
         rows = pl.int_range(0, scope.height, dtype=pl.UInt32, eager=True).set_sorted()
         if coll.kind == "child":
             table = self.ctx.root.tables.table(coll.table)
-            spec = schema().tables[coll.table]
+            spec = self.ctx.root.tables.layout.tables[coll.table]
             fast = scope.is_root and str(c.v) == str(pl.when(pl.col(coll.table).fill_null(False)).then(pl.col(IDX)))
             starts = scope.counter.table_offsets(self.ctx.root.tables, coll.table)
             if fast:  # the list is the enterprise's own: the child table's rows, as they are
@@ -741,7 +743,8 @@ class Evaluator:
         if any(i is None for i in coll.items) or coll.elem in (K.INST, K.DUR, K.COLL):
             return False  # as `expand` refuses them
         policy = self.ctx.policy
-        return q.var not in field_shapes(Enterprise) and q.var not in policy.params and q.var not in policy.defines
+        return (q.var not in field_shapes(policy.contract.model) and q.var not in policy.params
+                and q.var not in policy.defines)
 
     def _unrolled(self, q: ast.Quantifier | ast.OrderPick, c: Val, scope: Scope) -> Val:
         assert c.coll is not None

@@ -26,7 +26,7 @@ from safetyrules.columnar.exprs import NOT_APPLICABLE, OUTCOME_NAMES, PENDING, V
 from safetyrules.columnar.plan import affected_rules, names_read, still_used
 from safetyrules.columnar.rules import CODE, NULL_DATE, NULL_INT, RuleCompiler, RuleOut
 from safetyrules.columnar.scope import Counter, Scope
-from safetyrules.columnar.tables import FactTables
+from safetyrules.columnar.tables import FactTables, Schema, layout_for
 from safetyrules.columnar.values import Unsupported
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome
@@ -59,9 +59,15 @@ class ColumnarProgram:
         before (which rules compile depends on the policy's structure and types, not on the data)."""
         if self._fallback is None:
             unsupported: dict[str, str] = {}
-            self.evaluate(FactTables.empty(), self.period_start or dt.date(2020, 1, 1), unsupported=unsupported)
+            self.evaluate(FactTables.empty(self.layout), self.period_start or dt.date(2020, 1, 1),
+                          unsupported=unsupported)
             self._fallback = unsupported
         return self._fallback
+
+    @property
+    def layout(self) -> Schema:
+        """The table layout of the policy's facts: the tables it runs over must have it."""
+        return layout_for(self.policy.contract)
 
     @property
     def declared(self) -> list[ast.RuleDecl]:
@@ -107,8 +113,14 @@ class ColumnarProgram:
             view, counter = base.view, base.counter
         else:
             todo = {r.name for r in self.policy.rules}
-            view, counter = as_of_tables(tables, as_of, names_read(self.policy)), Counter()
-        evaluation = Evaluation(self, tables, as_of, view, counter, view.enterprises.get_column("id"))
+            if tables.layout.model is not self.layout.model:
+                raise ValueError(f"the tables hold records of {tables.layout.model.__name__}, the policy reads "
+                                 f"{self.layout.model.__name__}: build them with "
+                                 "`FactTables.from_records(records, layout_for(policy.contract))`")
+            view = as_of_tables(tables, as_of, names_read(self.policy), self.policy.contract.events)
+            counter = Counter()
+        evaluation = Evaluation(self, tables, as_of, view, counter,
+                                view.enterprises.get_column(self.policy.contract.key))
         root = Scope(view.enterprises, view, counter)
         ctx = Context(self.policy, self.params, as_of, root, keep=set(view.enterprises.columns))
         compiler = RuleCompiler(Evaluator(ctx), self.period_start)
@@ -289,5 +301,5 @@ def evaluate_population(policy: Any, records_or_tables: FactTables | Iterable[Ma
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
     program = compile_policy(checked, ParamTable(checked, params), disabled)
     tables = records_or_tables if isinstance(records_or_tables, FactTables) \
-        else FactTables.from_records(records_or_tables)
+        else FactTables.from_records(records_or_tables, layout_for(checked.contract))
     return program.run(tables, day)

@@ -27,7 +27,7 @@ from safetyrules.columnar.exprs import (
 )
 from safetyrules.columnar.scope import PROW, Scope
 from safetyrules.columnar.values import K, Unsupported, Val, const, days_between, shift_date
-from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, DEFAULT_NEW_ENTRANT_GRACE
+from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, DEFAULT_NEW_ENTRANT_GRACE, ESTABLISHED
 from safetyrules.syntax import ast
 
 CODE = pl.UInt8
@@ -189,7 +189,10 @@ class RuleCompiler:
         return pl.col(self.root.column(expr, hint))
 
     def _established(self) -> Val:
-        return self.ev.field(_root_record(), "established_on", self.root)
+        model = self.ev.ctx.policy.contract.model
+        if ESTABLISHED not in model.model_fields:  # declared by no field: known not to exist (as the reference)
+            return Val(K.DATE, pl.lit(None, dtype=pl.Date), pl.lit(False))
+        return self.ev.field(_root_record(model), ESTABLISHED, self.root)
 
     def _deadline(self, due: ast.DueBy, holds: pl.Expr) -> RuleOut:
         deadline = self.ev.eval(due.deadline, self.root)

@@ -21,6 +21,7 @@ Child tables are sorted by (`_idx`, `_i`); enterprise rows are numbered `_idx` =
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,6 +32,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from safetyrules.facts._shapes import Shape, field_shapes
+from safetyrules.facts.contract import FactContract
 from safetyrules.facts.errors import FactsFileError
 from safetyrules.facts.models import Enterprise
 
@@ -46,6 +48,7 @@ _EPOCH = dt.datetime(1970, 1, 1)
 
 _DTYPES: dict[str, pl.DataType] = {
     "bool": pl.Boolean(), "int": pl.Int64(), "str": pl.String(), "enum": pl.String(), "date": pl.Date(),
+    "decimal": pl.String(),  # exact: a decimal's text (rules reading one run on the reference engine)
     "datetime": pl.Datetime("us"),
 }
 
@@ -55,7 +58,7 @@ class Leaf:
     """One scalar field of a table: its dotted path inside the row and its scalar kind."""
 
     path: str
-    kind: str  # "bool" | "int" | "str" | "enum" | "date" | "datetime"
+    kind: str  # "bool" | "int" | "decimal" | "str" | "enum" | "date" | "datetime"
     codes: tuple[str, ...] = ()  # enumeration codes
 
 
@@ -92,9 +95,17 @@ class TableSpec:
         return tuple(name if self.name == ROOT else name[len(self.name) + 1:] for name in self.lists)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Schema:
+    """The table layout of one subject's model: its own table (`ROOT`) and one per list field."""
+
     tables: dict[str, TableSpec]
+
+    @property
+    def model(self) -> type[BaseModel]:
+        model = self.tables[ROOT].model
+        assert model is not None
+        return model
 
     def child_names(self) -> list[str]:
         return [n for n in self.tables if n != ROOT]
@@ -135,15 +146,21 @@ def _child_spec(name: str, shape: Shape) -> TableSpec:
 
 
 @cache
-def schema() -> Schema:
-    """The table layout of the fact contract, derived from the pydantic models (never hard-coded)."""
+def schema(model: type[BaseModel] = Enterprise) -> Schema:
+    """The table layout of a subject's model (default: the built-in 附件4 enterprise), derived from the
+    pydantic model (never hard-coded)."""
     leaves: list[Leaf] = []
     objects: list[str] = []
     lists: list[str] = []
     children: dict[str, TableSpec] = {}
-    _walk(Enterprise, "", ROOT, leaves, objects, lists, children)
-    root = TableSpec(ROOT, Enterprise, tuple(leaves), tuple(objects), tuple(lists))
+    _walk(model, "", ROOT, leaves, objects, lists, children)
+    root = TableSpec(ROOT, model, tuple(leaves), tuple(objects), tuple(lists))
     return Schema({ROOT: root, **children})
+
+
+def layout_for(contract: FactContract) -> Schema:
+    """The table layout of a policy's facts."""
+    return schema(contract.model)
 
 
 # ------------------------------------------------------------------------------------------ from records
@@ -219,7 +236,7 @@ class _Builder:
                     cols[leaf.path + LOCAL].append(t.date())
             elif leaf.kind == "date":
                 cols[leaf.path].append(None if v is None else _as_date(v))
-            elif leaf.kind in ("str", "enum"):
+            elif leaf.kind in ("str", "enum", "decimal"):
                 cols[leaf.path].append(None if v is None else str(v))
             else:
                 cols[leaf.path].append(v)
@@ -234,6 +251,7 @@ class FactTables:
 
     enterprises: pl.DataFrame
     children: dict[str, pl.DataFrame] = field(default_factory=dict)
+    layout: Schema = field(default_factory=schema)  # the subject model the tables hold
 
     def __len__(self) -> int:
         return self.enterprises.height
@@ -243,9 +261,10 @@ class FactTables:
 
     # ---------------------------------------------------------------- builders
     @staticmethod
-    def from_records(records: Iterable[Mapping[str, Any]]) -> FactTables:
-        """Tables from records as `Enterprise.model_dump(exclude_unset=True)` produces them."""
-        sch = schema()
+    def from_records(records: Iterable[Mapping[str, Any]], layout: Schema | None = None) -> FactTables:
+        """Tables from records as `Enterprise.model_dump(exclude_unset=True)` produces them (`layout`: the
+        tables of another subject model, `layout_for(policy.contract)`)."""
+        sch = layout or schema()
         root = _Builder(sch.tables[ROOT])
         builders = {name: _Builder(sch.tables[name]) for name in sch.child_names()}
         for idx, record in enumerate(records):
@@ -255,11 +274,11 @@ class FactTables:
                 if isinstance(items, list):
                     for i, item in enumerate(items):
                         builder.add(item, idx, i)
-        return FactTables(root.frame(), {name: b.frame() for name, b in builders.items()})
+        return FactTables(root.frame(), {name: b.frame() for name, b in builders.items()}, sch)
 
     @staticmethod
-    def empty() -> FactTables:
-        return FactTables.from_records([])
+    def empty(layout: Schema | None = None) -> FactTables:
+        return FactTables.from_records([], layout)
 
     def write_parquet(self, folder: str | Path) -> None:
         """One Parquet file per table: `enterprises.parquet` and `<list path>.parquet`."""
@@ -270,7 +289,7 @@ class FactTables:
             frame.write_parquet(out / f"{name}.parquet")
 
     @staticmethod
-    def read_parquet(folder: str | Path) -> FactTables:
+    def read_parquet(folder: str | Path, layout: Schema | None = None) -> FactTables:
         """Read a folder written by `write_parquet` (or by any tool following the same layout).
 
         Columns are cast to the contract's types; a missing value column is all unknown (a missing `#unk`
@@ -282,7 +301,7 @@ class FactTables:
         rejects the bad rows with their reasons and keeps the rest.
         """
         src = Path(folder)
-        sch = schema()
+        sch = layout or schema()
         tables: dict[str, pl.DataFrame] = {}
         for name in (ROOT, *sch.child_names()):
             path = src / f"{ROOT_FILE if name == ROOT else name}.parquet"
@@ -296,21 +315,21 @@ class FactTables:
         root = tables.pop(ROOT)
         if root.get_column(IDX).is_duplicated().any():  # rows sharing a key would share their list rows
             raise FactsFileError(f"{src / ROOT_FILE}.parquet: `_idx` is given to more than one enterprise row")
-        return FactTables(root, tables).renumbered()
+        return FactTables(root, tables, sch).renumbered()
 
     def renumbered(self) -> FactTables:
         """`_idx` = row number of the enterprise table; child rows follow, sorted by (`_idx`, `_i`)."""
         old = self.enterprises[IDX]
         if old.equals(pl.int_range(0, len(old), dtype=pl.UInt32, eager=True).alias(IDX)):
             children = {n: c if _is_sorted(c) else c.sort(IDX, ELEM) for n, c in self.children.items()}
-            return FactTables(self.enterprises, children)
+            return FactTables(self.enterprises, children, self.layout)
         mapping = pl.DataFrame({"_old": old, "_new": pl.int_range(0, len(old), dtype=pl.UInt32, eager=True)})
         root = self.enterprises.with_columns(mapping["_new"].alias(IDX))
         children = {}
         for name, frame in self.children.items():
             children[name] = (frame.join(mapping, left_on=IDX, right_on="_old", how="inner")
                               .with_columns(pl.col("_new").alias(IDX)).drop("_new").sort(IDX, ELEM))
-        return FactTables(root, children)
+        return FactTables(root, children, self.layout)
 
     def slice(self, offset: int, length: int) -> FactTables:
         """A batch of consecutive enterprises (renumbered from 0): the unit a distributed engine maps over."""
@@ -318,24 +337,25 @@ class FactTables:
         lo, hi = offset, offset + root.height
         children = {n: c.filter(pl.col(IDX).is_between(lo, hi - 1)).with_columns(pl.col(IDX) - lo)
                     for n, c in self.children.items()}
-        return FactTables(root.with_columns(pl.col(IDX) - lo), children)
+        return FactTables(root.with_columns(pl.col(IDX) - lo), children, self.layout)
 
     @staticmethod
     def concat(parts: list[FactTables]) -> FactTables:
         """Several batches as one population (enterprise rows renumbered in order)."""
         offset = 0
-        roots, kids = [], {n: [] for n in schema().child_names()}  # type: ignore[var-annotated]
+        layout = parts[0].layout if parts else schema()
+        roots, kids = [], {n: [] for n in layout.child_names()}  # type: ignore[var-annotated]
         for part in parts:
             roots.append(part.enterprises.with_columns(pl.col(IDX) + offset))
             for n in kids:
                 kids[n].append(part.children[n].with_columns(pl.col(IDX) + offset))
             offset += len(part)
-        return FactTables(pl.concat(roots), {n: pl.concat(v) for n, v in kids.items()})
+        return FactTables(pl.concat(roots), {n: pl.concat(v) for n, v in kids.items()}, layout)
 
     # ---------------------------------------------------------------- back to records
     def to_records(self) -> Iterator[dict[str, Any]]:
         """The records again (absent keys stay absent): for the reference-engine fallback and tests."""
-        sch = schema()
+        sch = self.layout
         grouped: dict[str, dict[int, list[Any]]] = {}
         for name in sch.child_names():
             spec = sch.tables[name]
@@ -390,6 +410,8 @@ def _row_to_dict(row: Mapping[str, Any], spec: TableSpec) -> dict[str, Any]:
             offset = row[leaf.path + OFF]
             tz = dt.timezone(dt.timedelta(seconds=offset))
             value = (value + dt.timedelta(seconds=offset)).replace(tzinfo=tz)
+        elif leaf.kind == "decimal" and value is not None:
+            value = decimal.Decimal(value)
         if spec.model is None:
             out[VALUE] = value
         else:

@@ -50,10 +50,10 @@ from safetyrules.columnar.tables import (
     FactTables,
     Leaf,
     TableSpec,
-    schema,
+    layout_for,
 )
 from safetyrules.facts._shapes import field_shapes
-from safetyrules.facts.models import LOCAL_TIMEZONE
+from safetyrules.facts.contract import FactContract, builtin_contract
 from safetyrules.limits import DEFAULT, Limits
 
 ROW = "_row"
@@ -98,35 +98,40 @@ class Validated:
                 f"({self.rejected.height} problems)")
 
 
-def read_parquet_validated(folder: str | Path, limits: Limits = DEFAULT) -> Validated:
-    """Read a folder of Parquet tables (the layout of `FactTables.write_parquet`) and validate it."""
+def read_parquet_validated(folder: str | Path, limits: Limits = DEFAULT,
+                           contract: FactContract | None = None) -> Validated:
+    """Read a folder of Parquet tables (the layout of `FactTables.write_parquet`) and validate it (records of
+    `contract`, a policy's facts; default: the built-in contract)."""
     src = Path(folder)
-    sch = schema()
+    sch = layout_for(contract or builtin_contract())
     raw = {ROOT: pl.read_parquet(src / f"{ROOT_FILE}.parquet")}
     for name in sch.child_names():
         path = src / f"{name}.parquet"
         if path.exists():
             raw[name] = pl.read_parquet(path)
-    return validate_frames(raw, limits)
+    return validate_frames(raw, limits, contract)
 
 
-def validate_tables(tables: FactTables, limits: Limits = DEFAULT) -> Validated:
+def validate_tables(tables: FactTables, limits: Limits = DEFAULT, contract: FactContract | None = None) -> Validated:
     """Validate tables already in the contract's types (e.g. built by `FactTables.from_records`)."""
-    return validate_frames({ROOT: tables.enterprises, **tables.children}, limits)
+    return validate_frames({ROOT: tables.enterprises, **tables.children}, limits, contract)
 
 
-def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> Validated:
+def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT,
+                    contract: FactContract | None = None) -> Validated:
     """Validate raw frames (table name → frame; the enterprise table is named ""; a missing child table is
-    empty), keep what passes."""
-    sch = schema()
+    empty), keep what passes. `contract`: what the records are (default: the built-in contract)."""
+    contract = contract or builtin_contract()
+    sch = layout_for(contract)
+    key = contract.key
     problems: list[pl.DataFrame] = []
     frames: dict[str, pl.DataFrame] = {}
     bad_rows: dict[str, pl.Series] = {}
     for name, spec in sch.tables.items():
         frame = raw.get(name, pl.DataFrame(schema=spec.schema())).with_row_index(ROW)
-        typed, type_problems = _conform(frame, spec)
+        typed, type_problems = _conform(frame, spec, contract.timezone)
         checks = [*type_problems, *_checks(typed, spec, limits)]
-        found, bad = _collect(typed, name, checks)
+        found, bad = _collect(typed, name, checks, key)
         problems.extend(found)
         frames[name] = typed.select(ROW, *spec.schema())
         del typed
@@ -137,7 +142,7 @@ def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> V
         root = root.with_columns(*(pl.lit(True).alias(p) for p in lists), *(pl.lit(False).alias(p + UNK)
                                                                           for p in lists))
         frames[ROOT] = root
-    id_problems, id_bad = _ids(root)
+    id_problems, id_bad = _ids(root, key)
     problems.extend(id_problems)
     key_problems, key_bad = _row_keys(root)
     problems.extend(key_problems)
@@ -159,7 +164,7 @@ def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> V
             if mask.any():
                 rows = child.filter(mask)
                 problems.append(_problem_frame(rows, name, pl.lit(IDX if code == "orphan_row" else ELEM), code,
-                                               pl.lit(reason), root))
+                                               pl.lit(reason), root, key))
         orphans += int(orphan.sum())
         bad = bad_rows[name] | repeated
         item_owners.append(child.filter(bad & ~orphan).get_column(IDX))
@@ -168,7 +173,8 @@ def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> V
     by_item = root.filter(root.get_column(IDX).is_in(owners.implode()) & ~root_bad)
     if by_item.height:
         problems.append(_problem_frame(by_item, ROOT, pl.lit(None, dtype=pl.String), "rejected_item",
-                                       pl.lit("a row of one of its lists was rejected (see that table)"), root))
+                                       pl.lit("a row of one of its lists was rejected (see that table)"), root,
+                                       key))
     rejected_owners.append(owners)
     dropped = pl.concat(rejected_owners).drop_nulls().unique()
     accepted_root = (root.filter(~root.get_column(IDX).is_in(dropped.implode())) if dropped.len() else root).drop(ROW)
@@ -181,7 +187,7 @@ def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> V
         children[name] = child.filter(keep).drop(ROW) if not keep.all() else child.drop(ROW)
     rejected = pl.concat(problems) if problems else pl.DataFrame(schema=REJECTED_SCHEMA)
     rejected = rejected.sort("table", "row", "code", maintain_order=True)
-    return Validated(FactTables(accepted_root, children).renumbered(), rejected, n, orphans)
+    return Validated(FactTables(accepted_root, children, sch).renumbered(), rejected, n, orphans)
 
 
 # ------------------------------------------------------------------------------------------ conforming
@@ -189,14 +195,14 @@ def validate_frames(raw: dict[str, pl.DataFrame], limits: Limits = DEFAULT) -> V
 Check = tuple[str, str, "pl.Expr | pl.Series", pl.Expr]  # (field, code, failing rows, reason)
 
 
-def _conform(frame: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, list[Check]]:
+def _conform(frame: pl.DataFrame, spec: TableSpec, timezone: dt.timezone) -> tuple[pl.DataFrame, list[Check]]:
     """Cast every column to the contract's type without raising; a value lost in the cast is a problem."""
     problems: list[Check] = []
     exprs: list[pl.Expr] = [pl.col(ROW)]
     columns = set(frame.columns)
     target = spec.schema()
     for leaf in spec.leaves:
-        exprs.extend(_leaf(frame, leaf, target, problems))
+        exprs.extend(_leaf(frame, leaf, target, problems, timezone))
     for path in (*spec.objects, *spec.lists_in_row()):
         exprs.extend(_presence(frame, spec, path, columns))
     if IDX in columns:
@@ -221,7 +227,8 @@ def _conform(frame: pl.DataFrame, spec: TableSpec) -> tuple[pl.DataFrame, list[C
     return typed, checks
 
 
-def _leaf(frame: pl.DataFrame, leaf: Leaf, target: dict[str, pl.DataType], problems: list[Check]) -> list[pl.Expr]:
+def _leaf(frame: pl.DataFrame, leaf: Leaf, target: dict[str, pl.DataType], problems: list[Check],
+          timezone: dt.timezone) -> list[pl.Expr]:
     path = leaf.path
     dtype = target[path]
     if path not in frame.columns:  # all unknown
@@ -236,7 +243,7 @@ def _leaf(frame: pl.DataFrame, leaf: Leaf, target: dict[str, pl.DataType], probl
     if raw == dtype and leaf.kind != "datetime":  # already the contract's type: nothing to convert or lose
         return [col, unk.alias(path + UNK)]
     if leaf.kind == "datetime":
-        return _instant(frame, path, raw, unk, problems)
+        return _instant(frame, path, raw, unk, problems, timezone)
     if leaf.kind == "enum":
         text = col.cast(pl.String, strict=False) if isinstance(raw, _TEXT) else None
         value = text.cast(dtype, strict=False) if text is not None else pl.lit(None, dtype=dtype)
@@ -253,7 +260,10 @@ def _leaf(frame: pl.DataFrame, leaf: Leaf, target: dict[str, pl.DataType], probl
         ok_text = col.str.contains(r"^\d{4}-\d{2}-\d{2}$")
         value = pl.when(ok_text).then(value)
     lost = col.is_not_null() & value.is_null()
-    what = {"bool": "true or false", "int": "an integer", "str": "text", "date": "a date (YYYY-MM-DD)"}[leaf.kind]
+    if leaf.kind == "decimal" and ok_type:  # kept as exact text: a decimal number, as the record loaders accept
+        value = pl.when(col.cast(pl.String).str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$")).then(col.cast(pl.String))
+    what = {"bool": "true or false", "int": "an integer", "str": "text", "date": "a date (YYYY-MM-DD)",
+            "decimal": "a decimal number"}[leaf.kind]
     reason = pl.format("expected {}, got `{}`", pl.lit(what), col.cast(pl.String, strict=False)) if ok_type \
         else pl.lit(f"expected {what}, got a column of {raw}")
     problems.append((path, "type", lost, reason))
@@ -270,11 +280,13 @@ def _accepts(kind: str, raw: pl.DataType) -> bool:
         return isinstance(raw, _TEXT)
     if kind == "date":
         return raw in (pl.Date, pl.String)
+    if kind == "decimal":
+        return isinstance(raw, (*_INTEGER, *_TEXT)) or raw.is_decimal()
     return False
 
 
 def _instant(frame: pl.DataFrame, path: str, raw: pl.DataType, unk: pl.Expr,
-             problems: list[Check]) -> list[pl.Expr]:
+             problems: list[Check], timezone: dt.timezone) -> list[pl.Expr]:
     """An instant: naive UTC with its offset column, or zone-aware (offset from the zone)."""
     col = pl.col(path)
     if isinstance(raw, pl.Datetime) and raw.time_zone is not None:
@@ -294,7 +306,7 @@ def _instant(frame: pl.DataFrame, path: str, raw: pl.DataType, unk: pl.Expr,
     value = pl.when(keep).then(utc)
     # converted to the facts' local time, as the record loaders do (the date is the local day), except where local
     # time would be past the calendar's last instant: there the instant keeps its own offset
-    local_offset = int(LOCAL_TIMEZONE.utcoffset(None).total_seconds())
+    local_offset = int(timezone.utcoffset(None).total_seconds())
     last = dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.timedelta(seconds=local_offset)
     offset = pl.when(keep).then(pl.when(utc > last).then(off).otherwise(pl.lit(local_offset, dtype=pl.Int32)))
     local = (value + pl.duration(seconds=offset)).dt.date()
@@ -383,7 +395,7 @@ def _field_info(model: type[BaseModel], path: str) -> Any:
     return model.model_fields.get(name)
 
 
-def _collect(frame: pl.DataFrame, table: str, checks: list[Check]) -> tuple[list[pl.DataFrame], pl.Series]:
+def _collect(frame: pl.DataFrame, table: str, checks: list[Check], key: str) -> tuple[list[pl.DataFrame], pl.Series]:
     """Evaluate every check in one pass; the failing rows as problem rows, and which rows failed any."""
     if not checks:
         return [], pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
@@ -397,16 +409,16 @@ def _collect(frame: pl.DataFrame, table: str, checks: list[Check]) -> tuple[list
         for i, (fld, code, _mask, reason) in enumerate(checks):
             if hit[i]:
                 rows = frame.filter(masks.get_column(f"c{i}").fill_null(False)).with_columns(_reason=reason)
-                out.append(_problem_frame(rows, table, pl.lit(fld), code, pl.col("_reason")))
+                out.append(_problem_frame(rows, table, pl.lit(fld), code, pl.col("_reason"), key=key))
     return out, failing.fill_null(False)
 
 
 def _problem_frame(rows: pl.DataFrame, table: str, fld: pl.Expr, code: str, reason: pl.Expr,
-                   root: pl.DataFrame | None = None) -> pl.DataFrame:
+                   root: pl.DataFrame | None = None, key: str = "id") -> pl.DataFrame:
     if table == ROOT:
-        enterprise: pl.Expr = pl.col("id")
+        enterprise: pl.Expr = pl.col(key)
     elif root is not None:
-        ids = root.select(IDX, pl.col("id").alias("_id")).unique(IDX, keep="first")  # one row per key
+        ids = root.select(IDX, pl.col(key).alias("_id")).unique(IDX, keep="first")  # one row per key
         rows = rows.join(ids, on=IDX, how="left")
         enterprise = pl.col("_id")
     else:
@@ -416,21 +428,22 @@ def _problem_frame(rows: pl.DataFrame, table: str, fld: pl.Expr, code: str, reas
                        reason=reason.cast(pl.String))
 
 
-def _ids(root: pl.DataFrame) -> tuple[list[pl.DataFrame], pl.Series]:
-    """Every enterprise needs an id; a repeated id rejects the later rows (the first is kept)."""
-    ids = root.get_column("id")
-    missing = (ids.is_null() | ids.str.strip_chars().eq("")).fill_null(True) | root.get_column("id" + UNK)
-    repeated = root.select(pl.col("id").is_duplicated() & ~pl.col("id").is_first_distinct()).to_series() \
+def _ids(root: pl.DataFrame, key: str = "id") -> tuple[list[pl.DataFrame], pl.Series]:
+    """Every enterprise needs an id (its `key`); a repeated id rejects the later rows (the first is kept)."""
+    ids = root.get_column(key)
+    missing = (ids.is_null() | ids.str.strip_chars().eq("")).fill_null(True) | root.get_column(key + UNK)
+    repeated = root.select(pl.col(key).is_duplicated() & ~pl.col(key).is_first_distinct()).to_series() \
         .fill_null(False) & ~missing
     out = []
     if missing.any():
-        out.append(_problem_frame(root.filter(missing), ROOT, pl.lit("id"), "missing_id",
-                                  pl.lit("every enterprise needs an id")))
+        out.append(_problem_frame(root.filter(missing), ROOT, pl.lit(key), "missing_id",
+                                  pl.lit(f"every record needs its {key}"), key=key))
     if repeated.any():
-        first = root.filter(pl.col("id").is_first_distinct()).select("id", pl.col(ROW).alias("_first"))
-        rows = root.filter(repeated).join(first, on="id", how="left")
-        out.append(_problem_frame(rows, ROOT, pl.lit("id"), "duplicate_id",
-                                  pl.format("duplicate id {}: first at row {}", pl.col("id"), pl.col("_first"))))
+        first = root.filter(pl.col(key).is_first_distinct()).select(key, pl.col(ROW).alias("_first"))
+        rows = root.filter(repeated).join(first, on=key, how="left")
+        out.append(_problem_frame(rows, ROOT, pl.lit(key), "duplicate_id",
+                                  pl.format(f"duplicate {key} {{}}: first at row {{}}", pl.col(key), pl.col("_first")),
+                                  key=key))
     return out, missing | repeated
 
 

@@ -27,7 +27,7 @@ from safetyrules.api import Policy
 from safetyrules.columnar.compile import compile_policy
 from safetyrules.columnar.exprs import OUTCOME_NAMES
 from safetyrules.columnar.kernel import ColumnarProgram, Evaluation
-from safetyrules.columnar.tables import FactTables
+from safetyrules.columnar.tables import FactTables, layout_for
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome
 from safetyrules.whatif.run import Row
@@ -53,18 +53,19 @@ class ColumnarWhatIf:
     def __init__(self) -> None:
         self._populations: list[_Population] = []
 
-    def _population(self, records: list[dict[str, Any]]) -> _Population:
+    def _population(self, records: list[dict[str, Any]], policy: Policy) -> _Population:
         for population in self._populations:
             if population.records is records:
                 return population
-        self._populations[:] = [*self._populations[-1:], _Population(records, FactTables.from_records(records))]
+        tables = FactTables.from_records(records, layout_for(policy.contract))
+        self._populations[:] = [*self._populations[-1:], _Population(records, tables)]
         return self._populations[-1]
 
     def __call__(self, policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
                  disabled: frozenset[str]) -> list[Row]:
         """One `Row` per (enterprise, rule), enterprises in order, rules in declared order. `Row.params` are the
         overridden params the rule reads (`params_used` of the checked policy)."""
-        population = self._population(records)
+        population = self._population(records, policy)
         key = (id(policy.checked), as_of)
         base = population.bases.get(key)
         if base is None or base.program.policy is not policy.checked:

@@ -40,6 +40,9 @@ from safetyrules.syntax.formatter import format_expr
 _I = TypeVar("_I")
 
 DEFAULT_NEW_ENTRANT_GRACE = Duration(days=90)
+ESTABLISHED = "established_on"
+"""The subject's date of establishment, if its schema declares one: new entrants get a grace period and their
+periodic duties first fall due one period after it."""
 DEFAULT_LATE_ACT_MEMORY = Duration(months=12)
 
 
@@ -127,7 +130,7 @@ class RuleEngine:
         """Every rule's result. `trace`: with explanation steps; `message_facts` (without `trace`): with the
         steps of the `applies` conditions only, the facts a message cites (callers that want outcomes only,
         such as what-if, skip them)."""
-        view = as_of_view(dict(record), as_of)
+        view = as_of_view(dict(record), as_of, self.policy.contract.as_of)
         outcomes: dict[str, Outcome] = {}
         interp = Interpreter(view, as_of, self.params.value, self.policy.defines,
                              lambda name: str(outcomes.get(name, Outcome.UNKNOWN)), trace)
@@ -160,6 +163,13 @@ class RuleEngine:
         self._traced_applies(applies.cond, facts, facts, steps)
         return steps
 
+    def _established(self, view: Mapping[str, Any]) -> Any:
+        """The subject's establishment date (`established_on`), which the engine reads for the new-entrant
+        grace and first due dates: unknown when absent; null when the subject declares no such date."""
+        if ESTABLISHED not in self.policy.contract.model.model_fields:
+            return None
+        return view.get(ESTABLISHED, UNKNOWN)
+
     # ------------------------------------------------------------------ one rule
     def _rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
               facts: Interpreter | None = None) -> RuleResult:
@@ -167,7 +177,7 @@ class RuleEngine:
         reserved: set[str] = set()
         static = self.static[rule.name]
         result = RuleResult(
-            enterprise=str(view.get("id", "")),
+            enterprise=str(view.get(self.policy.contract.key, "")),
             rule=rule.name,
             kind=rule.kind,
             implements=static.implements,
@@ -351,7 +361,7 @@ class RuleEngine:
         deadline = record("deadline", due.deadline)
         if not isinstance(deadline, dt.date):
             return _Body(Outcome.UNKNOWN, reason=Text("期限未知", "the deadline is unknown"))
-        established = view.get("established_on")
+        established = self._established(view)
         if isinstance(established, dt.date) and established > deadline:
             reserved.add("new_entrant_grace")
             grace = self._reserved("new_entrant_grace", as_of, DEFAULT_NEW_ENTRANT_GRACE)
@@ -377,7 +387,7 @@ class RuleEngine:
         last = record("last", due.last)
         if not isinstance(period, Duration) or last is UNKNOWN:
             return _Body(Outcome.UNKNOWN, period=period if isinstance(period, Duration) else None)
-        established = view.get("established_on", UNKNOWN)
+        established = self._established(view)
         if due.first is not None:
             floor = record("first", due.first)
             if not isinstance(floor, dt.date):
@@ -397,7 +407,7 @@ class RuleEngine:
         if isinstance(established, dt.date):
             first_due = max(floor, shift_date(established, period))
         elif established is UNKNOWN and not isinstance(last, dt.date):
-            interp.missing.add("established_on")
+            interp.missing.add(ESTABLISHED)
             if as_of > floor:  # it depends on when the enterprise was established
                 return _Body(Outcome.UNKNOWN, due_on=floor, period=period, reason=Text(
                     "无记录，且成立日期未知", "no qualifying event on record and the establishment date is unknown"))

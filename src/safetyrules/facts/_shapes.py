@@ -7,6 +7,7 @@ type of the field they fill.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import types
 import typing
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-ScalarKind = Literal["str", "bool", "int", "date", "datetime", "enum"]
+ScalarKind = Literal["str", "bool", "int", "decimal", "date", "datetime", "enum"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ def shape_of(annotation: object) -> Shape:
             return Shape("scalar", scalar="bool")
         if issubclass(ann, int):
             return Shape("scalar", scalar="int")
+        if issubclass(ann, decimal.Decimal):
+            return Shape("scalar", scalar="decimal")
         if issubclass(ann, dt.datetime):
             return Shape("scalar", scalar="datetime")
         if issubclass(ann, dt.date):

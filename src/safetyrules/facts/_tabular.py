@@ -29,6 +29,7 @@ import zipfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,13 @@ ID_COLUMN = "id"
 PARENT_COLUMN = "enterprise_id"
 NULL = "null"
 UNKNOWN = "unknown"
-LIST_FIELDS: dict[str, Shape] = {
-    name: shape for name, shape in field_shapes(Enterprise).items() if shape.kind == "list"
-}
+@cache
+def list_fields(model: type[BaseModel]) -> dict[str, Shape]:
+    """The list fields of a subject's model: each may come as its own sheet or file."""
+    return {name: shape for name, shape in field_shapes(model).items() if shape.kind == "list"}
+
+
+LIST_FIELDS = list_fields(Enterprise)
 
 _SPLIT = re.compile(r"[,;|，；、]")
 _INT = re.compile(r"[+-]?\d+")
@@ -180,12 +185,13 @@ def _describe(shape: Shape) -> str:
     return {"scalar": f"{shape.scalar} field", "list": "list field", "object": "object"}[shape.kind]
 
 
-def plan_columns(header: Sequence[str], model: type[BaseModel], label: str, *, main: bool) -> list[Column]:
+def plan_columns(header: Sequence[str], model: type[BaseModel], label: str, *, main: bool,
+                 parent: str = PARENT_COLUMN) -> list[Column]:
     """Resolve every named column against ``model``; structural mistakes are file errors."""
     columns: list[Column] = []
     seen: set[str] = set()
     for index, name in enumerate(header):
-        if not name or (not main and name == PARENT_COLUMN):
+        if not name or (not main and name == parent):
             continue
         if name in seen:
             raise FactsFileError(f"{label}: column {name!r} appears twice")
@@ -344,23 +350,23 @@ class ChildTable:
 
 def read_child(name: str, label: str, rows: Iterator[Row], source: FactSource) -> ChildTable:
     """Read a whole child table into memory."""
-    shape = LIST_FIELDS[name]
+    shape = list_fields(source.model)[name]
     assert shape.item is not None
     table = ChildTable(name, label)
     _, header = _header(rows, label)
-    if PARENT_COLUMN not in header:
-        raise FactsFileError(f"{label}: no {PARENT_COLUMN!r} column")
-    parent = header.index(PARENT_COLUMN)
+    if source.parent_column not in header:
+        raise FactsFileError(f"{label}: no {source.parent_column!r} column")
+    parent = header.index(source.parent_column)
     scalar_index = -1
     columns: list[Column] = []
     if shape.item.kind == "scalar":
-        values = [i for i, column in enumerate(header) if column and column != PARENT_COLUMN]
+        values = [i for i, column in enumerate(header) if column and column != source.parent_column]
         if len(values) != 1:
-            raise FactsFileError(f"{label}: needs exactly one column besides {PARENT_COLUMN!r} (e.g. 'date')")
+            raise FactsFileError(f"{label}: needs exactly one column besides {source.parent_column!r} (e.g. 'date')")
         scalar_index = values[0]
     else:
         assert shape.item.model is not None
-        columns = plan_columns(header, shape.item.model, label, main=False)
+        columns = plan_columns(header, shape.item.model, label, main=False, parent=source.parent_column)
     for position, cells in rows:
         if isinstance(cells, BadRow):
             # the enterprise it names (read leniently) is rejected: evaluating it without the row would
@@ -378,11 +384,11 @@ def read_child(name: str, label: str, rows: Iterator[Row], source: FactSource) -
         owner_cell = cells[parent] if parent < len(cells) else None
         owner = _id_text(owner_cell)
         if not owner:
-            reason = f"no {PARENT_COLUMN}: the row belongs to no enterprise"
-            reason_zh = f"缺少 {PARENT_COLUMN}，不属于任何企业"
+            reason = f"no {source.parent_column}: the row belongs to no enterprise"
+            reason_zh = f"缺少 {source.parent_column}，不属于任何企业"
             if isinstance(owner_cell, BadCell):
                 reason, reason_zh = owner_cell.message, owner_cell.zh
-            table.orphans.append((position, _row_error(PARENT_COLUMN, reason, reason_zh)))
+            table.orphans.append((position, _row_error(source.parent_column, reason, reason_zh)))
             continue
         items = table.groups.setdefault(owner, [])
         prefix = f"{name}[{len(items)}]"
@@ -412,9 +418,9 @@ def assemble(
     """Stream the main table, attaching each enterprise's child rows; child rows of no enterprise of the
     main table are rejected at the end, each with its position."""
     _, header = _header(rows, main_label)
-    if ID_COLUMN not in header:
-        raise FactsFileError(f"{main_label}: no {ID_COLUMN!r} column")
-    columns = plan_columns(header, Enterprise, main_label, main=True)
+    if source.key not in header:
+        raise FactsFileError(f"{main_label}: no {source.key!r} column")
+    columns = plan_columns(header, source.model, main_label, main=True)
     for position, cells in rows:
         if isinstance(cells, BadRow):
             yield source.reject(position, [_row_error("", f"the row cannot be read: {cells.message}",
@@ -423,10 +429,10 @@ def assemble(
         if all(_is_empty(cell) for cell in cells):
             continue
         record, overrides, errors = row_to_dict(columns, header, cells, "", None)
-        record_id = record.get(ID_COLUMN)
+        record_id = record.get(source.key)
         owner = record_id if isinstance(record_id, str) else None
         sources: dict[str, Position] = {}
-        for name in LIST_FIELDS:
+        for name in list_fields(source.model):
             override = overrides.get(name, ABSENT)
             child = children.get(name)
             items = child.groups.get(owner, []) if child is not None and owner is not None else []
@@ -461,7 +467,7 @@ def assemble(
         for owner, items in child.groups.items():
             if owner not in child.used:
                 error = _row_error(
-                    PARENT_COLUMN,
+                    source.parent_column,
                     f"no enterprise {owner!r} in the main table {main_label}",
                     f"主表 {main_label} 中没有企业 {owner}",
                 )
@@ -604,7 +610,7 @@ def read_csv(source: FactSource) -> Iterator[Loaded | Rejected]:
     children: dict[str, ChildTable] = {}
     for candidate in sorted(path.parent.glob(glob.escape(stem) + ".*" + path.suffix)):
         name = candidate.name[len(stem) + 1 : -len(path.suffix)]
-        if name in LIST_FIELDS:
+        if name in list_fields(source.model):
             _held_in_memory(candidate, "a child table", source)
             children[name] = read_child(
                 name, str(candidate), _csv_rows(candidate, source.encoding, source.limits), source
@@ -760,20 +766,21 @@ def read_xlsx(source: FactSource) -> Iterator[Loaded | Rejected]:
         raise FactsFileError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     try:
         titles: list[str] = list(workbook.sheetnames)
-        if MAIN_SHEET not in titles:
-            raise FactsFileError(f"{path}: no sheet {MAIN_SHEET!r} (sheets: {', '.join(titles)})")
+        if source.main_sheet not in titles:
+            raise FactsFileError(f"{path}: no sheet {source.main_sheet!r} (sheets: {', '.join(titles)})")
         children: dict[str, ChildTable] = {}
         for title in titles:
-            if title in LIST_FIELDS:
+            if title in list_fields(source.model):
                 label = f"{path}[{title}]"
                 children[title] = read_child(title, label, _sheet_rows(path, workbook[title], title), source)
-            elif title != MAIN_SHEET:
+            elif title != source.main_sheet:
                 source.report.warnings.append(
                     f"{path}[{title}]: sheet ignored, not a list field of the contract / "
                     "已忽略该工作表：不是事实契约中的列表字段"
                 )
         yield from assemble(
-            source, f"{path}[{MAIN_SHEET}]", _sheet_rows(path, workbook[MAIN_SHEET], MAIN_SHEET), children
+            source, f"{path}[{source.main_sheet}]", _sheet_rows(path, workbook[source.main_sheet], source.main_sheet),
+            children,
         )
     finally:
         workbook.close()

@@ -20,6 +20,7 @@ Both tables are data so that the documentation can render them. A path is a dott
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -147,9 +148,18 @@ def _parse_path(path: str, effect: Effect) -> tuple[_Segment, ...]:
     return segments
 
 
-_RULES: tuple[tuple[tuple[_Segment, ...], Effect], ...] = tuple(
-    (_parse_path(path, rule.effect), rule.effect) for path, rule in EVENT_DATE_PATHS.items()
-)
+AsOfRules = tuple[tuple[tuple[_Segment, ...], Effect], ...]
+"""Event-date rules ready to apply: each path split into its segments, with its effect."""
+
+
+def compile_rules(paths: Mapping[str, Effect | str]) -> AsOfRules:
+    """Rules for :func:`as_of_view` from event-date paths and their effects (a declared schema's
+    :func:`~.schema.as_of_rules`, or :data:`EVENT_DATE_PATHS`)."""
+    return tuple((_parse_path(path, Effect(effect)), Effect(effect)) for path, effect in paths.items())
+
+
+BUILTIN_RULES: AsOfRules = compile_rules({path: rule.effect for path, rule in EVENT_DATE_PATHS.items()})
+"""The rules of the built-in 附件4 contract."""
 
 
 def _is_after(value: object, as_of: dt.date) -> bool:
@@ -209,11 +219,12 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def as_of_view(record: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
-    """A new record showing only what had happened on or before ``as_of``; ``record`` is not changed."""
+def as_of_view(record: dict[str, Any], as_of: dt.date, rules: AsOfRules = BUILTIN_RULES) -> dict[str, Any]:
+    """A new record showing only what had happened on or before ``as_of``; ``record`` is not changed. ``rules``
+    are the event dates of the record's schema (default: the built-in contract's)."""
     if isinstance(as_of, dt.datetime):
         raise TypeError("as_of must be a date, not a datetime")
     view: dict[str, Any] = _copy(record)
-    for path, effect in _RULES:
+    for path, effect in rules:
         _apply(view, path, effect, as_of)
     return view

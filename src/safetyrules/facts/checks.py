@@ -257,13 +257,15 @@ def _list_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tu
     return out
 
 
-_LIST_PATHS = tuple(_list_paths(Enterprise))
+@cache
+def _model_list_paths(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    return tuple(_list_paths(model))
 
 
-def _list_sizes(raw: dict[str, Any], limits: Limits) -> list[FieldError]:
+def _list_sizes(raw: dict[str, Any], limits: Limits, model: type[BaseModel] = Enterprise) -> list[FieldError]:
     """Contract lists longer than ``max_list_items``, found before validation spends time on their items."""
     errors = []
-    for path in _LIST_PATHS:
+    for path in _model_list_paths(model):
         value: Any = raw
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
@@ -331,7 +333,7 @@ class RecordCheck:
     fields of a valid record (path, as in :func:`unknown_fields`, with the contract field its name is
     closest to)."""
 
-    model: Enterprise | None
+    model: BaseModel | None  # an `Enterprise`, or the subject model of a declared schema
     errors: list[FieldError]
     unknown_fields: dict[str, str | None] = field(default_factory=dict)
 
@@ -342,6 +344,7 @@ def validate_record(
     *,
     sources: Mapping[str, Position] | None = None,
     thorough: bool = True,
+    model: type[BaseModel] = Enterprise,
 ) -> RecordCheck:
     """Validate one record as every loader does.
 
@@ -350,7 +353,8 @@ def validate_record(
     walks every value (required for a dict from anywhere); a reader passes ``False`` when it knows there is
     no marker and no unpaired surrogate to find (its :class:`RecordDecoder` was not :attr:`suspect`), which
     checks the same but walks only list sizes and the extra fields. What only a file can break (its
-    encoding, its syntax, an ``id`` repeated across records) is the loaders' own business.
+    encoding, its syntax, an ``id`` repeated across records) is the loaders' own business. ``model`` is the
+    subject's model (a policy's `FactContract.model`; default: the built-in 附件4 `Enterprise`).
     """
     if not isinstance(raw, dict):
         kind = "array" if isinstance(raw, list) else type(raw).__name__
@@ -359,21 +363,21 @@ def validate_record(
             [_record_error("not_object", f"expected a JSON object, got {kind}", f"记录应为 JSON 对象，实为 {kind}")],
         )
     # refused before validation: validating a record this deep or large could exhaust the stack or take minutes
-    errors = shape_errors(raw, limits) if thorough else _list_sizes(raw, limits)
+    errors = shape_errors(raw, limits) if thorough else _list_sizes(raw, limits, model)
     if errors:
         return RecordCheck(None, errors)
     try:
-        model = Enterprise.model_validate(raw, context={"limits": limits})
+        valid = model.model_validate(raw, context={"limits": limits})
     except ValidationError as exc:
         return RecordCheck(None, capped(field_errors(exc, sources)))
-    nodes = _extra_nodes(model)
+    nodes = _extra_nodes(valid)
     if not nodes:
-        return RecordCheck(model, [])
+        return RecordCheck(valid, [])
     if not thorough:
         errors = _extra_errors(nodes, limits)
         if errors:
             return RecordCheck(None, errors)
-    return RecordCheck(model, [], _unknown(nodes))
+    return RecordCheck(valid, [], _unknown(nodes))
 
 
 # -- unknown fields ------------------------------------------------------------------------------------

@@ -19,12 +19,14 @@ from pydantic import BaseModel, Field, ValidationInfo, create_model, field_valid
 from pydantic_core import PydanticCustomError
 
 from .models import (
+    LOCAL_TIMEZONE,
     BoundedInt,
     FactModel,
     _date_list_or_none,
     _date_or_none,
-    _datetime_or_none,
     _not_before,
+    json_schema_bounds,
+    parse_datetime,
 )
 from .schema import FactSchema, FieldSpec, Label
 
@@ -46,6 +48,26 @@ def _description(label: Label | None, doc: tuple[str, ...]) -> str | None:
     if doc:
         return " ".join(doc)
     return f"{label.zh} / {label.en}" if label is not None else None
+
+
+def _instants_in(timezone: dt.timezone) -> Any:
+    """Parse an instant strictly and convert it to the schema's local time (so its date is the local day)."""
+    def parse(value: object) -> object:
+        if value is None:
+            return value
+        instant = parse_datetime(value)
+        try:
+            return instant.astimezone(timezone)
+        except OverflowError:  # at the calendar's very ends local time is past 9999-12-31: keep its own offset
+            return instant
+
+    return parse
+
+
+ENUM_NAME = "__safetyrules_name__"
+"""Attribute of a declared enumeration's class: its name in the policy language (`fire_class`)."""
+ENUM_LABELS = "__safetyrules_labels__"
+"""Attribute of a declared enumeration's class: each code's label, ``{code: (zh, en)}``, for explanations."""
 
 
 def _not_blank(value: str) -> str:
@@ -72,6 +94,9 @@ def build_models(schema: FactSchema) -> DeclaredModels:
     for name, cls in enums.items():
         spec = schema.enums[name]
         cls.__doc__ = _description(spec.label, spec.doc)
+        setattr(cls, ENUM_NAME, name)
+        setattr(cls, ENUM_LABELS, {code: (label.zh, label.en) for code, label in spec.codes.items()})
+    timezone = schema.root.timezone or LOCAL_TIMEZONE
     records: dict[str, type[BaseModel]] = {}
 
     def annotation(f: FieldSpec) -> Any:
@@ -99,7 +124,7 @@ def build_models(schema: FactSchema) -> DeclaredModels:
             info = Field(default=None, description=_description(f.label, f.doc), strict=strict or None, **bounds)
             fields[f.name] = (annotation(f) | None, info)
             if f.type in ("date", "datetime"):
-                parse = _date_or_none if f.type == "date" else _datetime_or_none
+                parse = _date_or_none if f.type == "date" else _instants_in(timezone)
                 if f.kind != "simple":
                     parse = _date_list_or_none  # lists of instants are parsed by pydantic (with an offset)
                 validators[f"_{f.name}_strict"] = field_validator(f.name, mode="before")(parse)
@@ -161,6 +186,7 @@ def json_schema(schema: FactSchema) -> dict[str, Any]:
     like the built-in contract's."""
     models = build_models(schema)
     result = models.subject.model_json_schema()
+    json_schema_bounds(result)
     defs: dict[str, Any] = result.get("$defs", {})
     for name, spec in schema.enums.items():
         entry = defs.get(_camel(name))

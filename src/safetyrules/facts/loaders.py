@@ -32,6 +32,7 @@ from safetyrules.limits import DEFAULT, Limits
 
 from . import _tabular
 from .checks import RecordDecoder, capped, nesting_error, validate_record
+from .contract import FactContract, builtin_contract
 from .errors import FactsFileError, FieldError, Position, zh_field
 from .models import Enterprise
 
@@ -50,7 +51,7 @@ class Loaded:
     """A valid record: its position, the model, and ``model.model_dump(exclude_unset=True)``."""
 
     position: Position
-    model: Enterprise
+    model: BaseModel  # an `Enterprise`, or the subject model of a policy's declared schema
     record: dict[str, Any]
 
 
@@ -195,7 +196,8 @@ class FactSource:
     a missing file or an unknown suffix, and during iteration for a file that turns out unreadable.
     ``encoding`` applies to CSV files (e.g. ``"gb18030"`` for files saved by a Chinese Excel). ``limits``
     bounds each record (nesting, list items, integers, bytes) and a ``.json`` file as a whole; a record
-    beyond one is rejected with its position and the reading goes on.
+    beyond one is rejected with its position and the reading goes on. ``contract`` says what a record is
+    (a policy's `FactContract`: its model, its key, its sheet names; default: the built-in 附件4 enterprise).
     """
 
     def __init__(
@@ -205,6 +207,7 @@ class FactSource:
         *,
         encoding: str = "utf-8-sig",
         limits: Limits = DEFAULT,
+        contract: FactContract | None = None,
     ):
         self.path = Path(path)
         self.format = SUFFIXES.get(self.path.suffix.lower(), "")
@@ -220,6 +223,12 @@ class FactSource:
         self.report = report if report is not None else LoadReport()
         self.encoding = encoding
         self.limits = limits
+        self.contract = contract if contract is not None else builtin_contract()
+        self.model = self.contract.model
+        self.key = self.contract.key
+        # CSV/Excel layout: the main sheet, and the column of a list's sheet naming its subject
+        self.main_sheet = "enterprises" if self.contract.builtin else self.contract.subject
+        self.parent_column = f"{self.contract.subject}_{self.key}"
         self.decoder = RecordDecoder()
         self._started = False
 
@@ -260,22 +269,23 @@ class FactSource:
         while reading it. ``thorough=False`` when the reader knows that the record holds no marker and no unpaired
         surrogate (see :func:`~.checks.validate_record`)."""
         found = list(errors)
-        record_id = raw.get("id") if isinstance(raw, dict) else None
+        record_id = raw.get(self.key) if isinstance(raw, dict) else None
         if isinstance(record_id, str) and record_id.strip():
             first = self.report.seen_ids.get(record_id)
             if first is None:
                 self.report.seen_ids[record_id] = position
             else:
+                who = "企业 id" if self.key == "id" and self.model is Enterprise else self.key
                 found.insert(
                     0,
                     FieldError(
-                        "id",
-                        f"duplicate id {record_id!r}: first at {first}, again at {position}",
-                        zh_field("id", f"企业 id {record_id} 重复（首次在 {first}，再次在 {position}）"),
+                        self.key,
+                        f"duplicate {self.key} {record_id!r}: first at {first}, again at {position}",
+                        zh_field(self.key, f"{who} {record_id} 重复（首次在 {first}，再次在 {position}）"),
                         "duplicate_id",
                     ),
                 )
-        check = validate_record(raw, self.limits, sources=sources, thorough=thorough)
+        check = validate_record(raw, self.limits, sources=sources, thorough=thorough, model=self.model)
         model = check.model
         found.extend(check.errors)
         if found or model is None:
@@ -424,10 +434,11 @@ class FactSource:
 
 
 def load(
-    path: Path | str, report: LoadReport | None = None, *, limits: Limits = DEFAULT
+    path: Path | str, report: LoadReport | None = None, *, limits: Limits = DEFAULT,
+    contract: FactContract | None = None,
 ) -> Iterator[Loaded | Rejected]:
     """Records of a fact file, lazily; counts go to ``report`` when given (see :class:`FactSource`)."""
-    return iter(FactSource(path, report, limits=limits))
+    return iter(FactSource(path, report, limits=limits, contract=contract))
 
 
 def _json_default(value: object) -> str:
@@ -436,7 +447,7 @@ def _json_default(value: object) -> str:
     raise TypeError(f"not JSON serialisable: {value!r}")
 
 
-def write_jsonl(records: Iterable[Enterprise | Mapping[str, Any]], path: Path | str) -> int:
+def write_jsonl(records: Iterable[BaseModel | Mapping[str, Any]], path: Path | str) -> int:
     """Write records (models, or dicts such as :attr:`Loaded.record`) as JSON Lines; returns the count.
 
     Models are written with ``exclude_unset=True``, so explicit nulls stay and absent fields stay absent.

@@ -687,9 +687,27 @@ class Enterprise(FactModel):
     _strict_date_list = field_validator("internal_assessments", mode="before")(_date_list_or_none)
 
 
+def json_schema_bounds(node: Any) -> Any:
+    """Write integer bounds as JSON Schema's ``minimum``/``maximum``: pydantic leaves the ``ge``/``le`` of a
+    field whose type carries its own validator (:data:`BoundedInt`) under their Python names, which JSON
+    Schema validators ignore."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for python, json_name in (("ge", "minimum"), ("le", "maximum")):
+                if python in node:
+                    node[json_name] = node.pop(python)
+        for value in node.values():
+            json_schema_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            json_schema_bounds(value)
+    return node
+
+
 def enterprise_json_schema() -> dict[str, Any]:
     """JSON Schema of :class:`Enterprise`; enumerations carry their Chinese labels (``x-labels-zh``)."""
     schema = Enterprise.model_json_schema()
+    json_schema_bounds(schema)
     defs: dict[str, Any] = schema.get("$defs", {})
     for enum_type, labels in ENUM_LABELS_ZH.items():
         entry = defs.get(enum_type.__name__)

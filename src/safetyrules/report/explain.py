@@ -25,6 +25,9 @@ def value_text(value: Any, lang: str) -> str:
     label = None
     if isinstance(value, StrEnum):
         label = ENUM_LABELS_ZH.get(type(value), {}).get(value.value)
+        declared = getattr(type(value), "__safetyrules_labels__", None)  # an enumeration a policy declares
+        if label is None and isinstance(declared, dict) and value.value in declared:
+            label = declared[value.value][0] if lang == "zh" else declared[value.value][1]
     elif isinstance(value, str):
         label = _LABELS.get(value)
     if label is not None:

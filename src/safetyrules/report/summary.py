@@ -44,6 +44,8 @@ class Summary:
     triggers: list[tuple[str, str, str, tuple[str, ...], dt.date | None]] = field(default_factory=list)
     overdue: list[Overdue] = field(default_factory=list)
     top: int = 10
+    subject: str = "enterprise"  # what a record is: the policy's subject (`venue` for a declared schema)
+    villages: bool = True  # records have a `village` (the 附件4 contract): a table per village
 
     def add(self, result: EnterpriseResult, name: str = "", village: str = "") -> None:
         self.enterprises += 1
@@ -106,14 +108,15 @@ class Summary:
     # ------------------------------------------------------------------ rendering
     def render(self, console: Console) -> None:
         console.print(self._rule_table())
-        console.print(self._village_table())
+        if self.villages:
+            console.print(self._village_table())
         self._render_candidates(console)
         self._render_triggers(console)
         console.print(self._overdue_table())
 
     def _rule_table(self) -> Table:
         table = Table(title=f"各项义务合规情况 Compliance per obligation — as of {self.as_of} — "
-                            f"{self.enterprises} enterprises", title_justify="left")
+                            f"{self.enterprises} {self._noun}", title_justify="left")
         table.add_column("条款 id")
         table.add_column("义务 obligation")
         for o, head in ((Outcome.VIOLATED, "违反"), (Outcome.PENDING, "待履行"), (Outcome.SATISFIED, "符合"),
@@ -129,6 +132,10 @@ class Summary:
                                                 Outcome.NOT_APPLICABLE, Outcome.UNKNOWN)),
                           "—" if rate is None else f"{rate:.0%}")
         return table
+
+    @property
+    def _noun(self) -> str:
+        return "enterprises" if self.subject == "enterprise" else f"{self.subject} records"
 
     def _village_table(self) -> Table:
         table = Table(title="各村（社区）情况 By village", title_justify="left")
@@ -156,11 +163,14 @@ class Summary:
 
     def _overdue_table(self) -> Table:
         table = Table(title=f"逾期最久的 {self.top} 项 The {self.top} most overdue items", title_justify="left")
-        for head in ("企业 enterprise", "名称 name", "村 village", "条款 id", "规则 rule", "到期 due", "逾期天数 days"):
+        who = "企业 enterprise" if self.subject == "enterprise" else f"对象 {self.subject}"
+        heads = (who, "名称 name", *(("村 village",) if self.villages else ()), "条款 id", "规则 rule", "到期 due",
+                 "逾期天数 days")
+        for head in heads:
             table.add_column(head, justify="right" if head.endswith("days") else "left")
         for o in self.most_overdue():
-            table.add_row(o.enterprise, _clip(o.name, 18), o.village, ", ".join(o.implements), o.rule,
-                          str(o.due_on), str(o.days_overdue))
+            table.add_row(o.enterprise, _clip(o.name, 18), *((o.village,) if self.villages else ()),
+                          ", ".join(o.implements), o.rule, str(o.due_on), str(o.days_overdue))
         return table
 
 
@@ -186,7 +196,8 @@ def summary_from_frame(results: Any, info: dict[str, tuple[str, str]], policy: A
     import polars as pl
 
     frame: pl.DataFrame = results
-    summary = Summary(as_of, top=top)
+    summary = Summary(as_of, top=top, subject=policy.contract.subject,
+                      villages="village" in policy.contract.model.model_fields)
     summary.enterprises = len(info)
     for r in policy.rules():
         summary.rule_ids[r.name] = r.implements

@@ -87,7 +87,7 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
         monitor = Monitor(policy, alert_days, backend="rete" if backend == "rete" else "reference",
                           params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window,
                           on_refused=refused, keep_refusals=False, limits=run_limits())
-    except (RuntimeError, ImportError) as e:
+    except (RuntimeError, ImportError, ValueError) as e:
         fail(str(e), Exit.USAGE)
         return
     started = time.perf_counter()

@@ -270,6 +270,9 @@ class Monitor:
             raise ValueError(f"unknown backend {backend!r}: use 'reference' or 'rete'")
         if flush not in ("day", "event"):
             raise ValueError(f"unknown flush mode {flush!r}: use 'day' or 'event'")
+        if not policy.contract.builtin:  # the event types (hazard_found, accident_reported …) are 附件4's
+            raise ValueError(f"policy `{policy.name}` declares its own facts (subject `{policy.contract.subject}`); "
+                             "the streaming monitor reads the events of the built-in 附件4 enterprise contract only")
         self.policy = policy
         self.alert_days = alert_days
         self.backend: Backend = backend

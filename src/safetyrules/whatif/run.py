@@ -167,13 +167,14 @@ def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, record
                progress: Callable[[int], None] | None = None, limits: Limits = DEFAULT) -> WhatIfResult:
     """Evaluate base and scenario on every date and compare. `records` are raw fact dicts."""
     params = check_scenario(scenario, scenario_policy, limits)
-    base_records = [fact_record(r) for r in records]
+    contract, key = base.contract, base.contract.key
+    base_records = [fact_record(r, contract=contract) for r in records]
     matched = [0] * len(scenario.patches)
-    scen_records = [_patched(scenario, r, matched) for r in base_records] if scenario.changes_facts \
-        else base_records
-    info = {str(r.get("id")): (str(r.get("name", "")), str(r.get("village", "") or "（未知）"),
-                               str(r.get("industry", "") or "（未知）")) for r in base_records}
-    patched = {str(r.get("id")) for r, s in zip(base_records, scen_records, strict=True) if r != s}
+    scen_records = [_patched(scenario, r, matched, scenario_policy) for r in base_records] \
+        if scenario.changes_facts else base_records
+    info = {str(r.get(key)): (str(r.get("name", "")), str(r.get("village", "") or "（未知）"),
+                              str(r.get("industry", "") or "（未知）")) for r in base_records}
+    patched = {str(r.get(key)) for r, s in zip(base_records, scen_records, strict=True) if r != s}
     added = {r.name for r in scenario_policy.checked.rules} - {r.name for r in base.checked.rules}
     comparisons = []
     for i, day in enumerate(dates):
@@ -183,16 +184,14 @@ def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, record
         if progress:
             progress(i + 1)
     rules = [(r.name, r.implements, r.title.zh) for r in scenario_policy.rules()]
-    warnings = [_unmatched(i, p.where) for i, (p, n) in enumerate(zip(scenario.patches, matched, strict=True))
+    warnings = [_unmatched(i, p.where, base) for i, (p, n) in enumerate(zip(scenario.patches, matched, strict=True))
                 if n == 0]
     return WhatIfResult(scenario, rules, comparisons, warnings, params)
 
 
-def _unmatched(index: int, where: Mapping[str, Any]) -> ScenarioWarning:
+def _unmatched(index: int, where: Mapping[str, Any], policy: Policy) -> ScenarioWarning:
     """A patch that changed no enterprise: usually a misspelt field or code, or a date written differently."""
-    from safetyrules.facts.models import Enterprise
-
-    fields = list(Enterprise.model_fields)
+    fields = list(policy.contract.model.model_fields)
     hints = [f"`{k}` is not a field of the fact contract" + (f" ({h})" if (h := suggest(k, fields)) else "")
              for k in where if k not in fields]
     hints_zh = [f"`{k}` 不是事实契约中的字段" for k in where if k not in fields]
@@ -201,7 +200,7 @@ def _unmatched(index: int, where: Mapping[str, Any]) -> ScenarioWarning:
                            "未匹配任何企业，未改变任何事实" + "".join(f"；{h}" for h in hints_zh))
 
 
-def _patched(scenario: Scenario, record: dict[str, Any], matched: list[int]) -> dict[str, Any]:
+def _patched(scenario: Scenario, record: dict[str, Any], matched: list[int], policy: Policy) -> dict[str, Any]:
     """A record with the scenario's patches applied, validated again (a patch can break the contract)."""
     current = dict(record)
     for i, p in enumerate(scenario.patches):
@@ -209,11 +208,11 @@ def _patched(scenario: Scenario, record: dict[str, Any], matched: list[int]) -> 
             matched[i] += 1
             current = p.apply(current)
     try:
-        return fact_record(current)
+        return fact_record(current, contract=policy.contract)
     except FactError as e:
         where = f"{scenario.file}: patches: " if scenario.file else ""
-        raise ScenarioError(f"{where}the patches make enterprise {record.get('id')} break the fact contract: {e}"
-                            ) from None
+        who = record.get(policy.contract.key)
+        raise ScenarioError(f"{where}the patches make enterprise {who} break the fact contract: {e}") from None
 
 
 def _compare(day: dt.date, base_rows: list[Row], scen_rows: list[Row], info: Mapping[str, tuple[str, str, str]],
