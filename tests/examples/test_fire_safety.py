@@ -149,3 +149,23 @@ def test_it_is_formatted_and_inspect_lists_its_rules() -> None:
     doc = json.loads(out)
     assert [r["name"] for r in doc["rules"]] == ["inspections_government", "inspections_other", "drills_key_unit",
                                                  "drills_other", "hazards_remediated"]
+
+
+def test_csv_files_use_the_subjects_name_and_key(tmp_path: Path) -> None:
+    # the main file holds one row per venue; a list's file `<stem>.<field>.csv` ties rows by `venue_code`
+    (tmp_path / "venues.csv").write_text("code,name,kind,key_unit,established_on\n"
+                                         "V1,永兴商场,enterprise,true,2010-06-18\n"
+                                         "V2,桃源小学,government,true,1987-09-01\n", encoding="utf-8")
+    (tmp_path / "venues.inspections.csv").write_text("venue_code,date\nV1,2022-12-02\nV2,2022-11-20\n",
+                                                     encoding="utf-8")
+    (tmp_path / "venues.drills.csv").write_text("venue_code,held_at\nV1,2022-09-30T20:00:00Z\n", encoding="utf-8")
+    policy = load_policy(POLICY)
+    loaded = [x for x in FactSource(tmp_path / "venues.csv", contract=policy.contract)]
+    assert all(isinstance(x, Loaded) for x in loaded), loaded
+    by_code = {x.record["code"]: x.record for x in loaded if isinstance(x, Loaded)}
+    assert [str(i["date"]) for i in by_code["V2"]["inspections"]] == ["2022-11-20"]
+    assert by_code["V1"]["drills"][0]["held_at"].isoformat() == "2022-10-01T04:00:00+08:00"
+    assert by_code["V2"]["drills"] == []  # the list has its file: no row there is no drill (docs/facts.md)
+    (tmp_path / "venues.inspections.csv").write_text("venue_code,date\nV9,2022-12-02\n", encoding="utf-8")
+    code, _out, err = run("eval", "--policy", str(POLICY), "--facts", str(tmp_path / "venues.csv"))
+    assert code == 3 and "V9" in err  # a row of no venue is input lost: rejected with its position
