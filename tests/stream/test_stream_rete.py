@@ -270,3 +270,29 @@ def test_a_failing_durable_call_falls_back_to_the_reference_engine(policy: Polic
     assert monitor._rete.errors > 0 and "segfault averted" in (monitor._rete.last_error or "")
     assert monitor.stats.rete_fallbacks > 0
     assert monitor.outcomes() == reference_outcomes(policy, [event], dt.date(2022, 1, 3))
+
+
+NULL_CONDITIONS = ['h.cause != "other"', 'not h.cause == "other"', 'not h.cause != "other"', 'h.cause == "other"',
+                   'h.cause not in {"other", "management"}', 'not (h.cause in {"other"})', 'h.cause in {"other"}']
+
+
+@needs_durable
+@pytest.mark.parametrize("condition", NULL_CONDITIONS)
+def test_a_null_enumeration_compares_as_the_reference_says(condition: str) -> None:
+    # `==` and `!=` are both false with null (docs/semantics.md), so `not x == "a"` is true and `x != "a"` false
+    from safetyrules import load_policy_text
+    from safetyrules.stream.rete import ReteEvaluator
+
+    policy = load_policy_text('policy p { title zh "题" en "t" }\n'
+                              'obligation o { implements "x" title zh "题" en "t" source "一" "原文" '
+                              f'each h in hazards where {condition} due within 1 day after h.found_on '
+                              'done h.reported_on }\n')
+    evaluator = ReteEvaluator(policy)
+    assert "o" in evaluator.rules  # compiled for the Rete network, not handed back to the reference engine
+    for cause in (None, "other", "management", "equipment_failure"):
+        record = {"id": "E1", "hazards": [{"id": "H1", "found_on": dt.date(2021, 3, 1), "cause": cause,
+                                           "reported_on": None}]}
+        reference = {r.rule: r for r in policy.evaluate_record(record, dt.date(2021, 6, 30)).results}
+        result = evaluator.evaluate(record, dt.date(2021, 6, 30), evaluator.rules)["o"]
+        assert result is not None
+        _same(result, reference["o"])

@@ -26,9 +26,22 @@ LAZY_ROWS = 20_000  # from this height on, new columns go through the lazy engin
 
 
 def with_columns(frame: pl.DataFrame, exprs: dict[str, pl.Expr]) -> pl.DataFrame:
-    """`frame.with_columns(**exprs)`; on large frames through the lazy engine, whose common-subexpression
-    elimination computes a sub-expression shared by several branches (a shifted date, a gathered flag) once."""
-    return frame.with_columns(**exprs)
+    """`frame.with_columns(**exprs)`, each value broadcast to the frame's height: a part of a rule that does not
+    depend on the enterprise (`require flag` with a param, a constant deadline) may come out of polars as one
+    value that it does not broadcast itself (nested `when` on literal conditions)."""
+    try:
+        return frame.with_columns(**exprs)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ShapeError):
+        columns = {name: broadcast(frame, expr) for name, expr in exprs.items()}
+        return frame.with_columns(**columns)
+
+
+def broadcast(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
+    """The value of `expr` over `frame`, one per row (a single value repeated)."""
+    values = frame.select(expr).to_series()
+    if values.len() == 1 and frame.height != 1:
+        return pl.repeat(values[0], frame.height, dtype=values.dtype, eager=True)
+    return values
 
 
 @dataclass(slots=True)

@@ -297,6 +297,7 @@ def _days_of(dur: Val) -> pl.Expr | int:
 
 def shift_date(d: pl.Expr, dur: Val, sign: int = 1) -> pl.Expr:
     """`d ± dur` as in `engine.values.shift_date`: months, then days, each saturating at the calendar's ends."""
+    d = d.cast(pl.Date)  # a `null` literal (no dtype) shifts to null, as in the reference engine
     if dur.dated is not None and dur.at is not None and all(isinstance(v, Duration) for _, v in dur.dated):
         return _shift_dated(d, dur.dated, dur.at, sign)
     months: pl.Expr | int = dur.const.months * sign if isinstance(dur.const, Duration) else wide(dur.v) * sign

@@ -188,7 +188,8 @@ def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
     return parts[::-1]
 
 
-_NEGATED = {"==": "!=", "!=": "==", "in": "not in", "not in": "in"}
+# `==` and `!=` are both false with null (docs/semantics.md), so `not x == "a"` is not `x != "a"`: see `_test`
+_NEGATED = {"in": "not in", "not in": "in"}
 
 
 def _negate(e: ast.Binary | ast.IsTest) -> ast.Expr | None:
@@ -316,11 +317,18 @@ class _Compiler:
         if isinstance(e, ast.IsTest) and e.test == "null":
             s = self._slot(slots, _field_of(e.operand, var), "present")
             return [({"$gt": {s.key: NULL}},)] if e.negated else [({s.key: NULL},)]
-        if isinstance(e, ast.Binary) and e.op in ("==", "!=") and isinstance(e.right, ast.StringLit):
-            lit = e.right.value
-            s = self._slot(slots, _field_of(e.left, var), "enum", [lit])
+        negated = isinstance(e, ast.Unary) and e.op == "not" and isinstance(e.operand, ast.Binary) \
+            and e.operand.op in ("==", "!=") and isinstance(e.operand.right, ast.StringLit)
+        test = e.operand if negated and isinstance(e, ast.Unary) else e
+        if isinstance(test, ast.Binary) and test.op in ("==", "!=") and isinstance(test.right, ast.StringLit):
+            lit = test.right.value
+            s = self._slot(slots, _field_of(test.left, var), "enum", [lit])
             code = dict(s.codes)[lit]
-            return [({s.key: code},)] if e.op == "==" else [({"$neq": {s.key: code}},)]
+            equal, other = ({s.key: code},), ({"$neq": {s.key: code}}, {"$gt": {s.key: NULL}})
+            # with null (-1) both `==` and `!=` are false, so their negations are both true
+            if test.op == "==":
+                return [({"$neq": {s.key: code}},)] if negated else [equal]
+            return [equal, ({s.key: NULL},)] if negated else [other]
         if isinstance(e, ast.Binary) and e.op in ("in", "not in") and isinstance(e.right, ast.SetLit) \
                 and all(isinstance(i, ast.StringLit) for i in e.right.items) and e.right.items:
             lits = [i.value for i in e.right.items if isinstance(i, ast.StringLit)]
