@@ -17,6 +17,7 @@ from safetyrules.columnar.exprs import (
     EXPIRED,
     NOT_APPLICABLE,
     NOT_TRIGGERED,
+    OUTCOME_NAMES,
     PENDING,
     SATISFIED,
     TRIGGERED,
@@ -27,6 +28,7 @@ from safetyrules.columnar.exprs import (
 )
 from safetyrules.columnar.scope import PROW, Scope
 from safetyrules.columnar.values import K, Unsupported, Val, const, days_between, shift_date
+from safetyrules.engine.decisions import EVENT_VERDICTS, Row, fold
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, DEFAULT_NEW_ENTRANT_GRACE, ESTABLISHED
 from safetyrules.syntax import ast
 
@@ -45,6 +47,23 @@ class RuleOut:
 
 def _c(code: int) -> pl.Expr:
     return pl.lit(code, dtype=CODE)
+
+
+CODE_OF_OUTCOME = {name: code for code, name in OUTCOME_NAMES.items()}
+
+
+def decision_expr(table: tuple[Row, ...], atoms: dict[str, pl.Expr]) -> pl.Expr:
+    """A decision table (`engine/decisions.py`) as one polars expression of outcome codes."""
+    def when(conds: list[pl.Expr], row: Row, rest: pl.Expr | None) -> pl.Expr:
+        code = _c(CODE_OF_OUTCOME[str(row.outcome)])
+        if rest is None or not conds:
+            return code
+        test = conds[0]
+        for c in conds[1:]:
+            test = test & c
+        return pl.when(test).then(code).otherwise(rest)
+
+    return fold(table, atoms, when, lambda e: ~e)
 
 
 def continuous(holds: pl.Expr) -> pl.Expr:
@@ -292,16 +311,15 @@ class RuleCompiler:
         done_date = done.is_value
         names = inner.columns({"due": due_v, "remembered": shift_date(done.v, const(memory))})
         due_v, remembered = pl.col(names["due"]), pl.col(names["remembered"])
-        code = (pl.when(~ok).then(_c(UNKNOWN_CODE))
-                .when(w.is_null()).then(_c(UNKNOWN_CODE))
-                .when(done_date & (done.v <= due_v)).then(_c(SATISFIED))
-                .when(done_date & (self.as_of <= remembered)).then(_c(VIOLATED))
-                .when(done_date).then(_c(SATISFIED))
-                .when(self.as_of <= due_v).then(_c(PENDING))
-                .when(done.is_null).then(_c(VIOLATED))
-                .otherwise(_c(UNKNOWN_CODE)))
+        seen = done_date & (done.v <= self.as_of)  # an act dated later has not happened yet on that day
+        atoms = {name: expr.fill_null(False) for name, expr in {
+            "deadline_known": ok, "filter_unknown": w.is_null(), "done": seen,
+            "on_time": done_date & (done.v <= due_v), "remembered": done_date & (self.as_of <= remembered),
+            "before_due": self.as_of <= due_v, "not_done": done.is_null | (done_date & (done.v > self.as_of)),
+        }.items()}
+        code = decision_expr(EVENT_VERDICTS, atoms)
         ev_due = pl.when(ok).then(due_v)
-        ev_delay = pl.when(ok & w.is_not_null() & done_date & (done.v > due_v)).then(days_between(due_v, done.v))
+        ev_delay = pl.when(ok & w.is_not_null() & seen & (done.v > due_v)).then(days_between(due_v, done.v))
         is_event = w.fill_null(True)
         names = inner.columns({"code": pl.when(is_event).then(code), "due": ev_due, "delay": ev_delay})
         frame = inner.frame.select(PROW, *(pl.col(n).alias(r) for r, n in names.items()))

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.types import BOOL
+from safetyrules.engine.decisions import EVENT_VERDICTS, decide
 from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, truth
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import (
@@ -238,8 +239,8 @@ class RuleEngine:
         result.listed_until = body.listed_until
         result.reason = body.reason
         result.exception = body.exception
-        if body.due_on is not None:
-            if body.outcome is Outcome.VIOLATED:
+        if body.due_on is not None:  # a violation before the due date (a requirement) is not overdue
+            if body.outcome is Outcome.VIOLATED and as_of > body.due_on:
                 result.days_overdue = (as_of - body.due_on).days
             elif body.outcome is Outcome.PENDING:
                 result.days_remaining = (body.due_on - as_of).days
@@ -352,7 +353,12 @@ class RuleEngine:
         if isinstance(due, ast.DueEvery):
             body = self._periodic(due, interp, view, record, as_of, reserved)
             if self._all(rule, ast.Require):
-                body.outcome = worst([body.outcome, _continuous(holds)])
+                required = _continuous(holds)
+                if worst([body.outcome, required]) is not body.outcome:  # the requirement decides, not the date
+                    body.outcome = required
+                    body.reason = Text("要求的条件不成立", "the requirement does not hold") \
+                        if required is Outcome.VIOLATED else Text("要求的条件是否成立未知",
+                                                                  "whether the requirement holds is unknown")
             return body
         return _Body(_continuous(holds))
 
@@ -467,20 +473,15 @@ class RuleEngine:
                 deadline_path = self._path(due.deadline, env)
                 return EventResult(path, Outcome.UNKNOWN, missing=(deadline_path,) if deadline_path else ())
         done = record("done", due.done, env)
-        ev = EventResult(path, Outcome.UNKNOWN, event_on=start, due_on=due_on,
-                         done_on=done if isinstance(done, dt.date) else None)
-        if where is UNKNOWN:
-            return ev
-        if isinstance(done, dt.date):
-            if done <= due_on:
-                ev.outcome = Outcome.SATISFIED
-            else:
-                ev.delay_days = (done - due_on).days
-                ev.outcome = Outcome.VIOLATED if as_of <= shift_date(done, memory) else Outcome.SATISFIED
-        elif as_of <= due_on:
-            ev.outcome = Outcome.PENDING
-        else:
-            ev.outcome = Outcome.VIOLATED if done is None else Outcome.UNKNOWN
+        dated = isinstance(done, dt.date)
+        seen = dated and done <= as_of  # an act dated later has not happened yet on the evaluation day
+        row = decide(EVENT_VERDICTS, {
+            "deadline_known": True, "filter_unknown": where is UNKNOWN, "done": seen,
+            "on_time": dated and done <= due_on, "remembered": dated and as_of <= shift_date(done, memory),
+            "before_due": as_of <= due_on, "not_done": done is None or (dated and done > as_of)})
+        ev = EventResult(path, row.outcome, event_on=start, due_on=due_on, done_on=done if seen else None)
+        if row.late:
+            ev.delay_days = (done - due_on).days
         return ev
 
     def _trigger(self, rule: ast.RuleDecl, interp: Interpreter, record: Any, as_of: dt.date) -> _Body:

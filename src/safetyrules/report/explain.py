@@ -139,7 +139,7 @@ def _message(result: RuleResult, lang: str, outcomes: Mapping[str, Outcome] | No
     details: list[str] = []
     facts = _facts([s for s in result.steps if (s.note or "").startswith("applies")], lang)
     details.extend(facts)
-    if result.outcome is Outcome.NOT_APPLICABLE and result.reason:
+    if result.outcome in (Outcome.NOT_APPLICABLE, Outcome.VIOLATED) and result.reason:
         details.append(result.reason.zh if zh else result.reason.en)
     details.extend(_timing(result, lang))
     if result.rules_used and outcomes is not None:

@@ -65,6 +65,7 @@ from typing import Any, Literal
 from safetyrules.api import Policy
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.types import BOOL, DATE, INSTANT
+from safetyrules.engine.decisions import EVENT_VERDICTS, exclusive_rows
 from safetyrules.engine.interpreter import coalesce, element_label
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Citation, EventResult, Outcome, ParamUse, RuleResult, Text
@@ -417,16 +418,59 @@ _SINK: list[tuple[Any, ...]] = []
 _ACTION_ERRORS: list[str] = []
 _SESSIONS = itertools.count()
 
-# verdicts of the classification rules
-SAT, LATE_VIOLATED, LATE_SATISFIED, PENDING, VIOLATED, TRIGGERED, EXPIRED = range(1, 8)
+# verdicts of the classification rules: one per row of the event decision table (engine/decisions.py), then
+# the trigger's two
+_Conds = tuple[dict[str, Any], ...]
+_EVENT_ATOMS: dict[str, tuple[list[_Conds], list[_Conds]]] = {  # atom → (alternatives when true, when false)
+    "done": ([({"$gt": {"done": NULL}}, {"$lte": {"done": {"$m": "now"}}})],
+             [({"done": NULL},), ({"$gt": {"done": {"$m": "now"}}},)]),
+    "on_time": ([({"$gt": {"done": NULL}}, {"$lte": {"done": {"$m": "due"}}})],
+                [({"done": NULL},), ({"$gt": {"done": {"$m": "due"}}},)]),
+    "remembered": ([({"$gt": {"done": NULL}}, {"$lte": {"now": {"$m": "mem"}}})],
+                   [({"done": NULL},), ({"$gt": {"now": {"$m": "mem"}}},)]),
+    "before_due": ([({"$lte": {"now": {"$m": "due"}}},)], [({"$gt": {"now": {"$m": "due"}}},)]),
+    "not_done": ([({"done": NULL},), ({"$gt": {"done": {"$m": "now"}}},)],
+                 [({"$gt": {"done": NULL}}, {"$lte": {"done": {"$m": "now"}}})]),
+}
+"""The atoms a Rete item can have (its deadline, filter and act are known: other items stay on the reference
+engine), as durable-rules conditions on the item's fact (`done`, `due`, `mem`, `now` as day ordinals)."""
 
-_WINDOW_VERDICTS: tuple[tuple[int, tuple[dict[str, Any], ...]], ...] = (
-    (SAT, ({"$gt": {"done": NULL}}, {"$lte": {"done": {"$m": "due"}}})),
-    (LATE_VIOLATED, ({"$gt": {"done": {"$m": "due"}}}, {"$lte": {"now": {"$m": "mem"}}})),
-    (LATE_SATISFIED, ({"$gt": {"done": {"$m": "due"}}}, {"$gt": {"now": {"$m": "mem"}}})),
-    (PENDING, ({"done": NULL}, {"$lte": {"now": {"$m": "due"}}})),
-    (VIOLATED, ({"done": NULL}, {"$gt": {"now": {"$m": "due"}}})),
-)
+
+def _event_verdicts() -> tuple[tuple[int, _Conds], ...]:
+    """Each row of the event table as mutually exclusive conjunctions of conditions (every matching rule of
+    a Rete network fires), numbered by the row's place in the table (from 1)."""
+    out: list[tuple[int, _Conds]] = []
+    for row, alternatives in exclusive_rows(EVENT_VERDICTS, frozenset(_EVENT_ATOMS)):
+        verdict = EVENT_VERDICTS.index(row) + 1
+        for alternative in alternatives:
+            parts = [_EVENT_ATOMS[c.lstrip("!")][1 if c.startswith("!") else 0] for c in alternative]
+            for combination in itertools.product(*parts):
+                conds = _simplified([cond for conj in combination for cond in conj])
+                if conds is not None and (verdict, conds) not in out:
+                    out.append((verdict, conds))
+    return tuple(out)
+
+
+def _simplified(conds: list[dict[str, Any]]) -> _Conds | None:
+    """A conjunction without repeated conditions; None when two of them contradict each other (`x == v` with
+    `x > v`, `x <= y` with `x > y`, `x == NULL` with `x > y`), so that no rule is registered that can never
+    fire; the conditions in a fixed order, so that a conjunction reached twice is registered once."""
+    unique: list[dict[str, Any]] = []
+    for cond in conds:
+        if cond not in unique:
+            unique.append(cond)
+    for cond in unique:
+        (op, test), = cond.items()
+        if op == "$gt":
+            (name, value), = test.items()
+            # NULL (-1) is below every day ordinal: `x == NULL` contradicts any `x > …`
+            if {name: value} in unique or {"$lte": {name: value}} in unique or {name: NULL} in unique:
+                return None
+    return tuple(sorted(unique, key=repr))
+
+
+_WINDOW_VERDICTS = _event_verdicts()
+TRIGGERED, EXPIRED = 101, 102
 _TRIGGER_VERDICTS: tuple[tuple[int, tuple[dict[str, Any], ...]], ...] = (
     (TRIGGERED, ({"$lte": {"now": {"$m": "until"}}},)),
     (EXPIRED, ({"$gt": {"now": {"$m": "until"}}},)),
@@ -489,8 +533,8 @@ def _main_ruleset(rules: Iterable[ReteRule]) -> str:
     for rule in rules:
         verdicts = _TRIGGER_VERDICTS if rule.shape == "trigger" else _WINDOW_VERDICTS
         for a, alternative in enumerate(rule.alternatives):
-            for verdict, conds in verdicts:
-                key = f"r{rule.code}_a{a}_v{verdict}"
+            for j, (verdict, conds) in enumerate(verdicts):
+                key = f"r{rule.code}_a{a}_v{verdict}_{j}"
                 definition[key] = {"all": [{"m": {"$and": [{"t": 1}, {"r": rule.code}, *alternative, *conds]}}]}
                 actions[key] = _verdict_action(verdict)
     definition["catch_all"] = copy.deepcopy(_CATCH_ALL)
@@ -759,15 +803,12 @@ class ReteEvaluator:
                 outcome = Outcome.TRIGGERED if verdict == TRIGGERED else Outcome.EXPIRED
                 events.append(EventResult(item.path, outcome, event_on=item.on, listed_until=item.until))
                 continue
-            ev = EventResult(item.path, Outcome.UNKNOWN, event_on=item.start, due_on=item.due, done_on=item.done)
-            if verdict == SAT:
-                ev.outcome = Outcome.SATISFIED
-            elif verdict in (LATE_VIOLATED, LATE_SATISFIED):
+            row = EVENT_VERDICTS[verdict - 1]
+            seen = item.done if item.done is not None and item.done <= as_of else None
+            ev = EventResult(item.path, row.outcome, event_on=item.start, due_on=item.due, done_on=seen)
+            if row.late:
                 assert item.done is not None and item.due is not None
                 ev.delay_days = (item.done - item.due).days
-                ev.outcome = Outcome.VIOLATED if verdict == LATE_VIOLATED else Outcome.SATISFIED
-            else:
-                ev.outcome = Outcome.PENDING if verdict == PENDING else Outcome.VIOLATED
             events.append(ev)
         if rule.shape == "trigger":
             kinds = {e.outcome for e in events}
@@ -804,7 +845,7 @@ class ReteEvaluator:
         if effect is not None:
             result.effect = Text(effect.text.zh, effect.text.en)
         if due_on is not None:
-            if outcome is Outcome.VIOLATED:
+            if outcome is Outcome.VIOLATED and as_of > due_on:
                 result.days_overdue = (as_of - due_on).days
             elif outcome is Outcome.PENDING:
                 result.days_remaining = (due_on - as_of).days
