@@ -684,12 +684,26 @@ def next_change(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], d
             if k < len(found):
                 consider(add_days(found[k], 1))
         for sign, p in plan.shifts:
-            # x is crossed within a few days of x - sign·p, later for a later x: start near day + sign·p
-            k = bisect.bisect_left(found, add_days(_shift(day, p, sign), -_FEW_DAYS))
-            for x in found[k:k + 3]:
-                for crossing in _crossing(x, sign, p):
-                    consider(crossing)
+            for crossing in _next_crossings(found, day, sign, p):
+                consider(crossing)
     return best
+
+
+def _next_crossings(found: tuple[dt.date, ...], day: dt.date, sign: int, p: Duration) -> Iterator[dt.date]:
+    """The crossing days (:func:`_crossing`) of the dates `found` (sorted) that may be the earliest after `day`.
+
+    Both crossing days of a date x (when `as_of + sign·p` reaches x, when it passes x) never decrease as x
+    grows (calendar arithmetic clamps month ends, but keeps order). So the dates before `day + sign·p` (less a
+    few days of clamping) were all crossed on or before `day`; from there, every date is looked at until the
+    first one that is reached only after `day`: no later date is crossed earlier. Each date found in between
+    is looked at — several hires a few days apart, or other dates of the same list, must not hide the one
+    that is crossed next (only looking at the first three such dates missed it)."""
+    k = bisect.bisect_left(found, add_days(_shift(day, p, sign), -_FEW_DAYS))
+    for x in found[k:]:
+        crossings = list(_crossing(x, sign, p))
+        yield from crossings
+        if not crossings or crossings[0] > day:
+            return  # reached after `day`, or never (past the calendar's end): no later date is crossed sooner
 
 
 def _next_new_year(plan: RulePlan, result: RuleResult, record: Mapping[str, Any], dates: FieldDates,
