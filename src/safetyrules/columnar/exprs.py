@@ -67,6 +67,14 @@ def _root_record(model: type[BaseModel]) -> Val:
     return Val(K.REC, pl.col(IDX), base=pl.col(IDX), rec=RecRef(ROOT, "", model, folded=True))
 
 
+def _null_decides(unk: pl.Expr, *operands: Val) -> pl.Expr:
+    """`unk`, except on rows where an operand is null: there null decides the result whatever the unknown
+    operands are (`NULL_RESULT` in engine/decisions.py)."""
+    if unk is FALSE:
+        return FALSE
+    return unk & ~_any([v.is_null for v in operands])
+
+
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
     out = exprs[0]
     for e in exprs[1:]:
@@ -286,7 +294,7 @@ class Evaluator:
     def _compare(self, op: str, a: Val, b: Val, scope: Scope) -> Val:
         if op in ("in", "not in"):
             return self._member(op, a, b, scope)
-        unk = or_(a.unk, b.unk)
+        unk = _null_decides(or_(a.unk, b.unk), a, b)
         known = unk is FALSE
         if a.kind is K.NULL or b.kind is K.NULL:
             # a comparison with null is false, `==` and `!=` included (test null with `is null`)
@@ -316,7 +324,8 @@ class Evaluator:
     def _member(self, op: str, a: Val, s: Val, scope: Scope) -> Val:
         """`x in S`: unknown if either is; false (`not in`: true) when S or x is null."""
         if s.kind is K.NULL:
-            return _sized(from_truth(pl.when(a.unk | s.unk).then(None).otherwise(pl.lit(op == "not in"))), a, s)
+            unk_null = _null_decides(or_(a.unk, s.unk), a, s)
+            return _sized(from_truth(pl.when(unk_null).then(None).otherwise(pl.lit(op == "not in"))), a, s)
         if s.kind is not K.COLL or s.coll is None:
             raise Unsupported("membership in a non-collection")
         coll = s.coll
@@ -345,7 +354,7 @@ class Evaluator:
         res = pl.when(a.v.is_null() | s.v.is_null()).then(pl.lit(False)).otherwise(found)
         if op == "not in":
             res = ~res
-        unk = or_(a.unk, s.unk)
+        unk = _null_decides(or_(a.unk, s.unk), a, s)
         return _sized(from_truth(gate(unk, res), unk is FALSE), a, s)
 
     def _in_mask(self, scope: Scope, a: Val, s: Val, table: str, codes: tuple[str, ...]) -> pl.Expr:
@@ -421,7 +430,7 @@ class Evaluator:
         if a.const is not NOCONST and b.const is not NOCONST:
             folded = _arith(op, a.const, b.const)
             return unknown(a.kind) if folded is UNKNOWN else const(folded)
-        unk = or_(a.unk, b.unk)
+        unk = _null_decides(or_(a.unk, b.unk), a, b)
         kinds = (a.kind, b.kind)
         if K.NULL in kinds:
             kind = (b if a.kind is K.NULL else a).kind
@@ -487,7 +496,7 @@ class Evaluator:
             parts["unk"] = ~_any([a.is_value for a in args]) & _any([a.unk for a in args])
             return Val(kind, parts["v"], parts["unk"], off=parts.get("off"), days=parts.get("days"),
                        secs=parts.get("secs"), size=_size(*args, *args))
-        anyunk = _any([a.unk for a in args])
+        anyunk = _null_decides(_any([a.unk for a in args]), *args)
         anynull = _any([a.v.is_null() for a in args])
         size = _size(*args, *args)
         if f == "date" and len(args) == 3:

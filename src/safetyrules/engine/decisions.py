@@ -19,11 +19,28 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
-from safetyrules.engine.results import Outcome
-
 E = TypeVar("E")
+
+
+class Outcome(StrEnum):
+    VIOLATED = "violated"
+    PENDING = "pending"
+    SATISFIED = "satisfied"
+    NOT_APPLICABLE = "not_applicable"
+    UNKNOWN = "unknown"
+    TRIGGERED = "triggered"
+    EXPIRED = "expired"
+    NOT_TRIGGERED = "not_triggered"
+
+
+# How bad an outcome is, to combine several (per event, per requirement) into one.
+SEVERITY_ORDER = {
+    Outcome.VIOLATED: 5, Outcome.UNKNOWN: 4, Outcome.PENDING: 3, Outcome.SATISFIED: 2,
+    Outcome.NOT_APPLICABLE: 1,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +77,18 @@ EVENT_VERDICTS: tuple[Row, ...] = (
 """One event of `due within W after S done A` / `due on D done A`. An act dated after the evaluation day has
 not happened yet on that day: it counts as not done (an as-of view hides most such dates already; this row
 covers a date the view keeps or a rule computes)."""
+
+
+NULL_RESULT: dict[str, object] = {
+    **dict.fromkeys(("==", "!=", "<", "<=", ">", ">="), False),  # a comparison with null is false
+    "in": False, "not in": True,  # `x in S` with x or S null
+    **dict.fromkeys(("+", "-", "*"), None),  # arithmetic with null is null
+    **dict.fromkeys(("date", "year", "days_between", "greatest", "least"), None),
+}
+"""What an operation gives when one of its operands is null, whatever the others are — known or unknown:
+null decides before unknown (the result does not depend on the unknown operand). With no null operand, any
+unknown operand makes the result unknown. `coalesce`, `and`, `or`, `not`, `is` and `if` have their own rules
+(docs/semantics.md)."""
 
 
 def holds(condition: str, atoms: Mapping[str, bool]) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 from safetyrules.check.checker import MAX_RANGE, children, free_names
 from safetyrules.diagnostics import Span
+from safetyrules.engine.decisions import NULL_RESULT
 from safetyrules.engine.values import UNKNOWN, Duration, int64_or_unknown, shift_date, shift_instant, show
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
@@ -448,22 +449,16 @@ class Interpreter:
         op = e.op
         if self._probes:
             self._probe(e, env, left, right)
+        if left is None or right is None:  # null decides, whatever the other side (test null with `is null`)
+            return NULL_RESULT[op]
         if left is UNKNOWN or right is UNKNOWN:
             return UNKNOWN
         if op in ("in", "not in"):
-            if right is None:
-                return op == "not in"
-            if left is None:
-                return op == "not in"
             found = left in right
             return found if op == "in" else not found
         if op in ("==", "!="):
-            if left is None or right is None:  # a comparison with null is false (test it with `is null`)
-                return False
             same = left == right
             return same if op == "==" else not same
-        if left is None or right is None:
-            return False
         try:
             return _COMPARE[op](left, right)
         except TypeError:  # e.g. a naive and an aware instant: refuse rather than guess
@@ -501,10 +496,10 @@ class Interpreter:
         args = [self.eval(a, env) for a in e.args]
         if f == "coalesce":
             return coalesce(args)
+        if any(a is None for a in args):  # null decides before unknown (engine/decisions.py)
+            return NULL_RESULT[f]
         if any(a is UNKNOWN for a in args):
             return UNKNOWN
-        if any(a is None for a in args):
-            return None
         match f:
             case "date" if len(args) == 3:
                 try:
@@ -758,10 +753,10 @@ def _not(v: Any) -> Any:
 def _arith(op: str, a: Any, b: Any) -> Any:
     """`a op b`. Dates saturate at the ends of the calendar (`shift_date`); an integer (or a duration's part)
     outside the signed 64-bit range is unknown, in every engine (docs/semantics.md)."""
+    if a is None or b is None:  # null decides before unknown (engine/decisions.py)
+        return NULL_RESULT[op]
     if a is UNKNOWN or b is UNKNOWN:
         return UNKNOWN
-    if a is None or b is None:
-        return None
     if isinstance(a, dt.datetime) and isinstance(b, Duration):
         return shift_instant(a, b, 1 if op == "+" else -1)
     if isinstance(a, dt.date) and isinstance(b, Duration):

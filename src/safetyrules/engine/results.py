@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from safetyrules.engine.decisions import SEVERITY_ORDER, Outcome
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.values import show, to_json
 
 RESULT_SCHEMA_VERSION = "1.0"
-
-
-class Outcome(StrEnum):
-    VIOLATED = "violated"
-    PENDING = "pending"
-    SATISFIED = "satisfied"
-    NOT_APPLICABLE = "not_applicable"
-    UNKNOWN = "unknown"
-    TRIGGERED = "triggered"
-    EXPIRED = "expired"
-    NOT_TRIGGERED = "not_triggered"
+__all__ = ["OUTCOME_ZH", "RESULT_SCHEMA_VERSION", "SEVERITY_ORDER", "EnterpriseResult", "EventResult", "Outcome",
+           "ParamUse", "RuleResult", "Text"]
 
 
 OUTCOME_ZH = {
@@ -38,13 +29,6 @@ OUTCOME_ZH = {
     Outcome.EXPIRED: "已过期",
     Outcome.NOT_TRIGGERED: "未触发",
 }
-
-# How bad an outcome is, to combine several (per event, per requirement) into one.
-SEVERITY_ORDER = {
-    Outcome.VIOLATED: 5, Outcome.UNKNOWN: 4, Outcome.PENDING: 3, Outcome.SATISFIED: 2,
-    Outcome.NOT_APPLICABLE: 1,
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Text:

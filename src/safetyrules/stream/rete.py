@@ -65,7 +65,7 @@ from typing import Any, Literal
 from safetyrules.api import Policy
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.check.types import BOOL, DATE, INSTANT
-from safetyrules.engine.decisions import EVENT_VERDICTS, exclusive_rows
+from safetyrules.engine.decisions import EVENT_VERDICTS, NULL_RESULT, exclusive_rows
 from safetyrules.engine.interpreter import coalesce, element_label
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Citation, EventResult, Outcome, ParamUse, RuleResult, Text
@@ -736,18 +736,18 @@ class ReteEvaluator:
             args = [self._term(a, item, as_of) for a in e.args]
             if e.func == "coalesce":
                 return coalesce(args)
+            if any(a is None for a in args):  # null decides before unknown (engine/decisions.py)
+                return NULL_RESULT[e.func]
             if any(a is UNKNOWN for a in args):
                 return UNKNOWN
-            if any(a is None for a in args):
-                return None
             return args[0].date() if isinstance(args[0], dt.datetime) else UNKNOWN
         if isinstance(e, ast.Binary):
             a = self._term(e.left, item, as_of)
             b = self._duration(e.right, as_of)
+            if a is None:  # null decides before unknown (engine/decisions.py)
+                return NULL_RESULT[e.op]
             if a is UNKNOWN or b is None:
                 return UNKNOWN
-            if a is None:
-                return None
             sign = 1 if e.op == "+" else -1
             if isinstance(a, dt.datetime):
                 return shift_instant(a, b, sign)
@@ -757,14 +757,15 @@ class ReteEvaluator:
     def _encode_compare(self, cmp: _Compare, item: Mapping[str, Any], as_of: dt.date, fact: dict[str, Any]) -> bool:
         left = self._term(cmp.left, item, as_of)
         right = self._term(cmp.right, item, as_of)
-        if left is UNKNOWN or right is UNKNOWN:
+        decided = left is None or right is None  # a comparison with null is false, even with an unknown side
+        if not decided and (left is UNKNOWN or right is UNKNOWN):
             return False
         for value in (left, right):
-            if value is not None and isinstance(value, dt.datetime) is not cmp.instant:
+            if value is not None and value is not UNKNOWN and isinstance(value, dt.datetime) is not cmp.instant:
                 return False
-        fact[cmp.guard_key] = 1 if left is not None and right is not None else 0
-        fact[cmp.lhs_key] = _number(left, cmp.instant) if left is not None else NULL
-        fact[cmp.rhs_key] = _number(right, cmp.instant) if right is not None else _NEVER
+        fact[cmp.guard_key] = 0 if decided else 1
+        fact[cmp.lhs_key] = NULL if decided else _number(left, cmp.instant)
+        fact[cmp.rhs_key] = _NEVER if decided else _number(right, cmp.instant)
         return True
 
     def _join(self, rule: ReteRule, view: Mapping[str, Any], items: list[_Item], as_of: dt.date, now: int) -> bool:
