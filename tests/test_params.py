@@ -4,13 +4,18 @@ scenario's text), typed values (YAML, TOML, the library). One gate: `engine.para
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
+from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from safetyrules.api import Policy, load_policy
-from safetyrules.engine.params import ParamError, ParamTable, check_override
+from safetyrules.cli import cli
+from safetyrules.engine.params import ParamError, ParamTable, check_override, read_text
 from safetyrules.engine.values import Duration
 from safetyrules.limits import Limits
 from safetyrules.yamltext import load_yaml
@@ -149,3 +154,97 @@ def test_yaml_toml_and_the_command_line_give_the_same_value(policy: Policy, yaml
     from_toml = tomllib.loads(f"v = {toml_text}")["v"]
     values = {check_override(policy.checked, param, v) for v in (from_yaml, from_toml, cli_text)}
     assert len(values) == 1
+
+
+# ---------------------------------------------------------------------------- one value syntax
+# The same text, given as `--param NAME=TEXT` and as `NAME: TEXT` in a scenario's `params:`, reads as the same
+# value or is refused by both: one reader (`engine.params.read_text`), YAML scalars taken as written.
+SAME_TEXT: list[tuple[str, str, Any]] = [
+    ("high_risk_industries", "[construction, mining]", frozenset({"construction", "mining"})),
+    ("high_risk_industries", "[construction,mining]", frozenset({"construction", "mining"})),
+    ("high_risk_industries", "{construction, mining}", frozenset({"construction", "mining"})),
+    ("high_risk_industries", '["construction", "mining"]', frozenset({"construction", "mining"})),
+    ("high_risk_industries", "construction, mining", frozenset({"construction", "mining"})),
+    ("high_risk_industries", "'construction'", frozenset({"construction"})),
+    ("high_risk_industries", "[]", frozenset()),
+    ("other_assessment_period", "2 years", Duration(months=24)),
+    ("other_assessment_period", '"2 years"', Duration(months=24)),
+    ("other_assessment_period", "'90 days'", Duration(days=90)),
+    ("periodic_first_due_anchor", "2021-12-31", dt.date(2021, 12, 31)),
+    ("periodic_first_due_anchor", "'2021-12-31'", dt.date(2021, 12, 31)),
+    ("safety_staff_threshold", "30", 30),
+    ("safety_staff_threshold", "030", 30),  # YAML 1.1 alone reads 24 (octal)
+    ("safety_staff_threshold", "'30'", 30),
+    ("safety_staff_threshold", "-5", -5),
+    ("external_audit_required", "true", True),
+    ("external_audit_required", "False", False),
+    ("external_audit_required", "'true'", True),
+    ("risk_control_levels", "{enterprise, team}", frozenset({"enterprise", "team"})),
+    # refused by both (YAML 1.1 alone took them as true, 30, 1000, 30)
+    ("external_audit_required", "yes", ParamError),
+    ("external_audit_required", "on", ParamError),
+    ("safety_staff_threshold", "0x1e", ParamError),
+    ("safety_staff_threshold", "1_000", ParamError),
+    ("safety_staff_threshold", "30.0", ParamError),
+    ("other_assessment_period", "30", ParamError),
+    ("high_risk_industries", "{construction: 1}", ParamError),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "want"), SAME_TEXT, ids=[f"{n}-{t}" for n, t, _ in SAME_TEXT])
+def test_the_command_line_and_a_scenario_read_the_same_text_alike(policy: Policy, tmp_path: Path, name: str,
+                                                                    text: str, want: Any) -> None:
+    from safetyrules.cli.common import parse_params
+    from safetyrules.whatif.run import check_scenario
+    from safetyrules.whatif.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: same\nparams:\n  {name}: {text}\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    if want is ParamError:
+        with pytest.raises(click.BadParameter, match=f"does not fit `{name}`"):
+            parse_params((f"{name}={text}",), policy)
+        with pytest.raises(ScenarioError, match=f"params.{name}: .*does not fit `{name}`"):
+            check_scenario(scenario, policy)
+        with pytest.raises(ParamError):
+            read_text(text, policy.checked.param_types[name])
+        return
+    assert parse_params((f"{name}={text}",), policy) == {name: want}
+    assert check_scenario(scenario, policy) == {name: want}
+    assert read_text(text, policy.checked.param_types[name]) == want
+
+
+def test_a_yaml_set_written_as_a_flow_mapping_is_a_set(policy: Policy) -> None:
+    """`{construction, mining}` in YAML is a mapping with empty values (YAML's own `!!set`): a set of codes
+    wherever YAML data reaches the check (policy tests, YAML read by the library)."""
+    value = load_yaml("v: {construction, mining}")["v"]
+    assert value == {"construction": None, "mining": None}
+    assert check_override(policy.checked, "high_risk_industries", value) == frozenset({"construction", "mining"})
+
+
+def test_a_misfit_says_what_was_expected_in_english_and_chinese(policy: Policy) -> None:
+    with pytest.raises(ParamError) as info:
+        check_override(policy.checked, "high_risk_industries", "[construction, minning]")
+    message = str(info.value)
+    english, chinese = message.split(" / ")
+    assert "`[construction, minning]` does not fit `high_risk_industries`" in english
+    assert "expected a set of industry codes" in english
+    assert "参数 `high_risk_industries` 的取值 `[construction, minning]` 不符合其类型，应为一组 industry 代码" \
+        in chinese
+    with pytest.raises(ParamError, match="应为期限，如 `2 years`"):
+        check_override(policy.checked, "other_assessment_period", "two years")
+
+
+def test_the_documented_syntax_is_in_one_place_and_linked() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    cli = (docs / "cli.md").read_text(encoding="utf-8")
+    whatif = (docs / "whatif.md").read_text(encoding="utf-8")
+    assert "### Param values" in cli
+    assert "cli.md#param-values" in whatif
+
+
+def test_the_bundled_policy_evaluates_with_a_set_written_as_in_docs(policy: Policy) -> None:
+    result = CliRunner().invoke(cli, ["eval", "--as-of", "2022-06-30", "--format", "json",
+                                      "--param", "high_risk_industries=[construction,mining]"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["params"]["high_risk_industries"] == ["construction", "mining"]

@@ -1,10 +1,12 @@
 """Param values: defaults, dated values (as OpenFisca parameters), and what-if overrides.
 
 An override replaces a param's whole schedule with one value. Every override, wherever it comes from, passes
-`check_override`: text from the command line or a scenario (`2 years`, `[construction, mining]`, `2021-12-31`,
-`true`, `90`) and typed Python values from YAML, TOML or the library (`["construction"]`, `3`, a `date`) are
-checked against the param's declared type, within the limits, and a misfit is a `ParamError` naming the param,
-the value and what was expected.
+`check_override`: text — `--param NAME=VALUE`, a scalar of a scenario's or a policy test's `params:` as it is
+written in the YAML file (`2 years`, `[construction, mining]`, `{construction, mining}`, `construction, mining`,
+`2021-12-31`, `true`, `90`, a code bare or quoted), all read by one function, `read_text` — and typed Python
+values from TOML or the library (`["construction"]`, `3`, a `date`) are checked against the param's declared
+type, within the limits, and a misfit is a `ParamError` naming the param, the value and what was expected, in
+English and Chinese. The syntax is documented once, in docs/cli.md ("Param values").
 """
 
 from __future__ import annotations
@@ -100,7 +102,19 @@ def check_override(policy: CheckedPolicy, name: object, value: Any, limits: Limi
         return _typed(value, t, limits)
     except _Misfit as e:
         raise ParamError(f"`{_show(value)}` does not fit `{name}`: {e}; expected {expected(t, limits)} / "
-                         f"参数 `{name}` 的取值 `{_show(value)}` 不符合其类型") from None
+                         f"参数 `{name}` 的取值 `{_show(value)}` 不符合其类型，应为{expected_zh(t)}") from None
+
+
+def read_text(text: str, t: LangType, limits: Limits = DEFAULT) -> Any:
+    """The one reading of a param value written as text, whatever wrote it (the command line, a YAML scalar as
+    written in the file): a set as `[a, b]`, `{a, b}` or `a, b` (`[]`: empty), a duration `2 years`, a date
+    `YYYY-MM-DD`, `true`/`false`, a whole number, an instant, a code bare or quoted; a scalar wholly in quotes
+    is read without them. Raises `ParamError` (not naming a param: `check_override` does)."""
+    try:
+        return _typed(text, t, limits)
+    except _Misfit as e:
+        raise ParamError(f"`{_show(text)}`: {e}; expected {expected(t, limits)} / 取值 `{_show(text)}` 不符合"
+                         f"类型，应为{expected_zh(t)}") from None
 
 
 class _Misfit(Exception):
@@ -127,6 +141,25 @@ def expected(t: LangType, limits: Limits = DEFAULT) -> str:
     return shapes.get(t, str(t))
 
 
+def expected_zh(t: LangType) -> str:
+    """`expected(t)` in Chinese, for the Chinese half of messages."""
+    if isinstance(t, SetType):
+        if isinstance(t.elem, EnumType):
+            return f"一组 {t.elem.name} 代码，如 [{', '.join(t.elem.codes[:2])}]"
+        return f"一组{expected_zh(t.elem)}，如 [a, b]"
+    if isinstance(t, EnumType):
+        return f"一个 {t.name} 代码（{', '.join(t.codes)}）"
+    shapes: dict[LangType, str] = {
+        DURATION: "期限，如 `2 years`、`6 months`、`90 days`",
+        DATE: "日期 YYYY-MM-DD",
+        INSTANT: "时刻，如 2022-01-01T08:00:00+08:00",
+        NUMBER: "整数",
+        BOOL: "true 或 false",
+        STRING: "文本",
+    }
+    return shapes.get(t, str(t))
+
+
 _INT = re.compile(r"[+-]?[0-9]{1,40}")
 _DURATION = re.compile(r"([0-9]{1,40})\s*(year|month|week|day|hour|minute)s?")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
@@ -138,13 +171,17 @@ def _typed(value: Any, t: LangType, limits: Limits) -> Any:
     if isinstance(t, SetType):
         if isinstance(value, str):
             value = _split(value)
+        elif isinstance(value, dict) and value and all(v is None for v in value.values()):
+            value = list(value)  # YAML's way to write a set: `{construction, mining}` (keys with no values)
         if not isinstance(value, list | tuple | set | frozenset):
             raise _Misfit(f"{_kind(value)} is not a set")
         if len(value) > limits.max_list_items:
             raise _Misfit(f"{len(value):,} items: more than {limits.max_list_items:,} (max_list_items)")
         return frozenset(_typed(item, t.elem, limits) for item in value)
-    if isinstance(value, str) and t != STRING:
-        return _from_text(value.strip(), t, limits)
+    if isinstance(value, str):
+        if t == STRING:  # text is kept as given, but for the quotes around it
+            return _unquote(value.strip()) if _unquote(value.strip()) != value.strip() else value
+        return _from_text(_unquote(value.strip()), t, limits)
     if isinstance(t, EnumType) or t == STRING:
         if not isinstance(value, str):
             raise _Misfit(f"{_kind(value)} is not text")
@@ -183,10 +220,10 @@ def _typed(value: Any, t: LangType, limits: Limits) -> Any:
 
 
 def _from_text(text: str, t: LangType, limits: Limits) -> Any:
-    """A scalar written as text: codes and dates bare or quoted, numbers, true/false, durations and instants
-    as policy literals."""
+    """A scalar written as text (its quotes, if any, already taken off): codes, dates, numbers, true/false,
+    durations and instants as policy literals."""
     if isinstance(t, EnumType):
-        return _code(_unquote(text), t)
+        return _code(text, t)
     if t == BOOL:
         if text.lower() not in ("true", "false"):
             raise _Misfit("not true or false")
@@ -196,7 +233,7 @@ def _from_text(text: str, t: LangType, limits: Limits) -> Any:
             raise _Misfit("not a whole number")
         return _typed(int(text), t, limits)
     if t == DATE:
-        day = _unquote(text)
+        day = text
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day):
             raise _Misfit("not a date YYYY-MM-DD")
         try:

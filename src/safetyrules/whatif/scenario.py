@@ -19,6 +19,11 @@ Patches apply to the facts before validation; `where` compares top-level fields 
 means "one of"; dates compare as dates, whether YAML gave text or TOML a date). A scenario with nothing in it is
 the base: its diff is empty.
 
+Param values are read as written: a YAML scalar is passed on as its text (`030` is thirty, `yes` is not
+`true`, `{construction, mining}` is a set), so `params:` takes exactly what `--param NAME=VALUE` takes, read by
+the same function (`engine.params.read_text`; the syntax: docs/cli.md, "Param values"). TOML values are typed
+(a string, a number, a date, a list) and pass the same check.
+
 Every mistake in the file is a `ScenarioError` naming the file and the key path (`patches[1].where`): the
 wrong shape (a list where a mapping belongs, a number for a path), a bad date, a document beyond the limits
 (size, nesting, YAML aliases, integers; `safetyrules.limits`). Param values are checked against the policy's
@@ -41,7 +46,7 @@ import yaml
 from safetyrules.engine.values import add_months
 from safetyrules.errors import InputError
 from safetyrules.limits import DEFAULT, Limits
-from safetyrules.yamltext import DocumentError, check_tree, key_path, load_yaml, read_document
+from safetyrules.yamltext import DocumentError, check_tree, compose_yaml, key_path, read_document
 
 
 class ScenarioError(InputError):
@@ -254,8 +259,47 @@ def _kind(value: object) -> str:
     return kinds.get(type(value), f"a {type(value).__name__}")
 
 
+_NULL_TAG = "tag:yaml.org,2002:null"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def written(node: yaml.Node) -> Any:
+    """A YAML value as it is written in the file: a scalar's text (None for a plain `null`, `~` or nothing), a
+    list of them, and a mapping whose values are all empty (`{construction, mining}`, YAML's set) as the list of
+    its keys. Param values are read from this, not from what YAML 1.1 makes of them (`030` is 24 to YAML,
+    `yes` true), with the same reader as the command line (`engine.params.read_text`)."""
+    if isinstance(node, yaml.ScalarNode):
+        return None if node.tag == _NULL_TAG and node.style is None else str(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return [written(n) for n in node.value]
+    if isinstance(node, yaml.MappingNode):
+        if node.value and all(isinstance(v, yaml.ScalarNode) and v.tag == _NULL_TAG for _, v in node.value):
+            return [written(k) for k, _ in node.value]
+        return {written(k): written(v) for k, v in node.value}
+    return None
+
+
+def written_params(node: yaml.Node | None, data: Any) -> Any:
+    """The `params:` of a YAML document (its node graph and its data) with each value as written (`written`);
+    the data's own `params` when it is not a mapping with text keys (its shape is then reported as usual)."""
+    params = data.get("params") if isinstance(data, dict) else None
+    if not isinstance(node, yaml.MappingNode) or not isinstance(params, dict):
+        return params
+    found = [v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.tag == _STR_TAG and k.value == "params"]
+    if len(found) != 1 or not isinstance(found[0], yaml.MappingNode) \
+            or not all(isinstance(k, yaml.ScalarNode) and k.tag == _STR_TAG for k, _ in found[0].value):
+        return params
+    return {str(k.value): written(v) for k, v in found[0].value}
+
+
 def parse_document(path: Path, text: str, limits: Limits = DEFAULT) -> Any:
     """A scenario's text as data: TOML when the file name ends in `.toml`, else YAML; within `limits`."""
+    return _parse(path, text, limits)[0]
+
+
+def _parse(path: Path, text: str, limits: Limits) -> tuple[Any, yaml.Node | None]:
+    """`parse_document`, and the YAML node graph (None for TOML)."""
+    node: yaml.Node | None = None
     try:
         if path.suffix.lower() == ".toml":
             try:
@@ -264,7 +308,7 @@ def parse_document(path: Path, text: str, limits: Limits = DEFAULT) -> Any:
                 raise ScenarioError(f"{path}: not valid TOML: {e}") from None
         else:
             try:
-                data = load_yaml(text, limits)
+                data, node = compose_yaml(text, limits)
             except yaml.YAMLError as e:
                 raise ScenarioError(f"{path}: not valid YAML: {e}") from None
         check_tree(data, limits)
@@ -277,7 +321,7 @@ def parse_document(path: Path, text: str, limits: Limits = DEFAULT) -> Any:
     except ValueError:  # tomllib: an integer of more than 4,300 digits (Python refuses to convert it)
         raise ScenarioError(f"{path}: an integer of more than 4,300 digits: outside ±{limits.max_int:,} (max_int)"
                             ) from None
-    return data
+    return data, node
 
 
 def load_scenario(path: Path, limits: Limits = DEFAULT) -> Scenario:
@@ -286,7 +330,7 @@ def load_scenario(path: Path, limits: Limits = DEFAULT) -> Scenario:
         text = read_document(path, limits)
     except DocumentError as e:
         raise ScenarioError(f"{path}: {e}") from None
-    data = parse_document(path, text, limits)
+    data, node = _parse(path, text, limits)
     read = _Reader(path, limits)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping with keys {', '.join(sorted(_KEYS))}, not "
@@ -330,7 +374,8 @@ def load_scenario(path: Path, limits: Limits = DEFAULT) -> Scenario:
         policy=read.file_path(data["policy"], "policy") if data.get("policy") is not None else None,
         facts=read.file_path(data["facts"], "facts") if data.get("facts") is not None else None,
         dates=tuple(dates),
-        params=dict(read.mapping(data.get("params"), "params")),
+        params=dict(read.mapping(written_params(node, data) if node is not None else data.get("params"),
+                                 "params")),
         rules_off=frozenset(rules_off),
         rules_add=tuple(rules_add),
         patches=tuple(patches),
