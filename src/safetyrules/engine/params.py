@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from safetyrules.check.checker import CheckedPolicy, Checker, suggest
-from safetyrules.check.types import BOOL, DATE, DURATION, INSTANT, NUMBER, STRING, EnumType, LangType, SetType
+from safetyrules.check.types import (
+    ANY,
+    BOOL,
+    DATE,
+    DURATION,
+    INSTANT,
+    NUMBER,
+    STRING,
+    EnumType,
+    LangType,
+    SetType,
+)
 from safetyrules.engine.values import Duration
 from safetyrules.errors import InputError
 from safetyrules.limits import DEFAULT, Limits
@@ -60,11 +71,22 @@ def literal_value(e: ast.Expr) -> Any:
 
 
 class ParamTable:
+    """Every param's schedule for one run, with its overrides.
+
+    A definition (`define`) may be overridden like a param (`--param key_industries=[construction]`): its value
+    is then that constant for the run, checked against the definition's type. It gets a schedule like an
+    overridden param (so `value`, `is_overridden` and the results' params report it) and is listed in
+    `define_overrides`; the engines read definitions from `definitions`, which leaves it out, so that its name
+    reads as a param (see `definitions`).
+    """
+
     def __init__(self, policy: CheckedPolicy, overrides: Mapping[str, Any] | None = None,
                  limits: Limits = DEFAULT) -> None:
         self.policy = policy
         self.limits = limits
         self.schedules: dict[str, Schedule] = {}
+        self.overrides: dict[str, Any] = {}  # every override, checked: name → value (params and definitions)
+        self.define_overrides: dict[str, Any] = {}  # the overridden definitions: name → value
         for name, decl in policy.params.items():
             entries: list[tuple[dt.date | None, Any]] = []
             for item in decl.items:
@@ -76,33 +98,55 @@ class ParamTable:
         if overrides is not None and not isinstance(overrides, Mapping):
             raise ParamError(f"params must be a mapping of param names to values, not {_kind(overrides)}")
         for name, value in (overrides or {}).items():
-            self.schedules[name] = Schedule(((None, self.coerce(name, value)),), overridden=True)
+            checked = self.coerce(name, value)
+            self.overrides[name] = checked
+            self.schedules[name] = Schedule(((None, checked),), overridden=True)
+            if name in policy.defines:
+                self.define_overrides[name] = checked
+        self._definitions: Mapping[str, ast.DefineDecl] = policy.defines if not self.define_overrides else {
+            n: d for n, d in policy.defines.items() if n not in self.define_overrides}
+
+    @property
+    def definitions(self) -> Mapping[str, ast.DefineDecl]:
+        """The definitions the engines evaluate in this run: the policy's, less the overridden ones, whose names
+        then read as params (`value`) — an engine that looks a name up among these definitions first and among
+        the params next gives an override precedence. The same mapping object on every call (the interpreter
+        caches definition chains per mapping); the policy's own when nothing is overridden."""
+        return self._definitions
 
     def value(self, name: str, day: dt.date) -> Any:
-        """The param's value in force on `day` (KeyError when `name` is not a param)."""
+        """The param's value in force on `day`, or an overridden definition's value (KeyError when `name` is
+        neither a param nor an overridden definition)."""
         return self.schedules[name].at(day)
 
     def is_overridden(self, name: str) -> bool:
         return self.schedules[name].overridden
 
     def coerce(self, name: str, value: Any) -> Any:
-        """`value` as a value of the param `name` (see `check_override`)."""
+        """`value` as a value of the param or definition `name` (see `check_override`)."""
         return check_override(self.policy, name, value, self.limits)
 
 
 def check_override(policy: CheckedPolicy, name: object, value: Any, limits: Limits = DEFAULT) -> Any:
-    """The one gate of every param override: `value` (text, or a typed Python value) as a runtime value of
-    the param's declared type, or `ParamError` naming the param, the value and what was expected."""
-    if not isinstance(name, str) or name not in policy.params:
-        hint = suggest(name, policy.params) if isinstance(name, str) else None
+    """The one gate of every override: `value` (text, or a typed Python value) as a runtime value of the
+    param's declared type — or of a definition's type (declared, else the type of its expression) — or
+    `ParamError` naming the param, the value and what was expected."""
+    if not isinstance(name, str) or (name not in policy.params and name not in policy.defines):
+        hint = suggest(name, [*policy.params, *policy.defines]) if isinstance(name, str) else None
+        defines = f"; the definitions: {', '.join(sorted(policy.defines))}" if policy.defines else ""
         raise ParamError(f"no param named `{_show(name)}`" + (f"; {hint}" if hint else "")
-                         + f" (the params are: {', '.join(sorted(policy.params))}) / 没有名为 `{_show(name)}` 的参数")
-    t = policy.param_types[name]
+                         + f" (the params are: {', '.join(sorted(policy.params))}{defines}) / "
+                         f"没有名为 `{_show(name)}` 的参数或定义")
+    is_param = name in policy.params
+    t = policy.param_types[name] if is_param else policy.define_types[name]
     try:
+        if t == ANY:
+            raise _Misfit("the definition's type is not known")
         return _typed(value, t, limits)
     except _Misfit as e:
         raise ParamError(f"`{_show(value)}` does not fit `{name}`: {e}; expected {expected(t, limits)} / "
-                         f"参数 `{name}` 的取值 `{_show(value)}` 不符合其类型，应为{expected_zh(t)}") from None
+                         f"{'参数' if is_param else '定义'} `{name}` 的取值 `{_show(value)}` 不符合其类型，"
+                         f"应为{expected_zh(t)}") from None
 
 
 def read_text(text: str, t: LangType, limits: Limits = DEFAULT) -> Any:
