@@ -154,3 +154,12 @@ def test_a_columnar_whatif_on_a_definition_agrees(policy: Policy, tmp_path: Path
         [(c.enterprise, c.rule, c.base, c.scenario) for c in reference.dates[0].changes]
     assert {(c.enterprise, c.rule) for c in columnar.dates[0].changes} >= {("R1", "apprenticeship"),
                                                                              ("B1", "apprenticeship")}
+
+
+def test_the_checker_lists_the_definitions_each_rule_reads(policy: Policy) -> None:
+    """What an overridden definition reaches: the rules that read it, directly or through other definitions."""
+    used = policy.checked.defines_used
+    assert set(used) == {r.name for r in policy.checked.rules}
+    assert "key_industries" in used["apprenticeship"]
+    assert not any("key_industries" in used[r.name] for r in policy.checked.rules if r.name != "apprenticeship")
+    assert "has_responsibility_system" in used["assessment_results_published"]

@@ -248,3 +248,45 @@ def test_the_bundled_policy_evaluates_with_a_set_written_as_in_docs(policy: Poli
                                       "--param", "high_risk_industries=[construction,mining]"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["params"]["high_risk_industries"] == ["construction", "mining"]
+
+
+# ---------------------------------------------------------------------------- reserved params
+HEADER = 'policy p {\n  title zh "测试" en "Test"\n  period 2020-04-01 .. 2022-12-31\n}\n'
+DUES = {
+    "by": "require obsolete_equipment_in_use == 0\n  due by 2021-12-31",
+    "every": "due every 1 year\n    last max(a in risk_assessments where a.comprehensive: a.date)",
+    "every_first": "due every 1 year\n    last max(a in risk_assessments: a.date)\n    first 2021-01-01",
+    "within": "each c in changes where c.major\n  due within 30 days after c.date\n"
+              "      done min(a in risk_assessments where a.date >= c.date: a.date)",
+    "on": "each h in hazards where h.major\n  due on h.plan.time_limit\n"
+          "      done greatest(h.remediated_on, h.verified_on)",
+    "continuous": "require obsolete_equipment_in_use == 0\n  due continuous",
+}
+
+
+def rules_policy(header: str = HEADER, extra: str = "") -> Policy:
+    from safetyrules.api import load_policy_text
+
+    rules = "".join(f'\nobligation {name} {{\n  implements "{name}"\n  title zh "规则" en "Rule"\n  source "s" "q"\n'
+                    f"  {items}\n}}\n" for name, items in DUES.items())
+    return load_policy_text(header + extra + rules)
+
+
+def test_reserved_params_of_each_kind_of_deadline() -> None:
+    from safetyrules.check.checker import reserved_params_of
+
+    checked = rules_policy().checked
+    got = {name: reserved_params_of(checked.rule(name), checked.contract) for name in DUES}
+    assert got == {"by": {"new_entrant_grace"}, "every": {"periodic_first_due_anchor"}, "every_first": set(),
+                   "within": {"late_act_memory"}, "on": {"late_act_memory"}, "continuous": set()}
+
+
+def test_builtin_params_are_the_reserved_params_read_and_not_declared(policy: Policy) -> None:
+    assert policy.checked.builtin_params == {}  # the bundled policy declares all three
+    assert rules_policy().checked.builtin_params == {
+        "late_act_memory": Duration(months=12), "new_entrant_grace": Duration(days=90),
+        "periodic_first_due_anchor": dt.date(2020, 4, 1)}  # the policy's period start
+    declared = rules_policy(extra='param late_act_memory: duration {\n  default 6 months\n  source "s" "q"\n}\n')
+    assert set(declared.checked.builtin_params) == {"new_entrant_grace", "periodic_first_due_anchor"}
+    no_period = rules_policy('policy p {\n  title zh "测试" en "Test"\n}\n')
+    assert no_period.checked.builtin_params["periodic_first_due_anchor"] is None

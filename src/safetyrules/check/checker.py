@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from safetyrules.check.types import (
     ANY,
@@ -54,6 +55,33 @@ RESERVED_PARAMS: dict[str, LangType] = {
     "periodic_first_due_anchor": DATE,
 }
 
+# The value the engines use for a reserved param the policy does not declare (docs/semantics.md); None for
+# `periodic_first_due_anchor`: the start of the policy's `period` (`CheckedPolicy.builtin_params` resolves it).
+RESERVED_DEFAULTS: dict[str, Duration | None] = {
+    "new_entrant_grace": Duration(days=90),
+    "late_act_memory": Duration(months=12),
+    "periodic_first_due_anchor": None,
+}
+
+ESTABLISHED_FIELD = "established_on"
+"""The subject's date of establishment, if its schema declares one: the engines give new entrants
+`new_entrant_grace` after a `due by` deadline."""
+
+
+def reserved_params_of(rule: ast.RuleDecl, contract: FactContract) -> set[str]:
+    """The reserved params the engines read for `rule`'s kind of deadline, not named in its text:
+    `late_act_memory` for `due within` / `due on` (a late act leaves the duty violated that long),
+    `new_entrant_grace` for `due by` (when the subject has an establishment date), `periodic_first_due_anchor`
+    for `due every` without `first` (the first due date with no event on record)."""
+    due = rule.due
+    if isinstance(due, ast.DueWithin | ast.DueOn):
+        return {"late_act_memory"}
+    if isinstance(due, ast.DueBy) and ESTABLISHED_FIELD in contract.model.model_fields:
+        return {"new_entrant_grace"}
+    if isinstance(due, ast.DueEvery) and due.first is None:
+        return {"periodic_first_due_anchor"}
+    return set()
+
 # Built-in functions: name → (arities, description). Typed in `_call`.
 FUNCTIONS = {
     "date": "date(instant) → date; date(year, month, day) → date",
@@ -83,6 +111,12 @@ class CheckedPolicy:
     expr_types: dict[int, LangType] = field(default_factory=dict)
     schema: FactSchema | None = None  # the facts the policy declares (None: the built-in contract)
     contract: FactContract = field(default_factory=builtin_contract)  # the facts as the engines read them
+    # the reserved params some rule reads that the policy does not declare → the built-in value the engines use
+    # (None: no value — `periodic_first_due_anchor` of a policy without a `period`)
+    builtin_params: dict[str, Any] = field(default_factory=dict)
+    # rule → the definitions it reads, directly or through other definitions (what an overridden definition
+    # reaches: see `engine.params.ParamTable.define_overrides`)
+    defines_used: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def catalogue(self) -> tuple[str, ...]:
@@ -192,6 +226,8 @@ class Checker:
             expr_types=self.expr_types,
             schema=schema,
             contract=self.contract,
+            builtin_params=self._builtin_params(header),
+            defines_used={n: {x for x in self._closure(n) if x in self.defines} for n in self.rules},
         )
         return CheckResult(policy, diags)
 
@@ -798,6 +834,13 @@ class Checker:
 
     def _params_of(self, name: str) -> set[str]:
         return {x for x in self._closure(name) if x in self.params}
+
+    def _builtin_params(self, header: ast.PolicyDecl) -> dict[str, Any]:
+        """The reserved params a rule reads and the policy does not declare, with the value the engines use."""
+        start = next((i.start for i in header.items if isinstance(i, ast.Period)), None)
+        read = {p for r in self.rules.values() for p in reserved_params_of(r, self.contract)}
+        return {p: RESERVED_DEFAULTS[p] if p != "periodic_first_due_anchor" else start
+                for p in sorted(read) if p not in self.params}
 
     def _rule_order(self) -> list[str]:
         deps = {n: self._rule_refs(n) for n in self.rules}
