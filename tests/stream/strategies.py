@@ -112,12 +112,20 @@ def payload(draw: st.DrawFn, type_: str, day: dt.date) -> dict[str, Any] | None:
     raise AssertionError(type_)
 
 
+CHINA = dt.timezone(dt.timedelta(hours=8))
+OFFSETS = st.one_of(st.just(CHINA),
+                    st.integers(-12 * 4, 14 * 4).map(lambda q: dt.timezone(dt.timedelta(minutes=15 * q))))
+"""Offsets of real time zones, from -12:00 to +14:00 in quarter hours (China's most often)."""
+
+
 @st.composite
-def event(draw: st.DrawFn) -> dict[str, Any]:
-    day = draw(st.dates(START, END))
+def event(draw: st.DrawFn, offsets: bool = False, end: dt.date = END) -> dict[str, Any]:
+    """One event dated from START to `end`; with `offsets`, its timestamp carries any offset (its day is its
+    local date there)."""
+    day = draw(st.dates(START, end))
     minute = draw(st.integers(0, 24 * 60 - 1))
     at = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60,
-                     tzinfo=dt.timezone(dt.timedelta(hours=8)))
+                     tzinfo=draw(OFFSETS) if offsets else CHINA)
     type_ = draw(st.sampled_from(TYPES))
     out: dict[str, Any] = {"enterprise": draw(st.sampled_from(ENTERPRISES)), "type": type_,
                            "timestamp": at.isoformat()}
@@ -128,9 +136,13 @@ def event(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def history(draw: st.DrawFn, max_events: int = 14) -> list[dict[str, Any]]:
-    """Events in arrival order: mostly by timestamp, some late, some sent twice, clock events between."""
-    events = sorted(draw(st.lists(event(), min_size=1, max_size=max_events)), key=lambda e: e["timestamp"])
+def history(draw: st.DrawFn, max_events: int = 14, offsets: bool = False, end: dt.date = END,
+            ) -> list[dict[str, Any]]:
+    """Events in arrival order: mostly by timestamp, some late, some sent twice, clock events between. With
+    `offsets`, timestamps carry mixed offsets (arrival mostly in order of their text, not of their instants);
+    an `end` close to START makes the events of an enterprise days apart, not months."""
+    events = sorted(draw(st.lists(event(offsets, end), min_size=1, max_size=max_events)),
+                    key=lambda e: e["timestamp"])
     arrival: list[dict[str, Any]] = []
     for e in events:
         arrival.append(e)
@@ -141,8 +153,44 @@ def history(draw: st.DrawFn, max_events: int = 14) -> list[dict[str, Any]]:
             i = draw(st.integers(0, len(arrival) - 2))
             j = draw(st.integers(i + 1, len(arrival) - 1))
             arrival.insert(j, arrival.pop(i))
-    clocks = draw(st.lists(st.dates(START, END + dt.timedelta(days=400)), max_size=5))
+    clocks = draw(st.lists(st.dates(START, end + dt.timedelta(days=400 if end == END else 5)), max_size=5))
     for d in sorted(clocks):
         clock = {"type": "clock", "timestamp": f"{d.isoformat()}T00:00:00+08:00"}
         arrival.insert(draw(st.integers(0, len(arrival))), clock)
     return arrival
+
+
+ORDERED = (  # events of one enterprise whose order matters: a later one updates or wipes what an earlier made
+    ("hazard_found", {"id": "H1", "major": True, "cause": "management"}),
+    ("hazard_reported", {"hazard_id": "H1"}),
+    ("enterprise_updated", {"hazards": []}),
+    ("accident_occurred", {"id": "A1", "severity": "general"}),
+    ("accident_reported", {"accident_id": "A1"}),
+    ("enterprise_updated", {"accidents": []}),
+    ("change_made", {"kind": "process", "major": True, "authorized": False}),
+    ("enterprise_updated", {"changes": []}),
+)
+
+
+@st.composite
+def offset_history(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A few days of one registered enterprise whose events carry mixed offsets, so that their order by local
+    day and by instant differ; they arrive in the order of their local dates and times, a clock event at the
+    start of each day (China time) between them."""
+    registration = {"industry": "construction", "established_on": "2010-01-01", "hazards": [], "changes": [],
+                    "accidents": [], "inspection_findings": [], "reports": [], "risk_assessments": []}
+    timed: list[tuple[str, dict[str, Any]]] = [(f"{START}T09:00:00", {
+        "enterprise": "E1", "type": "enterprise_updated", "timestamp": f"{START}T09:00:00+08:00",
+        "payload": registration})]
+    for _ in range(draw(st.integers(2, 8))):
+        day = START + dt.timedelta(days=draw(st.integers(1, 4)))
+        minute = draw(st.integers(0, 24 * 60 - 1))
+        local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+        type_, body = draw(st.sampled_from(ORDERED))
+        at = local.replace(tzinfo=draw(OFFSETS))
+        timed.append((local.isoformat(), {"enterprise": "E1", "type": type_, "timestamp": at.isoformat(),
+                                          "payload": dict(body)}))
+    for k in range(1, 7):
+        day = START + dt.timedelta(days=k)
+        timed.append((f"{day}T00:00:00", {"type": "clock", "timestamp": f"{day}T00:00:00+08:00"}))
+    return [e for _, e in sorted(timed, key=lambda t: t[0])]

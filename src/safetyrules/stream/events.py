@@ -816,6 +816,15 @@ def too_late(day: dt.date, final_before: dt.date) -> EventRejected:
         "too-late"))
 
 
+def _folded_before(before: dt.date) -> dt.datetime | None:
+    """The instant before which events are final when events dated before `before` are: `before - 1 day`
+    00:00 UTC, the earliest a timestamp dated `before` or later (in an offset under a day) can be. None when
+    no instant is that early."""
+    if before.toordinal() <= 1:
+        return None
+    return dt.datetime.combine(before - dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
 def _refused(err: EventRejected, enterprise: str) -> Receipt:
     return Receipt(Status.REJECTED, str(err), enterprise, err.zh)
 
@@ -865,15 +874,23 @@ class EnterpriseLog:
         return self._rejected
 
     def compact(self, before: dt.date) -> int:
-        """Make the events dated before `before` final: fold them into `base` and forget them (their digests
-        too), so that the log holds only the events a late arrival could still be inserted among. Returns
-        how many were folded; those rejected are appended to `final_rejections`. A later event dated before
-        `before` is refused by `add`."""
+        """Make the events dated before `before` final: a later event dated before `before` is refused by
+        `add`. Those stamped before any event still accepted can be (:func:`_folded_before`) are folded into
+        `base` and forgotten (their digests too), so that the log holds only the events a late arrival could
+        still be inserted among; the record stays the fold of every accepted event in instant order. Returns
+        how many were folded; those rejected are appended to `final_rejections`."""
         if self.final_before is not None and before <= self.final_before:
             return 0
         self.final_before = before
+        # Fold in instant order, never past an instant that an event still accepted (dated `before` or later
+        # in its own offset) may carry: such an event is stamped after `before - 1 day` 00:00 UTC (an offset is
+        # less than a day), and every event stamped before that is dated before `before` in any offset. Folding
+        # by local day instead folded an update stamped 2022-05-09T20:00-10:00 before a hazard found at
+        # 2022-05-10T00:30+14:00 arrived, though the hazard is 20 hours older: applied after the update that
+        # wipes it.
+        cutoff = _folded_before(before)
         k = 0
-        while k < len(self.entries) and self.entries[k].prep.day < before:
+        while k < len(self.entries) and cutoff is not None and self.entries[k].prep.timestamp < cutoff:
             k += 1
         if not k:
             return 0
