@@ -290,3 +290,14 @@ def test_builtin_params_are_the_reserved_params_read_and_not_declared(policy: Po
     assert set(declared.checked.builtin_params) == {"new_entrant_grace", "periodic_first_due_anchor"}
     no_period = rules_policy('policy p {\n  title zh "测试" en "Test"\n}\n')
     assert no_period.checked.builtin_params["periodic_first_due_anchor"] is None
+
+
+def test_policy_params_lists_the_builtin_ones_after_the_declared(policy: Policy) -> None:
+    assert not any(p.builtin for p in policy.params())
+    params = rules_policy(extra='param late_act_memory: duration {\n  default 6 months\n  source "s" "q"\n}\n'
+                          ).params()
+    assert [(p.name, p.default, p.builtin) for p in params] == [
+        ("late_act_memory", Duration(months=6), False),
+        ("new_entrant_grace", Duration(days=90), True),
+        ("periodic_first_due_anchor", dt.date(2020, 4, 1), True)]
+    assert [p.type for p in params if p.builtin] == ["duration", "date"]

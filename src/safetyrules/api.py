@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from safetyrules.check.checker import CheckedPolicy
+from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy, suggest
 from safetyrules.check.pipeline import Compilation, compile_paths, compile_sources
 from safetyrules.diagnostics import Diagnostic, PolicyError
 from safetyrules.engine.params import ParamTable
@@ -63,10 +63,12 @@ class UnknownFieldWarning(UserWarning):
 class ParamInfo:
     name: str
     type: str
-    default: Any
+    default: Any  # None for a built-in `periodic_first_due_anchor` of a policy without a period: unknown
     dated: tuple[tuple[dt.date, Any], ...]
     sources: tuple[tuple[str, str], ...]
     doc: str
+    # a reserved param the policy does not declare and a rule reads: `default` is the engines' built-in value
+    builtin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,8 @@ class Policy:
         return out
 
     def params(self) -> list[ParamInfo]:
+        """The declared params in the policy's order, then the reserved params its rules read that it does not
+        declare (`builtin`: their default is the value the engines use; docs/semantics.md)."""
         table = ParamTable(self.checked)
         out = []
         for name, decl in self.checked.params.items():
@@ -190,6 +194,11 @@ class Policy:
                 dated=tuple((d, v) for d, v in sched.entries[1:] if d is not None),
                 sources=tuple((i.section, i.quote) for i in decl.items if isinstance(i, ast.Source)),
                 doc="\n".join(decl.doc)))
+        for name, value in self.checked.builtin_params.items():
+            out.append(ParamInfo(
+                name=name, type=str(RESERVED_PARAMS[name]), default=value, dated=(), sources=(),
+                doc="Read by the engines and not declared by the policy: the built-in value applies "
+                    "(docs/semantics.md).", builtin=True))
         return out
 
     # ------------------------------------------------------------------ evaluation
@@ -219,6 +228,42 @@ class Policy:
         for e in enterprises:
             yield self._evaluate_record(fact_record(e, limits=self.limits, contract=self.contract), day, engine,
                                         explain)
+
+    def evaluate_rules(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
+                       names: str | Iterable[str], params: Mapping[str, Any] | None = None,
+                       explain: bool = False) -> EnterpriseResult:
+        """The results of the named rules only, in the policy's order, each as `evaluate` gives it: the rules
+        they read (`violated(r)`, `triggered(r)`, through definitions too) are evaluated as well, but not
+        returned. One name alone may be given as a string. An unknown name raises `InputError` (with a
+        did-you-mean); the record, the date and the params are checked as by `evaluate`."""
+        wanted = self._rule_names(names)
+        day = as_date(as_of, self.limits)
+        record = fact_record(enterprise, limits=self.limits, contract=self.contract)
+        result = self._evaluate_record(record, day, self.engine(params), explain)
+        result.results = [r for r in result.results if r.rule in wanted]
+        return result
+
+    def rules_needed(self, names: str | Iterable[str]) -> frozenset[str]:
+        """The named rules and every rule whose outcome they read, directly or through other rules and
+        definitions: what evaluating them evaluates (`InputError` for an unknown name)."""
+        needed = set(self._rule_names(names))
+        todo = list(needed)
+        while todo:
+            for dep in self.checked.rule_deps.get(todo.pop(), ()):
+                if dep not in needed:
+                    needed.add(dep)
+                    todo.append(dep)
+        return frozenset(needed)
+
+    def _rule_names(self, names: str | Iterable[str]) -> frozenset[str]:
+        wanted = frozenset([names] if isinstance(names, str) else names)
+        known = [r.name for r in self.checked.rules]
+        for name in sorted(wanted, key=str):
+            if not isinstance(name, str) or name not in self.checked.rule_deps:
+                hint = suggest(name, known) if isinstance(name, str) else None
+                raise InputError(f"no rule named `{name}`" + (f"; {hint}" if hint else "")
+                                 + " (the rule names are listed by `safetyrules inspect`)")
+        return wanted
 
     def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date | str,
                         params: Mapping[str, Any] | None = None, explain: bool = False,
