@@ -53,3 +53,48 @@ def test_an_open_major_hazard_is_overdue_whatever_its_absent_verification() -> N
     frame = program.run(FactTables.from_records([record]), dt.date(2022, 6, 30))
     row = frame.filter(frame["rule"].cast(str) == result.rule).row(0, named=True)
     assert (row["outcome"], row["days_overdue"]) == ("violated", 91)
+
+
+@pytest.mark.parametrize(("expr", "facts", "value"), [
+    # an assessment of unknown kind older than a known comprehensive one cannot change the latest date
+    ("max(a in risk_assessments where a.comprehensive: a.date)",
+     [{"date": "2021-05-01", "comprehensive": True}, {"date": "2020-03-01"}], dt.date(2021, 5, 1)),
+    # … but a later one could
+    ("max(a in risk_assessments where a.comprehensive: a.date)",
+     [{"date": "2021-05-01", "comprehensive": True}, {"date": "2022-03-01"}], None),
+    ("min(a in risk_assessments where a.comprehensive: a.date)",
+     [{"date": "2021-05-01", "comprehensive": True}, {"date": "2022-03-01"}], dt.date(2021, 5, 1)),
+    ("count(a in risk_assessments where a.comprehensive: a.risk_list_updated)",
+     [{"date": "2021-05-01", "comprehensive": True, "risk_list_updated": True},
+      {"date": "2022-03-01", "risk_list_updated": False}], 1),
+    ("any(a in risk_assessments where a.comprehensive: a.risk_list_updated)",
+     [{"date": "2021-05-01", "comprehensive": False}, {"date": "2022-03-01", "risk_list_updated": False}], False),
+    ("all(a in risk_assessments where a.comprehensive: a.risk_list_updated)",
+     [{"date": "2021-05-01", "risk_list_updated": True}], True),
+    ("find(a in risk_assessments where a.comprehensive).date",
+     [{"date": "2021-05-01", "comprehensive": True}, {"date": "2022-03-01"}], dt.date(2021, 5, 1)),
+    ("find(a in risk_assessments where a.comprehensive).date",
+     [{"date": "2020-05-01"}, {"date": "2021-05-01", "comprehensive": True}], None),
+    ("latest(a in risk_assessments where a.comprehensive by a.date).date",
+     [{"date": "2021-05-01", "comprehensive": True}, {"date": "2020-03-01"}], dt.date(2021, 5, 1)),
+    ("latest(a in risk_assessments where a.comprehensive by a.date).date",
+     [{"date": "2021-05-01"}, {"date": "2021-05-01", "comprehensive": True}], None),  # a tie before it
+    ("earliest(a in risk_assessments where a.comprehensive by a.date).date",
+     [{"date": "2021-05-01", "comprehensive": True}, {"date": "2021-05-01"}], dt.date(2021, 5, 1)),
+    ("sum(c in safety_costs where c.internal_audit: c.used)",
+     [{"year": 2021, "used": 5, "internal_audit": True}, {"year": 2022, "used": 0}], 5),
+    ("sum(c in safety_costs where c.internal_audit: c.used)",
+     [{"year": 2021, "used": 5, "internal_audit": True}, {"year": 2022, "used": 3}], None),
+])
+def test_an_element_that_cannot_change_the_result_does_not_make_it_unknown(
+        expr: str, facts: list[dict[str, Any]], value: Any) -> None:
+    field = "safety_costs" if "safety_costs" in expr else "risk_assessments"
+    require = f"({expr}) is unknown"
+    record = {"id": "E", field: facts}
+    policy = f"obligation o {{ {RULE} require {require} due continuous }}\n"
+    unknown = value is None
+    assert both(policy, record, "2022-12-31") == (("satisfied",) * 2 if unknown else ("violated",) * 2)
+    if not unknown:
+        literal = value.isoformat() if isinstance(value, dt.date) else str(value).lower()
+        policy = f"obligation o {{ {RULE} require ({expr}) == {literal} due continuous }}\n"
+        assert both(policy, record, "2022-12-31") == ("satisfied", "satisfied")

@@ -92,9 +92,21 @@ def test_due_by_deadline_day_is_pending() -> None:
     assert (r.outcome, r.due_on, r.days_remaining, r.days_overdue) == (Oc.PENDING, D(2021, 12, 31), 0, None)
 
 
+OLD = {"established_on": "2012-05-18"}  # established long before the deadlines: no new-entrant grace
+
+
 def test_due_by_day_after_deadline_is_violated() -> None:
-    r = run(DUE_BY, {"obsolete_equipment_in_use": 1}, "2022-01-01")
+    r = run(DUE_BY, {"obsolete_equipment_in_use": 1, **OLD}, "2022-01-01")
     assert (r.outcome, r.due_on, r.days_overdue, r.days_remaining) == (Oc.VIOLATED, D(2021, 12, 31), 1, None)
+
+
+def test_due_by_after_the_deadline_depends_on_an_absent_establishment_date() -> None:
+    # established after the deadline, the enterprise would still be within its new-entrant grace: unknown
+    r = run(DUE_BY, {"obsolete_equipment_in_use": 1}, "2022-01-01")
+    assert (r.outcome, r.due_on, r.days_overdue, r.missing) == (Oc.UNKNOWN, D(2021, 12, 31), None,
+                                                                ("established_on",))
+    assert run(DUE_BY, {"obsolete_equipment_in_use": 1}, "2021-12-31").outcome is Oc.PENDING  # grace or not
+    assert run(DUE_BY, {"obsolete_equipment_in_use": 0}, "2022-01-01").outcome is Oc.SATISFIED
 
 
 def test_due_by_far_before_deadline_counts_days_remaining() -> None:
@@ -110,7 +122,7 @@ def test_due_by_met_is_satisfied_before_and_after_the_deadline() -> None:
 
 def test_due_by_unknown_requirement_is_pending_then_unknown() -> None:
     assert outcome(DUE_BY, {}, "2021-12-31") is Oc.PENDING
-    r = run(DUE_BY, {}, "2022-01-01")
+    r = run(DUE_BY, {**OLD}, "2022-01-01")
     assert (r.outcome, r.due_on) == (Oc.UNKNOWN, D(2021, 12, 31))
     assert r.missing == ("obsolete_equipment_in_use",)
 
@@ -121,7 +133,7 @@ def test_due_by_met_on_the_deadline_has_no_delay() -> None:
 
 
 def test_due_by_met_late_is_violated_until_met_then_satisfied_with_delay() -> None:
-    record = {"hazard_system": {"established_on": "2022-01-10"}}
+    record = {"hazard_system": {"established_on": "2022-01-10"}, **OLD}
     before = run(DUE_BY_MET, record, "2022-01-09")  # the as-of view hides the later establishment
     assert (before.outcome, before.days_overdue) == (Oc.VIOLATED, 9)
     on = run(DUE_BY_MET, record, "2022-01-10")
@@ -131,9 +143,9 @@ def test_due_by_met_late_is_violated_until_met_then_satisfied_with_delay() -> No
 
 
 def test_due_by_null_system_is_violated_after_deadline() -> None:
-    r = run(DUE_BY_MET, {"hazard_system": {"established_on": None}}, "2022-01-01")
+    r = run(DUE_BY_MET, {"hazard_system": {"established_on": None}, **OLD}, "2022-01-01")
     assert (r.outcome, r.days_overdue) == (Oc.VIOLATED, 1)
-    r = run(DUE_BY_MET, {"hazard_system": None}, "2022-01-01")
+    r = run(DUE_BY_MET, {"hazard_system": None, **OLD}, "2022-01-01")
     assert (r.outcome, r.days_overdue) == (Oc.VIOLATED, 1)
 
 
@@ -542,7 +554,7 @@ def test_each_continuous_every_element_must_hold() -> None:
 
 def test_each_with_due_by() -> None:
     items = EACH_CONTINUOUS.replace("due continuous", "due by 2021-12-31")
-    bad = {"staff": [{"id": "S2", "on_duty": True, "safety_training_passed_on": None}]}
+    bad = {"staff": [{"id": "S2", "on_duty": True, "safety_training_passed_on": None}], **OLD}
     assert outcome(items, bad, "2021-12-31") is Oc.PENDING
     assert outcome(items, bad, "2022-01-01") is Oc.VIOLATED
     assert outcome(items, {"staff": []}, "2020-01-01") is Oc.SATISFIED
@@ -1019,9 +1031,9 @@ def test_quantifiers_over_unknown_list_are_unknown() -> None:
 def test_any_all_with_unknown_filter() -> None:
     staff = [{"id": "S1", "on_duty": True}, {"id": "S2", "role": "general"}]
     assert holds('any(s in staff where s.role == "general": s.on_duty)', {"staff": staff}) is None
-    # S1's role is unknown, so S1 is an unknown element (docs/semantics.md: "unknown when none does but some
-    # element is unknown"), even though its body holds (strict Kleene reading of filter → body would say true)
-    assert holds('all(s in staff where s.role == "safety_manager": s.on_duty)', {"staff": staff}) is None
+    # S1's role is unknown but S1 is on duty: whether or not S1 is a safety manager, it cannot fail `all` —
+    # the result is exact (docs/semantics.md: unknown only when it depends on a missing fact)
+    assert holds('all(s in staff where s.role == "safety_manager": s.on_duty)', {"staff": staff}) is True
     staff = [{"id": "S1", "on_duty": False}, {"id": "S2", "role": "general", "on_duty": False}]
     assert holds('all(s in staff where s.role == "safety_manager": s.on_duty)', {"staff": staff}) is None
     staff[0]["role"] = "general"

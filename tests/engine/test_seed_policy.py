@@ -497,7 +497,8 @@ def test_2_2_a_not_applicable_outside_cost_industries(policy: Policy) -> None:
 # ============================================================================ 1.1-a
 
 def test_1_1_a_deadline_and_met_late(policy: Policy) -> None:
-    none = {"responsibility_system": {"established_on": None, "covers_all_positions": True}}
+    none = {"responsibility_system": {"established_on": None, "covers_all_positions": True},
+            "established_on": "2012-05-18"}
     assert evaluate(policy, none, "2020-12-31", "1.1-a").outcome is Oc.PENDING
     assert evaluate(policy, none, "2021-01-01", "1.1-a").outcome is Oc.VIOLATED
     late = {"responsibility_system": {"established_on": "2021-02-01", "covers_all_positions": True}}

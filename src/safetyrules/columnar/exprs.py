@@ -42,6 +42,7 @@ from safetyrules.columnar.values import (
     unknown,
     wide,
 )
+from safetyrules.engine.decisions import ELEMENT_OPEN
 from safetyrules.engine.interpreter import _arith, definition_chains, ensure_stack
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.values import UNKNOWN, Duration
@@ -65,6 +66,11 @@ _DTYPE = {K.BOOL: pl.Boolean(), K.NUM: pl.Int64(), K.STR: pl.String(), K.DATE: p
 
 def _root_record(model: type[BaseModel]) -> Val:
     return Val(K.REC, pl.col(IDX), base=pl.col(IDX), rec=RecRef(ROOT, "", model, folded=True))
+
+
+def _and(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """`a & b`, statically false when either is."""
+    return FALSE if a is FALSE or b is FALSE else a & b
 
 
 def _null_decides(unk: pl.Expr, *operands: Val) -> pl.Expr:
@@ -664,10 +670,23 @@ class Evaluator:
             total, outside = checked_int(wide(res["xh"].fill_null(0)) * (1 << 32) + wide(res["xl"].fill_null(0)))
             unk = or_(c.unk, res["unkr"].fill_null(False) if "unkr" in res else FALSE, outside)
             return Val(K.NUM, gate(unk, total), unk, size=4)
-        res = scope.spread(inner, frame, {"x": (agg, pl.col("x")), **unkr_agg})
+        maybe_agg = {"maybe": ("min", pl.col("maybe"))} if "maybe" in cols else {}
+        if "mv" in cols:
+            maybe_agg = {"mv": (agg, pl.col("mv"))}
+        res = scope.spread(inner, frame, {"x": (agg, pl.col("x")), **unkr_agg, **maybe_agg})
         cu = c.unk
         unkr = res["unkr"].fill_null(False) if "unkr" in res else FALSE
         x = res["x"]
+        if "maybe" in res:  # `find`: an element that may match, before the first that surely does
+            unkr = or_(unkr, res["maybe"].is_not_null() & (x.is_null() | (res["maybe"] < x)).fill_null(True))
+        if "mv" in res:  # a value that may count and would beat (or, for a pick, tie before) the best known one
+            mv = res["mv"]
+            beats = (mv > x) if agg == "max" else (mv < x)
+            unkr = or_(unkr, mv.is_not_null() & (x.is_null() | beats).fill_null(True))
+            if isinstance(q, ast.OrderPick):
+                best_pos = self._first_where(scope, inner, frame, pl.col("x") == pl.col("best"), x)
+                tie_pos = self._first_where(scope, inner, frame, pl.col("mv") == pl.col("best"), x)
+                unkr = or_(unkr, (tie_pos < best_pos).fill_null(False))
         if kind in ("any", "all"):
             decisive = kind == "any"  # any: a hit decides true; all: a failure decides false
             t = pl.when(cu).then(None).when(x.fill_null(False)).then(decisive) \
@@ -717,15 +736,29 @@ class Evaluator:
             raise Unsupported("picking an instant or a duration element")
         w_known = q.where is None or self.eval(q.where, inner).unk is FALSE
         wt = w if w_known else w.fill_null(False)
-        if body is not None:
-            b_unknown = FALSE if body.unk is FALSE else wt & body.unk
-        elif isinstance(q, ast.Quantifier) and q.body is not None and kind in ("any", "all", "count") \
-                and self.eval(q.body, inner).unk is not FALSE:
-            b_unknown = wt & b.is_null()
-        else:
-            b_unknown = FALSE
-        unkrow = or_(FALSE if w_known else w.is_null(), b_unknown)
-        cols: dict[str, pl.Expr] = {} if unkrow is FALSE else {"unkr": unkrow}
+        w_unknown = FALSE if w_known else w.is_null()
+        cols: dict[str, pl.Expr] = {}
+        if kind in ELEMENT_OPEN:  # the (filter, condition) states that leave the result open, as data
+            b_known = not isinstance(q, ast.Quantifier) or q.body is None or self.eval(q.body, inner).unk is FALSE
+            where_is = {"true": wt, "unknown": w_unknown}
+            body_is = {"true": b.fill_null(False), "false": (~b).fill_null(False),
+                       "unknown": FALSE if b_known else b.is_null()}
+            unkrow = or_(*(_and(where_is[ws], body_is[bs]) for ws, bs in sorted(ELEMENT_OPEN[kind])))
+        else:  # an unknown value is open wherever the element may count; a known one as engine/decisions.py says
+            b_unk = FALSE if body is None else body.unk
+            unkrow = FALSE if b_unk is FALSE else _and(w.fill_null(True) if not w_known else wt, b_unk)
+            if not w_known:
+                maybe = w_unknown if body is None else w_unknown & body.v.is_not_null() & ~body.unk
+                if kind == "sum":
+                    assert body is not None
+                    unkrow = or_(unkrow, maybe & (body.v != 0))
+                elif kind == "find":
+                    cols["maybe"] = pl.when(maybe).then(pl.int_range(pl.len(), dtype=pl.UInt32))
+                else:
+                    assert body is not None
+                    cols["mv"] = pl.when(maybe).then(body.v)
+        if unkrow is not FALSE:
+            cols["unkr"] = unkrow
         if kind == "any":
             cols["x"] = wt & b.fill_null(False)
         elif kind == "all":

@@ -231,6 +231,7 @@ class RuleCompiler:
         code = (pl.when(~is_date).then(_c(UNKNOWN_CODE))
                 .when(h_true).then(_c(SATISFIED))
                 .when(self.as_of <= day).then(_c(PENDING))
+                .when(est.unk).then(_c(UNKNOWN_CODE))  # established later, it would be within its grace
                 .when(h_false).then(_c(VIOLATED))
                 .otherwise(_c(UNKNOWN_CODE)))
         delay = pl.when(is_date & h_true & met_date & (met_v > day)).then(days_between(day, met_v))

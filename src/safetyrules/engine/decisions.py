@@ -79,6 +79,30 @@ not happened yet on that day: it counts as not done (an as-of view hides most su
 covers a date the view keeps or a rule computes)."""
 
 
+ELEMENT_OPEN: dict[str, frozenset[tuple[str, str]]] = {
+    "any": frozenset({("true", "unknown"), ("unknown", "true"), ("unknown", "unknown")}),
+    "all": frozenset({("true", "unknown"), ("unknown", "false"), ("unknown", "unknown")}),
+    "count": frozenset({("true", "unknown"), ("unknown", "true"), ("unknown", "unknown")}),
+}
+"""For `any`, `all` and `count`: the (filter, condition) states of one element that leave the result open —
+the element could change it, had its missing fact a value. Any other element is decided (it counts, or it
+cannot matter: an element whose filter is unknown but whose condition is false cannot make `any` true). An
+`any` with a hit is true and an `all` with a failure false whatever the open elements; otherwise one open
+element makes the result unknown.
+
+The aggregates over values follow the same idea (`engine/interpreter.py`, `columnar/exprs.py`): an element
+with an unknown filter and a known value is open for `max` only if its value is above the known maximum (or
+there is none), for `min` below the minimum, for `sum` unless the value is 0 or null, for `latest`/`earliest`
+if its key is better than the best known key (or ties with it before it in the list); for `find` an element
+with an unknown filter is open only before the first element that surely matches. An element whose value
+(key) is unknown is open when its filter is true or unknown."""
+
+
+def state(value: object, unknown: object) -> str:
+    """`"true"`, `"false"` or `"unknown"` of a Kleene truth value (`unknown`: the engine's unknown marker)."""
+    return "unknown" if value is unknown else ("true" if value is True else "false")
+
+
 NULL_RESULT: dict[str, object] = {
     **dict.fromkeys(("==", "!=", "<", "<=", ">", ">="), False),  # a comparison with null is false
     "in": False, "not in": True,  # `x in S` with x or S null

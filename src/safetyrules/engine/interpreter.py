@@ -23,7 +23,7 @@ from typing import Any
 
 from safetyrules.check.checker import MAX_RANGE, children, free_names
 from safetyrules.diagnostics import Span
-from safetyrules.engine.decisions import NULL_RESULT
+from safetyrules.engine.decisions import ELEMENT_OPEN, NULL_RESULT, state
 from safetyrules.engine.values import UNKNOWN, Duration, int64_or_unknown, shift_date, shift_instant, show
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
@@ -692,42 +692,51 @@ Row = tuple[Any, Any, Any, "Step | None", int]  # element, where, body or key, i
 
 def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> tuple[Any, list[Step | None]]:
     """The quantifier's value and the elements that decided it (a row may stand for a block of alike numbers
-    of a range: the first of them, counted as many times)."""
-    unknown_rows = [r for r in rows if r[1] is UNKNOWN or (r[1] is True and r[2] is UNKNOWN)]
-    if isinstance(q, ast.OrderPick):
-        if unknown_rows:
-            return UNKNOWN, [r[3] for r in unknown_rows]
-        keyed = [r for r in rows if r[1] is True and r[2] is not None]
-        if not keyed:
-            return None, []
-        pick = max(keyed, key=lambda r: r[2]) if q.kind == "latest" else min(keyed, key=lambda r: r[2])
-        return pick[0], [pick[3]]
+    of a range: the first of them, counted as many times). An element whose missing fact cannot change the
+    result does not make it unknown (`ELEMENT_OPEN` and the rules beside it in engine/decisions.py)."""
     kind = q.kind
-    if kind == "any":
+    if kind in ELEMENT_OPEN:
+        open_states = ELEMENT_OPEN[kind]
+        open_rows = [r for r in rows if (state(r[1], UNKNOWN), state(r[2], UNKNOWN)) in open_states]
+        decisive = {"any": True, "all": False}.get(kind)
+        if decisive is not None:
+            hits = [r for r in rows if r[1] is True and r[2] is decisive]
+            if hits:
+                return decisive, [r[3] for r in (hits[:1] if kind == "any" else hits)]
+            return (UNKNOWN, [r[3] for r in open_rows]) if open_rows else (not decisive, [])
+        if open_rows:
+            return UNKNOWN, [r[3] for r in open_rows]
         hits = [r for r in rows if r[1] is True and r[2] is True]
-        if hits:
-            return True, [hits[0][3]]
-        return (UNKNOWN, [r[3] for r in unknown_rows]) if unknown_rows else (False, [])
-    if kind == "all":
-        fails = [r for r in rows if r[1] is True and r[2] is False]
-        if fails:
-            return False, [r[3] for r in fails]
-        return (UNKNOWN, [r[3] for r in unknown_rows]) if unknown_rows else (True, [])
-    if unknown_rows:
-        return UNKNOWN, [r[3] for r in unknown_rows]
-    matched = [r for r in rows if r[1] is True]
-    if kind == "count":
-        hits = [r for r in matched if r[2] is True]
         return sum(r[4] for r in hits), [r[3] for r in hits]
+    # the value of an element is unknown: open whenever it may be an element of the aggregate
+    unknown_value = [r for r in rows if r[1] is not False and r[2] is UNKNOWN]
+    if unknown_value:
+        return UNKNOWN, [r[3] for r in unknown_value]
+    position = {id(r): i for i, r in enumerate(rows)}  # list order decides `find` and ties of a pick
+    matched = [r for r in rows if r[1] is True]
+    maybe = [r for r in rows if r[1] is UNKNOWN]  # their values (keys) are known
     if kind == "find":
+        first = position[id(matched[0])] if matched else len(rows)
+        before = [r for r in maybe if position[id(r)] < first]
+        if before:
+            return UNKNOWN, [r[3] for r in before]
         return (matched[0][0], [matched[0][3]]) if matched else (UNKNOWN, [])  # no such record: unknown
     values = [r for r in matched if r[2] is not None]
     if kind == "sum":
+        open_rows = [r for r in maybe if r[2] is not None and r[2] != 0]
+        if open_rows:
+            return UNKNOWN, [r[3] for r in open_rows]
         return int64_or_unknown(sum(r[2] * r[4] for r in values)), [r[3] for r in values]
-    if not values:
+    highest = kind in ("max", "latest")
+    best = (max(values, key=lambda r: r[2]) if highest else min(values, key=lambda r: r[2])) if values else None
+    open_rows = [r for r in maybe if r[2] is not None and (
+        best is None or (r[2] > best[2] if highest else r[2] < best[2])
+        or (isinstance(q, ast.OrderPick) and r[2] == best[2] and position[id(r)] < position[id(best)]))]
+    if open_rows:
+        return UNKNOWN, [r[3] for r in open_rows]
+    if best is None:
         return None, []
-    pick = max(values, key=lambda r: r[2]) if kind == "max" else min(values, key=lambda r: r[2])
-    return pick[2], [pick[3]]
+    return (best[0] if isinstance(q, ast.OrderPick) else best[2]), [best[3]]
 
 
 def coalesce(args: list[Any]) -> Any:

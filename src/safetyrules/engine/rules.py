@@ -379,6 +379,11 @@ class RuleEngine:
                          last_event_on=met if isinstance(met, dt.date) else None)
         if as_of <= deadline:
             return _Body(Outcome.PENDING, due_on=deadline)
+        if established is UNKNOWN:  # established after the deadline, it would still be within its grace
+            interp.missing.add(ESTABLISHED)
+            return _Body(Outcome.UNKNOWN, due_on=deadline, reason=Text(
+                "成立日期未知：若在期限之后成立，尚在新设企业宽限期内",
+                "the establishment date is unknown: established after the deadline, it would be within its grace"))
         return _Body(Outcome.VIOLATED if holds is False else Outcome.UNKNOWN, due_on=deadline)
 
     def _periodic(self, due: ast.DueEvery, interp: Interpreter, view: Mapping[str, Any], record: Any,
