@@ -14,10 +14,10 @@ import copy
 import datetime as dt
 from typing import Any
 
-from columnar.strategies import enterprise
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from columnar.strategies import enterprise
 from safetyrules import FactError, load_policy
 from safetyrules.api import fact_record
 from safetyrules.check.checker import CheckedPolicy, children, free_names
