@@ -249,3 +249,36 @@ def test_every_seed_fires_every_trigger(policy: Policy) -> None:
             if rule.rule in engine_rules and str(rule.outcome) == "triggered":
                 fired[rule.rule] += 1
     assert set(fired) == set(engine_rules)
+
+
+# ------------------------------------------------------------------------------------------ the package
+
+
+def test_one_synth_package_for_the_town_and_its_events() -> None:
+    import safetyrules.synth as synth
+    from safetyrules.stream import synth as old_path
+    from safetyrules.synth import events, town
+
+    assert synth.generate is town.generate and synth.write_town is town.write_town
+    assert synth.generate_events is events.generate_events
+    assert old_path.generate_events is events.generate_events  # the old path, until its callers move
+
+
+def test_the_event_generator_reads_the_insurance_industries_from_the_policy(policy: Policy) -> None:
+    """Insurance is bought by the firms of the policy's `insurance_industries`, not a set repeated here."""
+    from safetyrules.synth import events, generate_events
+
+    (param,) = [p for p in policy.params() if p.name == "insurance_industries"]
+    assert frozenset(param.default) == events.INSURANCE_COMPULSORY
+    insured: set[str] = set()
+    industries: dict[str, str] = {}
+    for event in generate_events(60, seed=3, clock=False):
+        payload = event.get("payload", {})
+        if event["type"] == "enterprise_updated" and "industry" in payload:
+            industries[event["enterprise"]] = payload["industry"]
+            if payload.get("insurance"):
+                insured.add(event["enterprise"])
+        elif event["type"] == "insurance_bought":
+            insured.add(event["enterprise"])
+    assert insured and {industries[e] for e in insured} <= set(param.default)
+    assert {i for i in industries.values() if i not in param.default}  # other firms exist, and buy none

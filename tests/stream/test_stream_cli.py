@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from safetyrules.stream.cli import monitor_command
+from safetyrules.cli.stream import monitor_command
 
 from .conftest import ev, needs_durable
 
@@ -92,7 +92,7 @@ def test_registered_in_the_main_command_and_importable_first(tmp_path: Path) -> 
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", "import safetyrules.stream.cli, safetyrules.cli"],
+    done = subprocess.run([sys.executable, "-c", "import safetyrules.cli.stream, safetyrules.cli"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr  # no import cycle with the CLI group that registers it
     from safetyrules.cli import cli

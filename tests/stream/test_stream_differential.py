@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 
 from safetyrules.api import Policy
 from safetyrules.stream.monitor import Monitor
-from safetyrules.stream.synth import generate_events
+from safetyrules.synth import generate_events
 
 from .conftest import findings, needs_durable, reference_outcomes
 from .strategies import END, history

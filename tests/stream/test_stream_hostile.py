@@ -14,13 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from safetyrules.api import Policy
+from safetyrules.cli.stream import monitor_command
 from safetyrules.engine.results import Outcome, RuleResult, Text
 from safetyrules.limits import Limits
 from safetyrules.stream.analysis import FieldDates, add_days, next_change, shift
-from safetyrules.stream.cli import monitor_command
 from safetyrules.stream.events import EventError, Prepared, Status, parse_event, read_event_lines
 from safetyrules.stream.monitor import Monitor, Refusal
-from safetyrules.stream.synth import generate_events
+from safetyrules.synth import generate_events
 
 from .conftest import ev, needs_durable, reference_outcomes
 

@@ -162,7 +162,7 @@ def test_rete_results_equal_the_reference_results(policy: Policy, shapes: Policy
 @pytest.mark.timeout(60)
 def test_rete_runs_on_a_town_and_falls_back_on_unknowns(policy: Policy) -> None:
     from safetyrules.stream.rete import ReteEvaluator
-    from safetyrules.stream.synth import generate_events
+    from safetyrules.synth import generate_events
 
     records = build_records(generate_events(30, seed=3))
     assert _compare(policy, records, [dt.date(2022, 3, 1), dt.date(2022, 12, 31)]) > 300

@@ -9,7 +9,7 @@ from safetyrules import load_policy
 from safetyrules.facts.models import Enterprise
 from safetyrules.stream.events import build_records, parse_event
 from safetyrules.stream.monitor import Monitor
-from safetyrules.stream.synth import generate_events
+from safetyrules.synth import generate_events
 
 
 def test_deterministic_and_well_formed() -> None:

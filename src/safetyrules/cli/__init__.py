@@ -17,12 +17,12 @@ from safetyrules.cli.evaluate import eval_command, explain_command
 from safetyrules.cli.fmt import fmt_command
 from safetyrules.cli.inspect import inspect_command
 from safetyrules.cli.schema import schema_command
+from safetyrules.cli.stream import monitor_command
 from safetyrules.cli.synth import synth_command
 from safetyrules.cli.test import test_command
 from safetyrules.cli.whatif import whatif_command
 from safetyrules.errors import LimitError
 from safetyrules.limits import DEFAULT
-from safetyrules.stream.cli import monitor_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

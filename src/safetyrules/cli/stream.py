@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 import click
 from rich.markup import escape
 
+from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_date, parse_params, run_limits
 from safetyrules.stream.events import EventError, read_event_lines
 from safetyrules.stream.monitor import ALERT_ZH, Alert, Monitor, Refusal
 
@@ -61,9 +62,6 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
     still to meet comes within --alert-days. Events are applied in timestamp order per enterprise; exact
     duplicates are ignored; refused events are reported on stderr.
     """
-    # imported here: `safetyrules.cli` registers this command, so importing it at module level would be circular
-    from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_date, parse_params, run_limits
-
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
     stop = parse_date(until, "--until")

@@ -1,11 +1,11 @@
 """Throughput and memory of the monitor, against re-evaluating the touched enterprise after every event.
 
-    python -m safetyrules.stream.bench --enterprises 3000 --seed 2022          # ≥ 100,000 events
-    python -m safetyrules.stream.bench --enterprises 300 --modes reference baseline
+    .venv/bin/python benchmarks/bench_stream.py --enterprises 3000 --seed 2022          # ≥ 100,000 events
+    .venv/bin/python benchmarks/bench_stream.py --enterprises 300 --modes reference baseline
 
 Each mode runs in its own process (so that its peak memory is its own): it generates the same town's year
-of events (`synth.generate_events`, not timed), then replays them and reports events per second and the
-resident memory before the replay and at its peak (`ru_maxrss`). Modes:
+of events (`safetyrules.synth.generate_events`, not timed), then replays them and reports events per second
+and the resident memory before the replay and at its peak (`ru_maxrss`). Modes:
 
 * ``reference`` — `Monitor(policy)`, the reference backend, re-evaluation per enterprise and day;
 * ``rete`` — `Monitor(policy, backend="rete")`;
@@ -32,12 +32,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from safetyrules import load_policy
 from safetyrules.stream.events import EnterpriseLog, EventType, Status, parse_event
 from safetyrules.stream.monitor import Monitor
-from safetyrules.stream.synth import generate_events
+from safetyrules.synth import generate_events
 
 MODES = ("reference", "rete", "event", "window", "baseline")
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = []
     for mode in args.modes:
-        cmd = [sys.executable, "-m", "safetyrules.stream.bench", "--child", mode, "--enterprises",
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--enterprises",
                str(args.enterprises), "--seed", str(args.seed)]
         if args.limit is not None:
             cmd += ["--limit", str(args.limit)]
