@@ -301,3 +301,45 @@ def test_policy_params_lists_the_builtin_ones_after_the_declared(policy: Policy)
         ("new_entrant_grace", Duration(days=90), True),
         ("periodic_first_due_anchor", dt.date(2020, 4, 1), True)]
     assert [p.type for p in params if p.builtin] == ["duration", "date"]
+
+
+# ---------------------------------------------------------------------------- params_used: every param
+def test_params_used_lists_the_reserved_params_declared_or_not(policy: Policy) -> None:
+    used = rules_policy().checked.params_used
+    assert used == {"by": {"new_entrant_grace"}, "every": {"periodic_first_due_anchor"}, "every_first": set(),
+                    "within": {"late_act_memory"}, "on": {"late_act_memory"}, "continuous": set()}
+    bundled = policy.checked.params_used
+    assert bundled["major_hazard_reported"] == {"major_hazard_report_days", "late_act_memory"}  # 4.2-a
+    assert bundled["responsibility_system_in_place"] == {"new_entrant_grace"}  # 1.1-a: due by
+    assert "periodic_first_due_anchor" in bundled["risk_assessment_high_risk"]  # 3.1-a: due every, no first
+    assert next(r.params for r in policy.rules() if r.name == "major_hazard_reported") == (
+        "late_act_memory", "major_hazard_report_days")
+
+
+def test_inspect_lists_late_act_memory_for_4_2_a() -> None:
+    result = CliRunner().invoke(cli, ["inspect", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rule = next(r for r in json.loads(result.stdout)["rules"] if r["implements"] == ["4.2-a"])
+    assert "late_act_memory" in rule["params"] and rule["builtin_params"] == []
+    text = CliRunner().invoke(cli, ["inspect"])
+    row = next(line for line in text.stdout.splitlines() if "major_hazard_reported" in line)
+    assert "late_act_memory" in row
+
+
+def test_inspect_says_when_a_builtin_default_applies(tmp_path: Path) -> None:
+    from safetyrules.cli.inspect import inspect_data
+
+    path = tmp_path / "p.policy"
+    rules = "".join(f'\nobligation {name} {{\n  implements "{name}"\n  title zh "规则" en "Rule"\n  source "s" "q"\n'
+                    f"  {items}\n}}\n" for name, items in DUES.items())
+    path.write_text(HEADER + rules, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "late_act_memory (built-in default 1 year)" in result.stdout
+    assert "new_entrant_grace (built-in default 90 days)" in result.stdout
+    assert "periodic_first_due_anchor (built-in default 2020-04-01)" in result.stdout
+    data = inspect_data(rules_policy())
+    within = next(r for r in data["rules"] if r["name"] == "within")  # type: ignore[attr-defined]
+    assert within["builtin_params"] == ["late_act_memory"]
+    assert {p["name"]: p["builtin"] for p in data["params"]} == {  # type: ignore[attr-defined]
+        "late_act_memory": True, "new_entrant_grace": True, "periodic_first_due_anchor": True}

@@ -107,7 +107,10 @@ class CheckedPolicy:
     define_types: dict[str, LangType]
     rules: list[ast.RuleDecl]  # dependency order: a rule comes after the rules it uses
     rule_deps: dict[str, set[str]]
-    params_used: dict[str, set[str]]  # rule → params it reads, directly or through definitions
+    # rule → every param its result may depend on: those it reads, directly or through definitions, and the
+    # reserved params the engines read for its kind of deadline (`reserved_params_of`), declared or not (those
+    # not declared are in `builtin_params`)
+    params_used: dict[str, set[str]]
     expr_types: dict[int, LangType] = field(default_factory=dict)
     schema: FactSchema | None = None  # the facts the policy declares (None: the built-in contract)
     contract: FactContract = field(default_factory=builtin_contract)  # the facts as the engines read them
@@ -833,7 +836,9 @@ class Checker:
         return {x for x in self._closure(name) if x in self.rules and x != name}
 
     def _params_of(self, name: str) -> set[str]:
-        return {x for x in self._closure(name) if x in self.params}
+        """Every param rule `name`'s result may depend on (`CheckedPolicy.params_used`)."""
+        return {x for x in self._closure(name) if x in self.params} | reserved_params_of(self.rules[name],
+                                                                                         self.contract)
 
     def _builtin_params(self, header: ast.PolicyDecl) -> dict[str, Any]:
         """The reserved params a rule reads and the policy does not declare, with the value the engines use."""

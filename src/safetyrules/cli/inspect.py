@@ -21,6 +21,20 @@ def stream_paths(policy: Policy) -> dict[str, tuple[str, str]]:
     return {row["rule"]: (row["path"], str(row["shape"] or row["reason"] or "")) for row in describe(policy)}
 
 
+def param_label(policy: Policy, name: str) -> str:
+    """A param as a rule's params list shows it: its name, with the built-in value when the policy does not
+    declare it (`late_act_memory (built-in default 1 year)`)."""
+    if name not in policy.checked.builtin_params:
+        return name
+    return f"{name} ({builtin_text(policy.checked.builtin_params[name])})"
+
+
+def builtin_text(value: object) -> str:
+    if value is None:  # periodic_first_due_anchor of a policy without a period
+        return "built-in default: the policy's period start; it has none, so unknown"
+    return f"built-in default {to_json(value)}"
+
+
 def inspect_data(policy: Policy) -> dict[str, object]:
     rules = policy.rules()
     implemented = {cid for r in rules for cid in r.implements}
@@ -32,13 +46,16 @@ def inspect_data(policy: Policy) -> dict[str, object]:
                       for cid in policy.catalogue],
         "unimplemented": [cid for cid in policy.catalogue if cid not in implemented],
         "rules": [{"name": r.name, "kind": r.kind, "implements": list(r.implements), "title": r.title.to_json(),
-                   "due": r.due, "severity": r.severity, "params": list(r.params), "rules_used": list(r.rules_used),
+                   "due": r.due, "severity": r.severity, "params": list(r.params),
+                   "builtin_params": [p for p in r.params if p in policy.checked.builtin_params],
+                   "rules_used": list(r.rules_used),
                    "sources": [{"section": s, "quote": q} for s, q in r.sources], "at": f"{r.file}:{r.line}",
                    "stream": {"path": streams[r.name][0], "why": streams[r.name][1]}}
                   for r in rules],
         "params": [{"name": p.name, "type": p.type, "default": to_json(p.default),
                     "dated": [{"from": d.isoformat(), "value": to_json(v)} for d, v in p.dated],
-                    "sources": [{"section": s, "quote": q} for s, q in p.sources], "doc": p.doc}
+                    "sources": [{"section": s, "quote": q} for s, q in p.sources], "doc": p.doc,
+                    "builtin": p.builtin}
                    for p in policy.params()],
     }
 
@@ -54,7 +71,8 @@ def clause_table(policy: Policy) -> str:
     doc += ["", "| param | type | default | clause |", "|---|---|---|---|"]
     for p in policy.params():
         dated = "".join(f"; from {d}: {to_json(v)}" for d, v in p.dated)
-        doc.append(f"| `{p.name}` | {p.type} | {to_json(p.default)}{dated} | {'; '.join(s for s, _ in p.sources)} |")
+        clause = "; ".join(s for s, _ in p.sources) if not p.builtin else "built-in (docs/semantics.md)"
+        doc.append(f"| `{p.name}` | {p.type} | {to_json(p.default)}{dated} | {clause} |")
     return "\n".join(doc) + "\n"
 
 
@@ -77,15 +95,18 @@ def inspect_command(paths: tuple[Path, ...], fmt: str) -> None:
         table.add_column(head)
     streams = stream_paths(policy)
     for r in policy.rules():
-        table.add_row(", ".join(r.implements), r.name, r.kind, r.due, ", ".join(r.params),
-                      "; ".join(s for s, _ in r.sources), streams[r.name][0])
+        params = ", ".join(param_label(policy, p) for p in r.params)
+        table.add_row(", ".join(r.implements), r.name, r.kind, r.due, params, "; ".join(s for s, _ in r.sources),
+                      streams[r.name][0])
     out.print(table)
     ptable = Table(title="参数 Params", title_justify="left")
     for head in ("param", "type", "default", "依据 clause"):
         ptable.add_column(head)
     for p in policy.params():
         dated = "".join(f"; from {d}: {to_json(v)}" for d, v in p.dated)
-        ptable.add_row(p.name, p.type, f"{to_json(p.default)}{dated}", "; ".join(s for s, _ in p.sources))
+        default = f"{to_json(p.default)}{dated}" if not p.builtin else builtin_text(p.default)
+        clause = "; ".join(s for s, _ in p.sources) if not p.builtin else "built-in (docs/semantics.md)"
+        ptable.add_row(p.name, p.type, default, clause)
     out.print(ptable)
     unimplemented = data["unimplemented"]
     out.print(f"catalogue: {len(policy.catalogue)} ids, every one implemented" if not unimplemented
