@@ -44,12 +44,6 @@ SCALAR_TYPES = ("text", "int", "decimal", "bool", "date", "datetime")
 CODES = ("a", "b", "government", "enterprise", "red", "green", "x_1", "z9")
 TIMEZONES = (None, "+08:00", "+00:00", "-05:00", "+05:45")
 OFFSETS = {"+08:00": dt.timezone(dt.timedelta(hours=8)), "Z": dt.UTC, "-05:00": dt.timezone(dt.timedelta(hours=-5))}
-# Known product bugs the generator steps around until they are fixed; each has a strict xfail test below that
-# starts passing (and so fails) when the bug is gone: then turn the switch on.
-LISTS_OF_INSTANTS_LOAD = False  # a `list<datetime>` refuses every instant: test_a_list_of_instants_loads
-LIST_ITEMS_STRICT = False  # `list<int>`, `list<bool>` take "5", true, "yes": test_list_items_are_strict
-EVENT_ESTABLISHED_ON = False  # engines differ on a non-`kept` established_on: test_established_on_as_an_event
-ORDER_ON_LATER_FIELD = False  # `>= other` is not checked when other is declared later: test_order_on_a_later_field
 FIRST_DAY, LAST_DAY = dt.date(2019, 1, 1), dt.date(2023, 12, 31)
 
 
@@ -171,7 +165,7 @@ def schemas(draw: st.DrawFn) -> Schema:
             fields.append(Field(f"{name}_{kind}", kind, name))
     extra = draw(st.integers(max(0, 2 - len(fields)), max(0, 8 - len(fields))))
     if draw(st.integers(0, 3)) == 0 and extra:
-        fields.append(Field("established_on", "simple", "date", kept=draw(st.booleans()) or not EVENT_ESTABLISHED_ON))
+        fields.append(Field("established_on", "simple", "date", kept=draw(st.booleans())))
         extra -= 1
     for fname in names("f", extra):
         shape = draw(st.sampled_from(["simple"] * 4 + ["dates", "set", "list"]))
@@ -546,8 +540,6 @@ def value(draw: st.DrawFn, f: Field, schema: Schema) -> Any:
         return [draw(fill(schema.record(f.type), schema)) for _ in range(draw(st.integers(0, 3)))]
     if f.kind == "set":
         return draw(st.lists(st.sampled_from(schema.enums[f.type]), max_size=3, unique=True))
-    if f.type == "datetime" and not LISTS_OF_INSTANTS_LOAD:
-        return []
     return [scalar(draw, f, schema) for _ in range(draw(st.integers(0, 3)))]
 
 
@@ -615,8 +607,6 @@ def bad_value(draw: st.DrawFn, f: Field, schema: Schema) -> Any:
         one = draw(st.sampled_from(options))
     if f.kind == "simple":
         return one
-    if f.kind == "list" and f.type in ("int", "bool") and not LIST_ITEMS_STRICT:
-        return "not a list"
     return draw(st.sampled_from([[one], "not a list"]))
 
 
@@ -635,9 +625,7 @@ def spoiled(draw: st.DrawFn, record: dict[str, Any], schema: Schema) -> tuple[di
     choices: list[tuple[Record, Field]] = [(subject, f) for f in subject.fields if f.name != "id"]
     choices += [(r, f) for r in schema.items for f in r.fields]
     r, f = draw(st.sampled_from(choices))
-    order = [g.name for g in r.fields]
-    if (f.kind == "simple" and f.not_before is not None and draw(st.booleans())
-            and (ORDER_ON_LATER_FIELD or order.index(f.not_before) < order.index(f.name))):
+    if f.kind == "simple" and f.not_before is not None and draw(st.booleans()):
         if f.type == "date":
             base: Any = draw(days())
             bad = base - dt.timedelta(days=draw(st.integers(1, 400)))
@@ -823,32 +811,28 @@ def _policy(fields: str) -> Policy:
     return load(_policy_text(fields))
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: facts/declared.py parses a list<datetime> with the parser of "
-                   "list<date>, so every instant is refused (then set LISTS_OF_INSTANTS_LOAD)")
 def test_a_list_of_instants_loads() -> None:
     policy = _policy("  field drills: list<datetime> dated")
-    check = validate_record({"id": "A", "drills": ["2021-03-04T10:00:00+08:00"]}, model=policy.contract.model)
-    assert check.errors == []
+    check = validate_record({"id": "A", "drills": ["2021-03-04T10:00:00+08:00", "2021-03-04T20:00:00Z"]},
+                            model=policy.contract.model)
+    assert check.errors == [] and check.model is not None
+    drills = check.model.model_dump()["drills"]  # in the subject's local time, +08:00 by default
+    assert [d.isoformat() for d in drills] == ["2021-03-04T10:00:00+08:00", "2021-03-05T04:00:00+08:00"]
+    bad = validate_record({"id": "A", "drills": ["2021-03-04T10:00:00+08:00", "soon"]}, model=policy.contract.model)
+    assert [e.path for e in bad.errors] == ["drills[1]"]
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: the items of a list<int> or list<bool> are read laxly (a "
-                   "single int or bool is strict) (then set LIST_ITEMS_STRICT)")
 @pytest.mark.parametrize(("typ", "items"), [("int", ["5"]), ("int", [True]), ("bool", ["yes"]), ("bool", [1])])
 def test_list_items_are_strict(typ: str, items: list[Any]) -> None:
     policy = _policy(f"  field values: list<{typ}>")
     assert validate_record({"id": "A", "values": items}, model=policy.contract.model).model is None
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: with `established_on` not `kept`, the reference engine hides "
-                   "a later establishment (as of the day it is an event not yet happened) for the new-entrant grace, "
-                   "the columnar engine reads it (then set EVENT_ESTABLISHED_ON)")
 def test_established_on_as_an_event() -> None:
     text = _policy_text("  field established_on: date\n  field flag: bool", "flag is not null", "due by 2020-06-30")
     assert list(differences(text, [{"id": "A", "established_on": "2021-06-30"}], [dt.date(2019, 1, 1)])) == []
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a date order `>= other` is checked only when `other` is declared "
-                   "before the field (pydantic validates in field order) (then set ORDER_ON_LATER_FIELD)")
 def test_order_on_a_later_field() -> None:
     policy = _policy("  field b: date >= a\n  field a: date")
     assert validate_record({"id": "A", "a": "2019-01-01", "b": "2018-12-31"}, model=policy.contract.model).model is None

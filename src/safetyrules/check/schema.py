@@ -212,6 +212,9 @@ class _SchemaChecker:
                     elif others[other].type != ast.FieldType("simple", scalar):
                         self.sink.error("bad-option", f"`>= {other}`: `{other}` is not a `{scalar}`",
                                         option.span)
+                    elif other == f.name:
+                        self.sink.error("bad-option", f"`>= {other}` orders `{f.name}` after itself", option.span,
+                                        suggestion="name the earlier date of the same record")
                     not_before = other
         kind: Literal["simple", "list", "set"] = "list" if f.type.kind == "list" else (
             "set" if f.type.kind == "set" else "simple")

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from safetyrules.check.checker import CheckedPolicy
+from safetyrules.engine.rules import ESTABLISHED
 from safetyrules.syntax import ast
 
 Expansion = tuple[str, Any]  # (variable, collection expression): equal ASTs compare equal (spans ignored)
@@ -120,7 +121,7 @@ def names_read(policy: CheckedPolicy) -> set[str]:
 
 
 def _names_read(policy: CheckedPolicy) -> set[str]:
-    names: set[str] = set()
+    names: set[str] = {ESTABLISHED}  # read by the engine itself (new-entrant grace, first due dates)
     for node in (*policy.rules, *policy.defines.values()):
         for n in _nodes(node):
             if isinstance(n, ast.Name):

@@ -13,10 +13,10 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, Strict, ValidationError, ValidationInfo, create_model, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .models import (
     LOCAL_TIMEZONE,
@@ -70,6 +70,42 @@ ENUM_LABELS = "__safetyrules_labels__"
 """Attribute of a declared enumeration's class: each code's label, ``{code: (zh, en)}``, for explanations."""
 
 
+def _items(parse: Any) -> Any:
+    """Parse every item of a list with `parse`, reporting each bad one at its own index."""
+    def parse_all(value: object) -> object:
+        if not isinstance(value, list):
+            return value  # None, or not a list: pydantic reports it
+        parsed: list[object] = []
+        errors: list[InitErrorDetails] = []
+        for index, item in enumerate(value):
+            try:
+                parsed.append(parse(item))
+            except PydanticCustomError as exc:
+                errors.append(InitErrorDetails(type=exc, loc=(index,), input=item))
+        if errors:
+            raise ValidationError.from_exception_data("instants", errors)
+        return parsed
+
+    return parse_all
+
+
+def _order_first(fields: dict[str, FieldSpec]) -> list[FieldSpec]:
+    """The fields with each date that another must not precede (`>= other`) placed before it: pydantic checks
+    a field against the fields validated before it only."""
+    placed: dict[str, FieldSpec] = {}
+
+    def place(f: FieldSpec, seen: frozenset[str]) -> None:
+        if f.name in placed or f.name in seen:
+            return
+        if f.not_before is not None and f.not_before in fields:
+            place(fields[f.not_before], seen | {f.name})
+        placed[f.name] = f
+
+    for f in fields.values():
+        place(f, frozenset())
+    return list(placed.values())
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("empty_id", "the id is empty")
@@ -106,7 +142,11 @@ def build_models(schema: FactSchema) -> DeclaredModels:
             item = enums[f.type]
         else:
             item = build(f.type)
-        return list[item] if f.kind in ("list", "set") else item
+        if f.kind in ("list", "set"):
+            if f.type in ("int", "bool"):  # as strict as a single value: "5" is not a number, 1 not a yes
+                item = Annotated[item, Strict()]
+            return list[item]
+        return item
 
     def build(name: str) -> type[BaseModel]:
         if name in records:
@@ -114,7 +154,7 @@ def build_models(schema: FactSchema) -> DeclaredModels:
         spec = schema.records[name]
         fields: dict[str, Any] = {}
         validators: dict[str, Any] = {}
-        for f in spec.fields.values():
+        for f in _order_first(spec.fields):
             strict = f.kind == "simple" and f.type in ("bool", "int")
             bounds: dict[str, Any] = {k: v for k, v in (("ge", f.minimum), ("le", f.maximum)) if v is not None}
             if f.name == spec.key:
@@ -126,7 +166,7 @@ def build_models(schema: FactSchema) -> DeclaredModels:
             if f.type in ("date", "datetime"):
                 parse = _date_or_none if f.type == "date" else _instants_in(timezone)
                 if f.kind != "simple":
-                    parse = _date_list_or_none  # lists of instants are parsed by pydantic (with an offset)
+                    parse = _date_list_or_none if f.type == "date" else _items(_instants_in(timezone))
                 validators[f"_{f.name}_strict"] = field_validator(f.name, mode="before")(parse)
             if f.not_before is not None:
                 validators[f"_{f.name}_order"] = field_validator(f.name)(_order(f.name, f.not_before))
