@@ -30,7 +30,6 @@ RETAIL = {"id": "R1", "industry": "retail", "staff": STAFF}
 BUILDER = {"id": "B1", "industry": "construction", "staff": STAFF}
 OVERRIDE = {"key_industries": ["retail"]}
 
-not_wired = pytest.mark.xfail(strict=True, reason="engines not wired yet")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +108,6 @@ def test_without_an_override_the_definition_decides(policy: Policy) -> None:
     assert outcome(policy, BUILDER) is Outcome.VIOLATED
 
 
-@not_wired
 def test_the_reference_engine_reads_the_override(policy: Policy) -> None:
     assert outcome(policy, RETAIL, OVERRIDE) is Outcome.VIOLATED
     assert outcome(policy, BUILDER, OVERRIDE) is Outcome.NOT_APPLICABLE
@@ -118,7 +116,6 @@ def test_the_reference_engine_reads_the_override(policy: Policy) -> None:
         ("key_industries", frozenset({"retail"}), True)]
 
 
-@not_wired
 def test_the_columnar_engine_reads_the_override(policy: Policy) -> None:
     pytest.importorskip("polars")
     from safetyrules.columnar import FactTables, compile_policy
@@ -129,7 +126,6 @@ def test_the_columnar_engine_reads_the_override(policy: Policy) -> None:
     assert got == {"R1": str(Outcome.VIOLATED), "B1": str(Outcome.NOT_APPLICABLE)}
 
 
-@not_wired
 def test_a_whatif_on_a_definition_changes_outcomes_and_says_why(policy: Policy, tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text("name: key retail\nparams:\n  key_industries: [retail]\n", encoding="utf-8")
@@ -140,7 +136,6 @@ def test_a_whatif_on_a_definition_changes_outcomes_and_says_why(policy: Policy, 
     assert "key_industries" in changes[("R1", "apprenticeship")][2]
 
 
-@not_wired
 def test_a_columnar_whatif_on_a_definition_agrees(policy: Policy, tmp_path: Path) -> None:
     pytest.importorskip("polars")
     from safetyrules.columnar.whatif import ColumnarWhatIf

@@ -239,7 +239,8 @@ class Policy:
         wanted = self._rule_names(names)
         day = as_date(as_of, self.limits)
         record = fact_record(enterprise, limits=self.limits, contract=self.contract)
-        result = self._evaluate_record(record, day, self.engine(params), explain)
+        result = self._evaluate_record(record, day, self.engine(params), explain,
+                                       None if explain else self.rules_needed(wanted))
         result.results = [r for r in result.results if r.rule in wanted]
         return result
 
@@ -272,8 +273,8 @@ class Policy:
         return self._evaluate_record(record, as_date(as_of, self.limits), self.engine(params, disabled), explain)
 
     def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
-                         explain: bool) -> EnterpriseResult:
-        results = engine.evaluate(record, as_of, trace=explain, message_facts=True)
+                         explain: bool, rules: frozenset[str] | None = None) -> EnterpriseResult:
+        results = engine.evaluate(record, as_of, trace=explain, message_facts=True, rules=rules)
         outcomes = {r.rule: r.outcome for r in results}
         for r in results:
             annotate(r, self.checked.rule(r.rule), outcomes)

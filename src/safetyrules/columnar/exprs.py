@@ -191,7 +191,7 @@ class Evaluator:
         bound = scope.lookup(name)
         if bound is not None:
             return scope.import_val(bound[1], bound[0])
-        if name in self.ctx.policy.defines:
+        if name in self.ctx.params.definitions:
             return scope.import_val(self.define(name), self.ctx.root)
         try:
             value = self.ctx.params.value(name, self.ctx.as_of)
@@ -205,11 +205,11 @@ class Evaluator:
         """A definition is evaluated once per run, in the root scope (as the interpreter does)."""
         val = self.ctx.defines.get(name)
         if val is None:
-            for dep in definition_chains(self.ctx.policy.defines).get(name, ()):  # deepest first: the stack
+            for dep in definition_chains(self.ctx.params.definitions).get(name, ()):  # deepest first: the stack
                 if dep not in self.ctx.defines:  # holds one definition at a time, however long the chain
                     self.define(dep)
             root = self.ctx.root
-            val = root.materialize(self.eval(self.ctx.policy.defines[name].value, root))
+            val = root.materialize(self.eval(self.ctx.params.definitions[name].value, root))
             for expr in val.parts().values():
                 if expr.meta.is_column():
                     self.ctx.keep.add(expr.meta.output_name())

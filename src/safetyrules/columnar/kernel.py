@@ -107,8 +107,9 @@ class ColumnarProgram:
         if base is not None:
             if base.tables is not tables or base.as_of != as_of or base.program.policy is not self.policy:
                 raise ValueError("a base evaluation must be of the same policy, tables and day")
-            changed = {n for n, s in self.params.schedules.items() if base.program.params.schedules[n].entries
-                       != s.entries}
+            before, after = base.program.params.schedules, self.params.schedules
+            changed = {n for n in before.keys() | after.keys()
+                       if n not in before or n not in after or before[n].entries != after[n].entries}
             todo = affected_rules(self.policy, changed, self.disabled ^ base.program.disabled)
             view, counter = base.view, base.counter
         else:

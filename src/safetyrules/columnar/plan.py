@@ -36,7 +36,8 @@ def reserved_params(rule: ast.RuleDecl) -> set[str]:
 
 def params_read(policy: CheckedPolicy) -> dict[str, set[str]]:
     """Rule → every param it may read (declared params only)."""
-    return {r.name: (set(policy.params_used.get(r.name, set())) | reserved_params(r)) & set(policy.params)
+    return {r.name: (set(policy.params_used.get(r.name, set())) & set(policy.params))
+                    | policy.defines_used.get(r.name, set())
             for r in policy.rules}
 
 

@@ -101,6 +101,7 @@ def rows_of(evaluation: Evaluation) -> list[Row]:
     for rule in declared:
         frame = evaluation.outputs[rule.name]
         used = tuple(sorted(p for p in program.policy.params_used.get(rule.name, set())
+                            | program.policy.defines_used.get(rule.name, set())
                             if p in table.schedules and table.is_overridden(p)))
         per_rule.append((rule.name, tuple(rule.implements), [_OUTCOMES[c] for c in frame.get_column("code")],
                          frame.get_column("due").to_list(), used))

@@ -15,11 +15,11 @@ Rules are evaluated in dependency order so that `violated(r)` sees r's outcome.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from safetyrules.check.checker import CheckedPolicy
+from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy
 from safetyrules.check.types import BOOL
 from safetyrules.engine.decisions import EVENT_VERDICTS, decide
 from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, truth
@@ -114,7 +114,7 @@ class RuleEngine:
                 citations=tuple(Citation(self.document, s.section, s.quote) for s in r.all(ast.Source)),
                 severity=sev.level if sev else None,
                 effect=Text(effect.text.zh, effect.text.en) if effect is not None else None,
-                params_used=frozenset(policy.params_used.get(r.name, set())),
+                params_used=frozenset(policy.params_used.get(r.name, set()) - RESERVED_PARAMS.keys()),
                 rule_deps=deps, rules_used=tuple(sorted(deps)))
         self._param_uses: dict[tuple[str, type, Any], ParamUse] = {}  # (name, value) → its ParamUse
 
@@ -127,18 +127,20 @@ class RuleEngine:
 
     # ------------------------------------------------------------------ entry point
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False,
-                 message_facts: bool = False) -> list[RuleResult]:
+                 message_facts: bool = False, rules: Collection[str] | None = None) -> list[RuleResult]:
         """Every rule's result. `trace`: with explanation steps; `message_facts` (without `trace`): with the
         steps of the `applies` conditions only, the facts a message cites (callers that want outcomes only,
         such as what-if, skip them)."""
         view = as_of_view(dict(record), as_of, self.policy.contract.as_of)
         outcomes: dict[str, Outcome] = {}
-        interp = Interpreter(view, as_of, self.params.value, self.policy.defines,
+        interp = Interpreter(view, as_of, self.params.value, self.params.definitions,
                              lambda name: str(outcomes.get(name, Outcome.UNKNOWN)), trace)
         facts = self.facts_interpreter(view, as_of, lambda name: str(outcomes.get(name, Outcome.UNKNOWN))) \
             if message_facts and not trace else None
         results = []
         for rule in self.policy.rules:
+            if rules is not None and rule.name not in rules:
+                continue
             interp.reset()
             result = self._rule(rule, interp, view, as_of, facts)
             outcomes[rule.name] = result.outcome
@@ -150,7 +152,7 @@ class RuleEngine:
                           rule_outcome: Callable[[str], str]) -> Interpreter:
         """A tracing interpreter for the `applies` conditions of an untraced evaluation: the facts that decide
         whether a rule applies (industry=construction) are what its message cites, explained or not."""
-        return Interpreter(view, as_of, self.params.value, self.policy.defines, rule_outcome, True)
+        return Interpreter(view, as_of, self.params.value, self.params.definitions, rule_outcome, True)
 
     def applies_steps(self, rule: ast.RuleDecl, view: Mapping[str, Any], as_of: dt.date,
                       rule_outcome: Callable[[str], str]) -> list[Step]:
@@ -172,6 +174,12 @@ class RuleEngine:
         return view.get(ESTABLISHED, UNKNOWN)
 
     # ------------------------------------------------------------------ one rule
+    def evaluate_rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
+                      facts: Interpreter | None = None) -> RuleResult:
+        """One rule's result on an as-of view, with an interpreter built on `self.params.definitions` (its
+        `rule_outcome` gives the other rules' outcomes; `interp.reset()` first)."""
+        return self._rule(rule, interp, view, as_of, facts)
+
     def _rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
               facts: Interpreter | None = None) -> RuleResult:
         steps: list[Step] = []

@@ -146,7 +146,7 @@ class _Walker:
                 return _Reads(daily=True)
             self._active.add(name)
             cached = _Reads()
-            self.expr(self.policy.defines[name].value, frozenset(), cached, None)
+            self.expr(self.params.definitions[name].value, frozenset(), cached, None)
             self._active.discard(name)
             self._defines[name] = cached
         return cached
@@ -192,9 +192,9 @@ class _Walker:
             case ast.Name(id=name):
                 if name in bound:
                     return
-                if name in self.policy.defines:
+                if name in self.params.definitions:
                     reads.merge(self.define(name))
-                elif name in self.policy.params:
+                elif name in self.params.schedules:
                     self.param(name, reads)
                 else:
                     reads.fields.add(name)
@@ -272,8 +272,8 @@ class _Walker:
 
     def collection(self, c: ast.Expr, var: str, where: ast.Expr | None, bound: frozenset[str], reads: _Reads) -> None:
         """A quantified collection: a record list read through a filter is noted with the filter."""
-        if isinstance(c, ast.Name) and c.id not in bound and c.id not in self.policy.defines \
-                and c.id not in self.policy.params:
+        if isinstance(c, ast.Name) and c.id not in bound and c.id not in self.params.definitions \
+                and c.id not in self.params.schedules:
             reads.fields.add(c.id)
             reads.filters.setdefault(c.id, []).append((var, where))
         else:
@@ -385,7 +385,7 @@ class PolicyAnalysis:
                    if f not in reads[name].each_fields and all(w is not None for _, w in found)}
             for name in reads}
         # filters read only the item: the probe's record, date and rule outcomes are never read
-        self._probe = Interpreter({}, dt.date(2000, 1, 1), params.value, policy.defines, lambda _: "unknown", False)
+        self._probe = Interpreter({}, dt.date(2000, 1, 1), params.value, params.definitions, lambda _: "unknown", False)
         self._verdicts: dict[tuple[int, int], tuple[Any, bool]] = {}  # (filter, item) → (item, passes)
         self.by_field: dict[str, frozenset[str]] = {}
         for f in self.all_fields:
@@ -786,7 +786,7 @@ class SubsetEvaluator:
         self.analysis = PolicyAnalysis(self.checked, self.engine.params)
         self._rules = list(self.checked.rules)
         self._batches: dict[frozenset[str], tuple[frozenset[str], list[ast.RuleDecl]]] = {}  # names → fields, rules
-        self._interp = Interpreter({}, dt.date(2000, 1, 1), self.engine.params.value, self.checked.defines,
+        self._interp = Interpreter({}, dt.date(2000, 1, 1), self.engine.params.value, self.engine.params.definitions,
                                    lambda _: str(Outcome.UNKNOWN), False)  # rebound for every evaluation
 
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, names: Iterable[str],
@@ -840,5 +840,5 @@ class SubsetEvaluator:
         for rule in rules:  # in dependency order
             interp.reset()
             # the reference engine's own per-rule evaluation (what RuleEngine.evaluate runs for each rule)
-            out[rule.name] = self.engine._rule(rule, interp, view, as_of)
+            out[rule.name] = self.engine.evaluate_rule(rule, interp, view, as_of)
         return out

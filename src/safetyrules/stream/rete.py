@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from safetyrules.api import Policy
-from safetyrules.check.checker import CheckedPolicy
+from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy
 from safetyrules.check.types import BOOL, DATE, INSTANT
 from safetyrules.engine.decisions import EVENT_VERDICTS, NULL_RESULT, exclusive_rows
 from safetyrules.engine.interpreter import coalesce, element_label
@@ -850,7 +850,7 @@ class ReteEvaluator:
                 result.days_overdue = (as_of - due_on).days
             elif outcome is Outcome.PENDING:
                 result.days_remaining = (due_on - as_of).days
-        used = set(self.checked.params_used.get(rule.name, set()))
+        used = set(self.checked.params_used.get(rule.name, set())) - RESERVED_PARAMS.keys()
         if events:
             used |= set(reserved)
         result.params = tuple(  # as the reference engine lists them
