@@ -21,6 +21,19 @@ TYPES = ("enterprise_updated", "hazard_found", "hazard_reported", "hazard_plan_m
 
 maybe_bool = st.sampled_from([True, True, False, None])
 
+ABSENT = object()
+"""Drawn for a field to leave out of the payload (absent: unknown, as opposed to null: known not to be)."""
+
+
+def enum(*codes: str) -> st.SearchStrategy[Any]:
+    """An enumeration field: one of its codes mostly, sometimes null, sometimes absent (:data:`ABSENT`)."""
+    return st.one_of(st.sampled_from(codes), st.sampled_from([None, ABSENT]))
+
+
+def present(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields drawn, without those drawn absent."""
+    return {k: v for k, v in fields.items() if v is not ABSENT}
+
 
 def _iso(d: dt.date) -> str:
     return d.isoformat()
@@ -31,7 +44,7 @@ def standing(draw: st.DrawFn, day: dt.date) -> dict[str, Any]:
     """A partial registration: some fields present, some absent (unknown), lists often known and empty."""
     fields: dict[str, Any] = {}
     options: dict[str, st.SearchStrategy[Any]] = {
-        "industry": st.sampled_from(INDUSTRIES),
+        "industry": st.one_of(st.sampled_from(INDUSTRIES), st.none()),
         "established_on": st.one_of(st.dates(dt.date(2015, 1, 1), dt.date(2022, 6, 1)).map(_iso), st.none()),
         "employee_count": st.integers(1, 300),
         "above_designated_size": st.booleans(),
@@ -40,7 +53,12 @@ def standing(draw: st.DrawFn, day: dt.date) -> dict[str, Any]:
             "covers_all_positions": maybe_bool, "one_post_dual_duty": maybe_bool}),
         "principal": st.fixed_dictionaries({
             "competence_certificate_expires_on": st.dates(dt.date(2021, 1, 1), dt.date(2024, 1, 1)).map(_iso),
-            "safety_training_passed_on": st.one_of(st.none(), st.just("2020-05-01"))}),
+            "safety_training_passed_on": st.one_of(st.none(), st.just("2020-05-01")),
+            "role": enum("legal_representative", "actual_controller")}).map(present),
+        "risk_control": st.fixed_dictionaries({
+            "established_on": st.one_of(st.just("2021-03-01"), st.none()),
+            "levels": st.one_of(st.lists(st.sampled_from(["enterprise", "workshop", "team", "post"]), max_size=4,
+                                         unique=True), st.sampled_from([None, ABSENT]))}).map(present),
         "management": st.fixed_dictionaries({"safety_body": maybe_bool,
                                              "full_time_safety_staff": st.integers(0, 2)}),
         "hazard_system": st.fixed_dictionaries({
@@ -66,8 +84,8 @@ def payload(draw: st.DrawFn, type_: str, day: dt.date) -> dict[str, Any] | None:
         case "enterprise_updated":
             return draw(standing(day))
         case "hazard_found":
-            return {"id": draw(st.sampled_from(HAZARDS)), "major": draw(st.sampled_from([True, True, False])),
-                    "cause": draw(st.sampled_from(["equipment_failure", "illegal_command", "management"]))}
+            return present({"id": draw(st.sampled_from(HAZARDS)), "major": draw(st.sampled_from([True, True, False])),
+                            "cause": draw(enum("equipment_failure", "illegal_command", "management"))})
         case "hazard_reported" | "hazard_remediated" | "hazard_verified":
             return {"hazard_id": draw(st.sampled_from(HAZARDS))}
         case "hazard_plan_made":
@@ -79,28 +97,28 @@ def payload(draw: st.DrawFn, type_: str, day: dt.date) -> dict[str, Any] | None:
         case "internal_assessment_held":
             return None
         case "change_made":
-            return {"kind": draw(st.sampled_from(["process", "equipment"])), "major": draw(st.booleans()),
-                    "authorized": draw(maybe_bool)}
+            return present({"kind": draw(enum("process", "equipment")), "major": draw(st.booleans()),
+                            "authorized": draw(maybe_bool)})
         case "accident_occurred":
-            return {"id": draw(st.sampled_from(ACCIDENTS)), "severity": "general"}
+            return present({"id": draw(st.sampled_from(ACCIDENTS)), "severity": draw(enum("general", "major"))})
         case "accident_reported":
             return {"accident_id": draw(st.sampled_from(ACCIDENTS)), "report_false": draw(st.booleans())}
         case "report_filed":
-            return {"kind": draw(st.sampled_from(["risk_list", "dual_report"])),
-                    "channel": draw(st.sampled_from(["platform", "workers_congress"]))}
+            return present({"kind": draw(enum("risk_list", "dual_report")),
+                            "channel": draw(enum("platform", "workers_congress"))})
         case "finding_recorded":
-            return {"kind": draw(st.sampled_from(["evasion", "monitoring_destroyed", "other"]))}
+            return present({"kind": draw(enum("evasion", "monitoring_destroyed", "other"))})
         case "insurance_bought":
             return {"starts_on": _iso(day), "ends_on": _iso(day + dt.timedelta(days=draw(st.integers(30, 400))))}
         case "commitment_published":
             return {"to_public": True, "to_staff": draw(st.booleans())}
         case "staff_hired":
             member: dict[str, Any] = {"id": draw(st.sampled_from(STAFF)),
-                                      "role": draw(st.sampled_from(["general", "special_operator", "safety_manager"])),
+                                      "role": draw(enum("general", "special_operator", "safety_manager", "principal")),
                                       "mentor_id": draw(st.sampled_from(["S0", None]))}
             if member["role"] == "special_operator":
                 member["certificate_expires_on"] = draw(later)
-            return member
+            return present(member)
         case "staff_updated":
             return {"staff_id": draw(st.sampled_from(STAFF)), "safety_training_passed_on": _iso(day)}
         case "staff_left":
