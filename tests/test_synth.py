@@ -256,12 +256,11 @@ def test_every_seed_fires_every_trigger(policy: Policy) -> None:
 
 def test_one_synth_package_for_the_town_and_its_events() -> None:
     import safetyrules.synth as synth
-    from safetyrules.stream import synth as old_path
     from safetyrules.synth import events, town
 
     assert synth.generate is town.generate and synth.write_town is town.write_town
     assert synth.generate_events is events.generate_events
-    assert old_path.generate_events is events.generate_events  # the old path, until its callers move
+    assert not hasattr(__import__("safetyrules.stream", fromlist=["x"]), "synth")  # one place only
 
 
 def test_the_event_generator_reads_the_insurance_industries_from_the_policy(policy: Policy) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy, suggest
+from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy
+from safetyrules.check.common import suggest
 from safetyrules.check.pipeline import Compilation, compile_paths, compile_sources
 from safetyrules.diagnostics import Diagnostic, PolicyError
 from safetyrules.engine.params import ParamTable

@@ -29,8 +29,12 @@ def test_result_layout(program: ColumnarProgram) -> None:
 def test_unknown_system_after_its_deadline(program: ColumnarProgram) -> None:
     row = _row(program, {"id": "A"}, "2022-06-30", "responsibility_system_in_place")
     assert (row["outcome"], row["due_on"], row["days_overdue"]) == ("unknown", dt.date(2020, 12, 31), None)
-    row = _row(program, {"id": "A", "responsibility_system": None}, "2022-06-30", "responsibility_system_in_place")
+    old = {"id": "A", "responsibility_system": None, "established_on": dt.date(2012, 5, 18)}
+    row = _row(program, old, "2022-06-30", "responsibility_system_in_place")
     assert (row["outcome"], row["days_overdue"]) == ("violated", 546)
+    # without its establishment date, a newcomer could still be within its grace: unknown, as the reference
+    row = _row(program, {"id": "A", "responsibility_system": None}, "2022-06-30", "responsibility_system_in_place")
+    assert (row["outcome"], row["days_overdue"]) == ("unknown", None)
     row = _row(program, {"id": "A", "responsibility_system": None}, "2020-12-31", "responsibility_system_in_place")
     assert (row["outcome"], row["days_remaining"]) == ("pending", 0)
 
@@ -58,7 +62,8 @@ def test_dated_listing_period(program: ColumnarProgram) -> None:
 
 
 def test_enforcement_reads_other_rules(program: ColumnarProgram) -> None:
-    row = _row(program, {"id": "A", "responsibility_system": None}, "2022-06-30", "enforcement_candidate")
+    row = _row(program, {"id": "A", "responsibility_system": None, "established_on": dt.date(2012, 5, 18)},
+               "2022-06-30", "enforcement_candidate")
     assert row["outcome"] == "violated"
 
 

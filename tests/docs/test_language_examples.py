@@ -44,7 +44,7 @@ SCHEMAS = re.findall(r"```schema\n(.*?)```", DOC.read_text(encoding="utf-8"), re
 
 @pytest.mark.parametrize("text", SCHEMAS)
 def test_schema_examples_check_clean(text: str, tmp_path: Path) -> None:
-    from safetyrules.check.schema import read_schema
+    from safetyrules.check.pipeline import read_schema
 
     (tmp_path / "example.policy").write_text(text, encoding="utf-8")
     schema, sources, diagnostics = read_schema([tmp_path / "example.policy"])

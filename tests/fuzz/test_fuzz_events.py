@@ -23,7 +23,7 @@ from safetyrules.api import Policy
 from safetyrules.limits import Limits
 from safetyrules.stream.events import EventError, Prepared, read_event_lines
 from safetyrules.stream.monitor import Monitor
-from safetyrules.stream.synth import generate_events
+from safetyrules.synth import generate_events
 
 LONG_EXAMPLES = int(os.environ.get("SAFETYRULES_FUZZ_EXAMPLES", "2000"))
 QUICK = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

@@ -8,11 +8,12 @@ diagnostic; the checker goes on after each one so that a file with ten mistakes 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from safetyrules.check.common import single_items, suggest
+from safetyrules.check.schema import check_schema
 from safetyrules.check.types import (
     ANY,
     BOOL,
@@ -141,25 +142,6 @@ class CheckResult:
     diagnostics: list[Diagnostic]
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str | None:
-    near = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean `{near[0]}`?" if near else None
-
-
-def single_items(items: Iterable[object], owner: str, kinds: dict[type, str], sink: DiagnosticSink) -> None:
-    """Report each item of a kind that `owner` may hold once (`title`, `default`, `key`, …) given again."""
-    seen: dict[str, Span] = {}
-    for item in items:
-        for cls, word in kinds.items():
-            if isinstance(item, cls):
-                span: Span = item.span  # type: ignore[attr-defined]
-                if word in seen:
-                    sink.error("duplicate-item", f"`{owner}` has more than one `{word}`", span,
-                               related=(Related(seen[word], "the first one"),))
-                else:
-                    seen[word] = span
-
-
 @dataclass(slots=True)
 class _Scope:
     """Names bound by quantifiers and `each`, innermost last."""
@@ -286,8 +268,6 @@ class Checker:
     def _schema(self) -> FactSchema | None:
         """The declared fact schema, checked; the rules are then typed against its subject (no schema: the
         built-in 附件4 contract)."""
-        from safetyrules.check.schema import check_schema  # it uses `suggest` from this module
-
         schema = check_schema(self.schema_decls, self.sink)
         if schema is None:
             return None

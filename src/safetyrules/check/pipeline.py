@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safetyrules.check.checker import CheckedPolicy, check
-from safetyrules.diagnostics import Diagnostic, Span, sort_key
+from safetyrules.check.schema import check_schema
+from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Span, sort_key
+from safetyrules.facts.schema import FactSchema
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import parse
@@ -115,3 +117,21 @@ def compile_paths(paths: list[Path], extensions: list[Path] | None = None, limit
     compilation = compile_sources(sources, diags, frozenset(extension_files), limits)
     compilation.roots = tuple(str(p) for p in paths)
     return compilation
+
+
+def read_schema(paths: list[Path], limits: Limits = DEFAULT) -> tuple[FactSchema | None, dict[str, str],
+                                                                      list[Diagnostic]]:
+    """The fact schema declared in the policy files at ``paths`` (only the `enum`, `record` and `subject`
+    declarations are read and checked: a schema can be inspected or compared whatever the rules say), with the
+    sources and the diagnostics. ``None`` when the files declare no schema or it has errors."""
+    sources, diagnostics = read_sources(paths, limits)
+    decls: list[ast.EnumDecl | ast.RecordDecl] = []
+    for name, text in sources.items():
+        result = parse(text, name)
+        diagnostics.extend(result.diagnostics)
+        decls.extend(d for d in result.module.decls if isinstance(d, ast.EnumDecl | ast.RecordDecl))
+    sink = DiagnosticSink()
+    schema = check_schema(decls, sink) if not any(d.is_error for d in diagnostics) else None
+    diagnostics.extend(sink.items)
+    diagnostics.sort(key=sort_key)
+    return schema, sources, diagnostics

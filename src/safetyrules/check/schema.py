@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from typing import Literal
 
-from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Related, Span, sort_key
+from safetyrules.diagnostics import DiagnosticSink, Related, Span
 from safetyrules.facts.schema import (
     DATE_SCALARS,
     NUMBER_SCALARS,
@@ -23,11 +22,9 @@ from safetyrules.facts.schema import (
     Label,
     RecordSpec,
 )
-from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
-from safetyrules.syntax.parser import parse
 
-from .checker import single_items, suggest
+from .common import single_items, suggest
 
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 
@@ -257,23 +254,3 @@ def check_schema(decls: list[ast.EnumDecl | ast.RecordDecl], sink: DiagnosticSin
     before = sum(d.is_error for d in sink.items)
     schema = _SchemaChecker(decls, sink).run()
     return schema if sum(d.is_error for d in sink.items) == before else None
-
-
-def read_schema(paths: list[Path], limits: Limits = DEFAULT) -> tuple[FactSchema | None, dict[str, str],
-                                                                      list[Diagnostic]]:
-    """The fact schema declared in the policy files at ``paths`` (only the `enum`, `record` and `subject`
-    declarations are read and checked: a schema can be inspected or compared whatever the rules say), with the
-    sources and the diagnostics. ``None`` when the files declare no schema or it has errors."""
-    from safetyrules.check.pipeline import read_sources  # the pipeline imports the checker, which imports us
-
-    sources, diagnostics = read_sources(paths, limits)
-    decls: list[ast.EnumDecl | ast.RecordDecl] = []
-    for name, text in sources.items():
-        result = parse(text, name)
-        diagnostics.extend(result.diagnostics)
-        decls.extend(d for d in result.module.decls if isinstance(d, ast.EnumDecl | ast.RecordDecl))
-    sink = DiagnosticSink()
-    schema = check_schema(decls, sink) if not any(d.is_error for d in diagnostics) else None
-    diagnostics.extend(sink.items)
-    diagnostics.sort(key=sort_key)
-    return schema, sources, diagnostics

@@ -14,7 +14,7 @@ from safetyrules.facts.schema import FactSchema
 
 
 def _schema_of(paths: list[Path], what: str) -> FactSchema:
-    from safetyrules.check.schema import read_schema
+    from safetyrules.check.pipeline import read_schema
 
     for path in paths:
         if not path.exists():

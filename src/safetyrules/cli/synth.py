@@ -24,7 +24,7 @@ def synth_command(count: int, seed: int, out_path: Path, events: bool) -> None:
     if events:
         import json
 
-        from safetyrules.stream.synth import generate_events
+        from safetyrules.synth import generate_events
 
         n = 0
         with out_path.open("w", encoding="utf-8") as f:

@@ -6,8 +6,8 @@
     results = program.run(FactTables.from_records(records), as_of)   # long format, one row per (enterprise, rule)
 """
 
-from safetyrules.columnar.compile import compile_policy
-from safetyrules.columnar.kernel import RESULT_COLUMNS, ColumnarProgram, evaluate_population
+from safetyrules.columnar.compile import compile_policy, evaluate_population
+from safetyrules.columnar.kernel import RESULT_COLUMNS, ColumnarProgram
 from safetyrules.columnar.tables import FactTables
 
 __all__ = ["RESULT_COLUMNS", "ColumnarProgram", "FactTables", "compile_policy", "evaluate_population"]

@@ -8,8 +8,15 @@ reference engine instead, found as the rules are built (`ColumnarProgram.fallbac
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import polars as pl
+
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.columnar.kernel import ColumnarProgram
+from safetyrules.columnar.tables import FactTables, layout_for
 from safetyrules.engine.params import ParamTable
 
 
@@ -21,3 +28,15 @@ def compile_policy(policy: CheckedPolicy, params: ParamTable | None = None,
     if unknown:
         raise KeyError(f"no rule named {', '.join(sorted(unknown))}")
     return ColumnarProgram(policy, params if params is not None else ParamTable(policy), disabled)
+
+
+def evaluate_population(policy: Any, records_or_tables: FactTables | Iterable[Mapping[str, Any]],
+                        as_of: dt.date | str, params: Mapping[str, Any] | None = None,
+                        disabled: frozenset[str] = frozenset()) -> pl.DataFrame:
+    """Convenience: compile `policy` (an `api.Policy` or a `CheckedPolicy`) with `params` and run it."""
+    checked: CheckedPolicy = policy.checked if hasattr(policy, "checked") else policy
+    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
+    program = compile_policy(checked, ParamTable(checked, params), disabled)
+    tables = records_or_tables if isinstance(records_or_tables, FactTables) \
+        else FactTables.from_records(records_or_tables, layout_for(checked.contract))
+    return program.run(tables, day)

@@ -14,7 +14,7 @@ read a changed param or are switched, and the rules that read their outcomes) an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,17 +291,3 @@ def _record(ctx: Context, name: str, frame: pl.DataFrame) -> None:
     root.frame = pl.DataFrame([*kept, frame.get_column("code").alias(column)])  # one step, no query plan
     root.cache.clear()
     root.reset_columns()
-
-
-def evaluate_population(policy: Any, records_or_tables: FactTables | Iterable[Mapping[str, Any]],
-                        as_of: dt.date | str, params: Mapping[str, Any] | None = None,
-                        disabled: frozenset[str] = frozenset()) -> pl.DataFrame:
-    """Convenience: compile `policy` (an `api.Policy` or a `CheckedPolicy`) with `params` and run it."""
-    from safetyrules.columnar.compile import compile_policy
-
-    checked: CheckedPolicy = policy.checked if hasattr(policy, "checked") else policy
-    day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
-    program = compile_policy(checked, ParamTable(checked, params), disabled)
-    tables = records_or_tables if isinstance(records_or_tables, FactTables) \
-        else FactTables.from_records(records_or_tables, layout_for(checked.contract))
-    return program.run(tables, day)

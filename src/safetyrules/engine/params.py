@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safetyrules.check.checker import CheckedPolicy, Checker, suggest
+from safetyrules.check.checker import CheckedPolicy, Checker
+from safetyrules.check.common import suggest
 from safetyrules.check.types import (
     ANY,
     BOOL,

@@ -27,11 +27,11 @@ import re
 import warnings
 import zipfile
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -39,10 +39,27 @@ from safetyrules.limits import Limits
 
 from ._shapes import Shape, field_shapes
 from .errors import FactsFileError, FieldError, Position, zh_field
+from .loaded import Loaded, LoadReport, Rejected
 from .models import Enterprise
 
-if TYPE_CHECKING:
-    from .loaders import FactSource, Loaded, Rejected
+
+class FactSource(Protocol):
+    """What the table readers need of the source they read for (`loaders.FactSource` is one)."""
+
+    path: Path
+    format: str
+    encoding: str
+    limits: Limits
+    model: type[BaseModel]
+    key: str
+    main_sheet: str
+    parent_column: str
+    report: LoadReport
+
+    def accept(self, raw: object, position: Position, *, sources: Mapping[str, Position] | None = None,
+               errors: Iterable[FieldError] = (), thorough: bool = True) -> Loaded | Rejected: ...
+
+    def reject(self, position: Position, errors: list[FieldError]) -> Rejected: ...
 
 MAIN_SHEET = "enterprises"
 ID_COLUMN = "id"

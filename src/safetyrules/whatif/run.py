@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safetyrules.api import FactError, Policy, fact_record
-from safetyrules.check.checker import suggest
+from safetyrules.check.common import suggest
 from safetyrules.engine.params import ParamError, check_override
 from safetyrules.engine.results import Outcome
 from safetyrules.engine.values import to_json
