@@ -11,6 +11,7 @@ from safetyrules import load_policy
 from safetyrules.api import Policy, fact_record
 from safetyrules.columnar import ColumnarProgram, FactTables, compile_policy
 from safetyrules.engine.params import ParamTable
+from safetyrules.engine.results import RuleResult
 
 FIELDS = ("outcome", "due_on", "days_overdue", "days_remaining", "delay_days", "listed_until")
 
@@ -32,6 +33,15 @@ def program_for(policy: Policy, params: Mapping[str, Any] | None,
     return compile_policy(policy.checked, ParamTable(policy.checked, params), disabled)
 
 
+def row_problems(result: RuleResult, row: Mapping[str, Any], where: str = "") -> list[str]:
+    """Each of `FIELDS` where a columnar result row differs from the reference engine's result."""
+    want = {"outcome": str(result.outcome), "due_on": result.due_on, "days_overdue": result.days_overdue,
+            "days_remaining": result.days_remaining, "delay_days": result.delay_days,
+            "listed_until": result.listed_until}
+    return [f"{where}{result.enterprise} {result.rule} {f}: reference {want[f]!r}, columnar {row[f]!r}"
+            for f in FIELDS if row[f] != want[f]]
+
+
 def mismatches(policy: Policy, records: Iterable[Mapping[str, Any]], as_of: dt.date,
                params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset()) -> list[str]:
     """Every (enterprise, rule, field) where the columnar result differs from the reference engine."""
@@ -49,12 +59,7 @@ def mismatches(policy: Policy, records: Iterable[Mapping[str, Any]], as_of: dt.d
             if row is None:
                 problems.append(f"{r.enterprise} {r.rule}: missing")
                 continue
-            want = {"outcome": str(r.outcome), "due_on": r.due_on, "days_overdue": r.days_overdue,
-                    "days_remaining": r.days_remaining, "delay_days": r.delay_days,
-                    "listed_until": r.listed_until}
-            for f in FIELDS:
-                if row[f] != want[f]:
-                    problems.append(f"{r.enterprise} {r.rule} {f}: reference {want[f]!r}, columnar {row[f]!r}")
+            problems.extend(row_problems(r, row))
             if tuple(row["implements"]) != tuple(r.implements):
                 problems.append(f"{r.enterprise} {r.rule} implements: {r.implements} vs {row['implements']}")
     if out.height != expected_rows:

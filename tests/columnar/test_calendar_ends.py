@@ -30,6 +30,13 @@ def test_dates_near_both_ends_match_the_reference(records: list[dict[str, Any]],
     assert mismatches(seed_policy(), records, as_of) == []
 
 
+def test_an_instant_on_the_first_day_east_of_utc_is_before_year_1_in_utc() -> None:
+    # 0001-01-01T00:00+08:00 is 0000-12-31T16:00Z: the tables hold it (Python's datetime cannot)
+    first = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    records = [{"id": "E0", "accidents": [{"occurred_at": first}]}]
+    assert mismatches(seed_policy(), records, dt.date(1, 1, 1)) == []
+
+
 @pytest.mark.parametrize("day", DAYS)
 def test_established_on_the_last_day_among_the_town(day: str) -> None:
     lines = TOWN.read_text(encoding="utf-8").splitlines()[:20]

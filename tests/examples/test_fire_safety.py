@@ -169,3 +169,26 @@ def test_csv_files_use_the_subjects_name_and_key(tmp_path: Path) -> None:
     (tmp_path / "venues.inspections.csv").write_text("venue_code,date\nV9,2022-12-02\n", encoding="utf-8")
     code, _out, err = run("eval", "--policy", str(POLICY), "--facts", str(tmp_path / "venues.csv"))
     assert code == 3 and "V9" in err  # a row of no venue is input lost: rejected with its position
+
+
+def test_parquet_tables_of_declared_facts_are_validated_and_evaluated(tmp_path: Path) -> None:
+    # a decimal bound and a declared date order are checked on the tables as on the records
+    import polars as pl
+
+    policy = load_policy(POLICY)
+    FactTables.from_records(records(), layout_for(policy.contract)).write_parquet(tmp_path / "good")
+    code, out, err = run("eval", "--policy", str(POLICY), "--facts", str(tmp_path / "good"), "--engine",
+                         "columnar", "--as-of", "2022-12-31", "--format", "json")
+    assert code == 0, err
+    assert len(json.loads(out)["results"]) == 6 * 5
+    tables = FactTables.from_records(records(), layout_for(policy.contract))
+    tables.enterprises = tables.enterprises.with_columns(
+        pl.when(pl.col("code") == "V001").then(pl.lit("-3")).otherwise(pl.col("floor_area_m2")).alias("floor_area_m2"))
+    hazards = tables.children["fire_hazards"]
+    tables.children["fire_hazards"] = hazards.with_columns(pl.col("found_on").dt.offset_by("100d"))
+    tables.write_parquet(tmp_path / "bad")
+    code, _out, err = run("eval", "--policy", str(POLICY), "--facts", str(tmp_path / "bad"), "--engine",
+                          "columnar", "--as-of", "2022-12-31")
+    assert code == 3, err
+    assert "floor_area_m2" in err and "below the least allowed value 0" in err
+    assert "date_order" in err and "remediated_on" in err

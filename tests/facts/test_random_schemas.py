@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from columnar.differential import FIELDS  # tests/ is on the path (tests/conftest.py)
+from columnar.differential import row_problems  # tests/ is on the path (tests/conftest.py)
 from fuzz.budget import LONG_EXAMPLES
 from safetyrules import FactError, UnknownFieldWarning, load_policy_text
 from safetyrules.api import Policy
@@ -726,12 +726,7 @@ def differences(text: str, records: list[dict[str, Any]], as_of: list[dt.date]) 
                 if row is None:
                     yield f"{day} {r.enterprise} {r.rule}: no columnar row"
                     continue
-                want = {"outcome": str(r.outcome), "due_on": r.due_on, "days_overdue": r.days_overdue,
-                        "days_remaining": r.days_remaining, "delay_days": r.delay_days,
-                        "listed_until": r.listed_until}
-                for name in FIELDS:
-                    if row[name] != want[name]:
-                        yield f"{day} {r.enterprise} {r.rule} {name}: reference {want[name]!r}, columnar {row[name]!r}"
+                yield from row_problems(r, row, f"{day} ")
         if frame.height != expected:
             yield f"{day}: {frame.height} columnar rows, {expected} expected"
 

@@ -12,6 +12,7 @@ from safetyrules import load_policy
 from safetyrules.api import Policy
 from safetyrules.engine.results import Outcome
 from safetyrules.stream.events import build_records
+from safetyrules.stream.monitor import Monitor
 from safetyrules.stream.rete import durable_available
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable-rules is not installed")
@@ -27,6 +28,22 @@ def reference_outcomes(policy: Policy, events: Iterable[Mapping[str, Any]], day:
     """The oracle: the reference engine over `build_records(events)` as of `day`."""
     return {(eid, r.rule): r.outcome for eid, record in build_records(events).items()
             for r in policy.evaluate_record(record, day).results}
+
+
+FINAL = "events older than the reorder window are final"
+"""What the monitor says of an event dated before its reorder window: refused, not part of the history."""
+
+
+def assert_follows_accepted_events(policy: Policy, monitor: Monitor, events: Iterable[dict[str, Any]]) -> None:
+    """Post `events` one by one; after each, the monitor equals the reference engine on the events it accepted
+    (those dated before its reorder window are refused)."""
+    accepted: list[dict[str, Any]] = []
+    for event in events:
+        receipt = monitor.post(event)
+        if FINAL not in (receipt.reason or ""):
+            accepted.append(event)
+        if monitor.today is not None:
+            assert monitor.outcomes() == reference_outcomes(policy, accepted, monitor.today), f"after {event}"
 
 
 def findings(outcomes: Mapping[tuple[str, str], Outcome]) -> set[tuple[str, str]]:

@@ -18,7 +18,7 @@ from safetyrules.api import Policy
 from safetyrules.stream.monitor import Monitor
 from safetyrules.synth import generate_events
 
-from .conftest import findings, needs_durable, reference_outcomes
+from .conftest import FINAL, assert_follows_accepted_events, findings, needs_durable, reference_outcomes
 from .strategies import END, history
 
 BACKENDS = [
@@ -99,7 +99,6 @@ def test_alerts_equal_those_of_daily_re_evaluation(policy: Policy, backend: Any)
     assert monitor.stats.wakeups < daily.stats.rule_evaluations / 20
 
 
-FINAL = "events older than the reorder window are final"
 
 
 @pytest.mark.timeout(180)
@@ -111,13 +110,7 @@ def test_a_reorder_window_keeps_the_monitor_equal_to_the_accepted_events(policy:
     """With `reorder_window`, events older than the window are folded and forgotten and later ones dated that
     early are refused: after every event the monitor equals the reference engine on the events it accepted."""
     monitor = Monitor(policy, reorder_window=3)
-    accepted: list[dict[str, Any]] = []
-    for event in events:
-        receipt = monitor.post(event)
-        if FINAL not in (receipt.reason or ""):
-            accepted.append(event)
-        if monitor.today is not None:
-            assert monitor.outcomes() == reference_outcomes(policy, accepted, monitor.today), f"after {event}"
+    assert_follows_accepted_events(policy, monitor, events)
 
 
 @pytest.mark.timeout(180)

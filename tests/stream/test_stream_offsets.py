@@ -20,14 +20,13 @@ from safetyrules.engine.results import Outcome
 from safetyrules.stream.events import Status
 from safetyrules.stream.monitor import AlertKind, Monitor
 
-from .conftest import ev, needs_durable, reference_outcomes
+from .conftest import assert_follows_accepted_events, ev, needs_durable, reference_outcomes
 from .strategies import START, history, offset_history
 
 D = dt.date
 BACKENDS = ["reference", pytest.param("rete", marks=needs_durable)]
 REGISTRATION = {"industry": "construction", "established_on": "2010-01-01", "hazards": [], "changes": [],
                 "accidents": [], "inspection_findings": [], "reports": [], "risk_assessments": []}
-FINAL = "events older than the reorder window are final"
 
 
 def _instant(e: dict[str, Any]) -> dt.datetime:
@@ -98,13 +97,7 @@ def test_order_sensitive_events_with_mixed_offsets(policy: Policy, window: int, 
     mixed offsets and arriving by local date: with a reorder window, after every event the monitor equals the
     reference engine on the events it accepted."""
     monitor = Monitor(policy, reorder_window=window)
-    accepted: list[dict[str, Any]] = []
-    for event in events:
-        receipt = monitor.post(event)
-        if FINAL not in (receipt.reason or ""):
-            accepted.append(event)
-        if monitor.today is not None:
-            assert monitor.outcomes() == reference_outcomes(policy, accepted, monitor.today), f"after {event}"
+    assert_follows_accepted_events(policy, monitor, events)
 
 
 @pytest.mark.timeout(180)
@@ -116,10 +109,4 @@ def test_mixed_offsets_with_a_reorder_window_equal_the_accepted_events(policy: P
     """Generated histories of a week whose timestamps carry offsets from -12:00 to +14:00: after every event the
     monitor with a reorder window of a day equals the reference engine on the events it accepted."""
     monitor = Monitor(policy, reorder_window=1)
-    accepted: list[dict[str, Any]] = []
-    for event in events:
-        receipt = monitor.post(event)
-        if FINAL not in (receipt.reason or ""):
-            accepted.append(event)
-        if monitor.today is not None:
-            assert monitor.outcomes() == reference_outcomes(policy, accepted, monitor.today), f"after {event}"
+    assert_follows_accepted_events(policy, monitor, events)

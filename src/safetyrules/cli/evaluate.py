@@ -99,8 +99,7 @@ def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path |
     if facts is None:
         err.print(f"facts: the bundled example town ({path.name}); choose with --facts", markup=False)
     source, records = read_facts(path, contract=policy.contract)
-    summary = Summary(day, top=top, subject=policy.contract.subject,
-                      villages="village" in policy.contract.model.model_fields)
+    summary = Summary.for_policy(day, policy, top)
     with_trees = fmt != "table" if explain is None else explain
     found = {"violated": 0, "triggered": 0}
     results_json: list[dict[str, Any]] = []

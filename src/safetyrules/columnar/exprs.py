@@ -58,6 +58,8 @@ NOT_TRIGGERED, EXPIRED, TRIGGERED = 6, 7, 8
 OUTCOME_NAMES = {NOT_APPLICABLE: "not_applicable", SATISFIED: "satisfied", PENDING: "pending",
                  UNKNOWN_CODE: "unknown", VIOLATED: "violated", NOT_TRIGGERED: "not_triggered",
                  EXPIRED: "expired", TRIGGERED: "triggered"}
+CODE_OF = {name: code for code, name in OUTCOME_NAMES.items()}
+"""An outcome's code, by its name."""
 
 _SCALAR_KIND = {"bool": K.BOOL, "int": K.NUM, "str": K.STR, "enum": K.STR, "date": K.DATE, "datetime": K.INST}
 _DTYPE = {K.BOOL: pl.Boolean(), K.NUM: pl.Int64(), K.STR: pl.String(), K.DATE: pl.Date(),

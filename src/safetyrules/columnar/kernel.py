@@ -22,7 +22,7 @@ import polars as pl
 
 from safetyrules.check.checker import CheckedPolicy
 from safetyrules.columnar.asof import as_of_tables
-from safetyrules.columnar.exprs import NOT_APPLICABLE, OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
+from safetyrules.columnar.exprs import CODE_OF, NOT_APPLICABLE, OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
 from safetyrules.columnar.plan import affected_rules, names_read, still_used
 from safetyrules.columnar.rules import CODE, NULL_DATE, NULL_INT, RuleCompiler, RuleOut
 from safetyrules.columnar.scope import Counter, Scope
@@ -36,7 +36,6 @@ from safetyrules.syntax import ast
 OUTCOME_DTYPE = pl.Enum([str(o) for o in Outcome])
 RESULT_COLUMNS = ("enterprise", "rule", "implements", "outcome", "due_on", "days_overdue", "days_remaining",
                   "delay_days", "listed_until")
-_CODE_OF = {name: code for code, name in OUTCOME_NAMES.items()}
 _OUTCOME_BY_CODE = pl.Series([None, *(OUTCOME_NAMES[c] for c in range(1, max(OUTCOME_NAMES) + 1))],
                              dtype=OUTCOME_DTYPE)  # gathered by outcome code
 _OUTPUT_SCHEMA = {"code": CODE, "due": pl.Date, "delay": pl.Int64, "listed": pl.Date}
@@ -153,7 +152,7 @@ class ColumnarProgram:
                     found[rule.name] = str(err)
                     if unsupported is not None:  # a dry run: later rules read it as unknown
                         unsupported[rule.name] = str(err)
-                        frame = _constant_output(len(view), _CODE_OF["unknown"])
+                        frame = _constant_output(len(view), CODE_OF["unknown"])
                     else:
                         frame = fallback.output(rule.name)
             evaluation.outputs[rule.name] = frame
@@ -186,7 +185,7 @@ class _Fallback:
             rows: dict[str, list[tuple[Any, ...]]] = {r.name: [] for r in self.program.policy.rules}
             for record in self.tables.to_records():
                 for r in engine.evaluate(record, self.as_of):
-                    rows[r.rule].append((_CODE_OF[str(r.outcome)], r.due_on, r.delay_days, r.listed_until))
+                    rows[r.rule].append((CODE_OF[str(r.outcome)], r.due_on, r.delay_days, r.listed_until))
             self.outputs = {name: pl.DataFrame(v, schema=_OUTPUT_SCHEMA, orient="row") for name, v in rows.items()}
         return self.outputs[rule]
 

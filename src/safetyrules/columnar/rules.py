@@ -14,10 +14,10 @@ from typing import Any
 import polars as pl
 
 from safetyrules.columnar.exprs import (
+    CODE_OF,
     EXPIRED,
     NOT_APPLICABLE,
     NOT_TRIGGERED,
-    OUTCOME_NAMES,
     PENDING,
     SATISFIED,
     TRIGGERED,
@@ -49,13 +49,10 @@ def _c(code: int) -> pl.Expr:
     return pl.lit(code, dtype=CODE)
 
 
-CODE_OF_OUTCOME = {name: code for code, name in OUTCOME_NAMES.items()}
-
-
 def decision_expr(table: tuple[Row, ...], atoms: dict[str, pl.Expr]) -> pl.Expr:
     """A decision table (`engine/decisions.py`) as one polars expression of outcome codes."""
     def when(conds: list[pl.Expr], row: Row, rest: pl.Expr | None) -> pl.Expr:
-        code = _c(CODE_OF_OUTCOME[str(row.outcome)])
+        code = _c(CODE_OF[str(row.outcome)])
         if rest is None or not conds:
             return code
         test = conds[0]

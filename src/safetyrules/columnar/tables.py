@@ -230,8 +230,10 @@ class _Builder:
                     t = _as_instant(v)
                     off = t.utcoffset()
                     offset = int(off.total_seconds()) if off is not None else 0
-                    utc = t.replace(tzinfo=None) - dt.timedelta(seconds=offset)
-                    cols[leaf.path].append(utc)
+                    # microseconds since the epoch, in UTC: at the calendar's first day a local instant east of
+                    # UTC falls before year 1, which Python cannot hold but polars can
+                    local = (t.replace(tzinfo=None) - _EPOCH) // dt.timedelta(microseconds=1)
+                    cols[leaf.path].append(local - offset * 1_000_000)
                     cols[leaf.path + OFF].append(offset)
                     cols[leaf.path + LOCAL].append(t.date())
             elif leaf.kind == "date":
@@ -242,7 +244,11 @@ class _Builder:
                 cols[leaf.path].append(v)
 
     def frame(self) -> pl.DataFrame:
-        return pl.DataFrame(self.cols, schema=self.spec.schema())
+        schema = self.spec.schema()
+        instants = [leaf.path for leaf in self.spec.leaves if leaf.kind == "datetime"]
+        as_numbers = {name: (pl.Int64() if name in instants else dtype) for name, dtype in schema.items()}
+        frame = pl.DataFrame(self.cols, schema=as_numbers)
+        return frame.with_columns(pl.col(name).cast(schema[name]) for name in instants) if instants else frame
 
 
 @dataclass(slots=True)

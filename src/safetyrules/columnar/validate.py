@@ -54,6 +54,7 @@ from safetyrules.columnar.tables import (
 )
 from safetyrules.facts._shapes import field_shapes
 from safetyrules.facts.contract import FactContract, builtin_contract
+from safetyrules.facts.declared import date_orders, is_declared
 from safetyrules.limits import DEFAULT, Limits
 
 ROW = "_row"
@@ -345,19 +346,19 @@ def _checks(frame: pl.DataFrame, spec: TableSpec, limits: Limits = DEFAULT) -> l
                         pl.format("{} is outside the calendar {} … {}", col.cast(pl.String),
                                   pl.lit(limits.min_date.isoformat()), pl.lit(limits.max_date.isoformat()))))
         for lo, hi in _bounds(spec, leaf):
-            col = pl.col(leaf.path)
+            # a decimal is held as its text: compared as a number (18 decimal places, as many whole digits)
+            col = pl.col(leaf.path).str.to_decimal(scale=18) if leaf.kind == "decimal" else pl.col(leaf.path)
             if lo is not None:
                 out.append((leaf.path, "out_of_range", (col < lo).fill_null(False),
                             pl.format("{} is below the least allowed value {}", col, pl.lit(lo))))
             if hi is not None:
                 out.append((leaf.path, "out_of_range", (col > hi).fill_null(False),
                             pl.format("{} is above the greatest allowed value {}", col, pl.lit(hi))))
-    for table, later, earlier, code, what in NOT_BEFORE:
-        if table == spec.name:
-            a, b = pl.col(later), pl.col(earlier)
-            out.append((later, code, (a < b).fill_null(False),
-                        pl.format("{} on {}, before {} on {}", pl.lit(what), a.cast(pl.String), pl.lit(earlier),
-                                  b.cast(pl.String))))
+    for later, earlier, code, what in _orders(spec):
+        a, b = pl.col(later), pl.col(earlier)
+        out.append((later, code, (a < b).fill_null(False),
+                    pl.format("{} on {}, before {} on {}", pl.lit(what), a.cast(pl.String), pl.lit(earlier),
+                              b.cast(pl.String))))
     # a value under a null or unknown object
     for obj in spec.objects:
         absent = pl.col(obj).is_null()
@@ -366,6 +367,24 @@ def _checks(frame: pl.DataFrame, spec: TableSpec, limits: Limits = DEFAULT) -> l
                 value = pl.col(leaf.path).is_not_null()
                 out.append((leaf.path, "value_under_null_object", absent & value,
                             pl.lit(f"a value for `{leaf.path}` while `{obj}` is null or unknown")))
+    return out
+
+
+def _orders(spec: TableSpec) -> list[tuple[str, str, str, str]]:
+    """(later path, earlier path, code, what the later date is) of every date order in a table's rows: the
+    built-in contract's (`NOT_BEFORE`, with their own codes) or a declared schema's (`>= other`)."""
+    if spec.model is None:
+        return []
+    if not is_declared(spec.model):
+        return [(later, earlier, code, what) for table, later, earlier, code, what in NOT_BEFORE
+                if table == spec.name]
+    out: list[tuple[str, str, str, str]] = []
+    stack: list[tuple[type[BaseModel], str]] = [(spec.model, "")]
+    while stack:  # the row's own fields and those of the objects in it
+        model, prefix = stack.pop()
+        out.extend((prefix + later, prefix + earlier, "date_order", later) for later, earlier in date_orders(model))
+        stack.extend((shape.model, f"{prefix}{name}.") for name, shape in field_shapes(model).items()
+                     if shape.kind == "object" and shape.model is not None)
     return out
 
 

@@ -712,11 +712,12 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> tuple[Any,
     unknown_value = [r for r in rows if r[1] is not False and r[2] is UNKNOWN]
     if unknown_value:
         return UNKNOWN, [r[3] for r in unknown_value]
-    position = {id(r): i for i, r in enumerate(rows)}  # list order decides `find` and ties of a pick
     matched = [r for r in rows if r[1] is True]
     maybe = [r for r in rows if r[1] is UNKNOWN]  # their values (keys) are known
+    # list order decides `find` and ties of a pick; needed only when some element may match
+    position = {id(r): i for i, r in enumerate(rows)} if maybe else {}
     if kind == "find":
-        first = position[id(matched[0])] if matched else len(rows)
+        first = position[id(matched[0])] if matched and maybe else len(rows)
         before = [r for r in maybe if position[id(r)] < first]
         if before:
             return UNKNOWN, [r[3] for r in before]

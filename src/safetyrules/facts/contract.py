@@ -15,7 +15,7 @@ its codes' labels for explanations).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 
@@ -32,11 +32,9 @@ class FactContract:
 
     model: type[BaseModel]
     """The subject's pydantic model (the built-in `Enterprise`, or built from the declared schema)."""
-    as_of: AsOfRules
-    """The event dates: facts dated after the evaluation date are hidden (see `facts.as_of`)."""
     events: dict[str, Effect]
-    """The event dates of :attr:`as_of` by path (`hazards[].found_on`) with their effect: the columnar engine
-    applies the same rules to its tables."""
+    """The event dates by path (`hazards[].found_on`) with their effect: facts dated after the evaluation date
+    are hidden (see `facts.as_of`); the columnar engine applies the same rules to its tables."""
     timezone: dt.timezone
     """The facts' local time: an instant's date is taken here."""
     schema: FactSchema | None = None
@@ -45,6 +43,12 @@ class FactContract:
     """The subject record's name in the policy language."""
     key: str = "id"
     """The subject's identifying field: results, reports and duplicate checks name a subject by it."""
+    as_of: AsOfRules = field(init=False)
+    """:attr:`events` compiled for `facts.as_of.as_of_view`."""
+
+    def __post_init__(self) -> None:
+        rules = BUILTIN_RULES if self.model is Enterprise else compile_rules(self.events)
+        object.__setattr__(self, "as_of", rules)  # frozen: set once, derived from the events
 
     @property
     def builtin(self) -> bool:
@@ -54,7 +58,7 @@ class FactContract:
 
 @cache
 def builtin_contract() -> FactContract:
-    return FactContract(Enterprise, BUILTIN_RULES, {p: r.effect for p, r in EVENT_DATE_PATHS.items()}, LOCAL_TIMEZONE)
+    return FactContract(Enterprise, {p: r.effect for p, r in EVENT_DATE_PATHS.items()}, LOCAL_TIMEZONE)
 
 
 _CONTRACTS: dict[int, tuple[FactSchema, FactContract]] = {}
@@ -77,10 +81,10 @@ def contract_for(schema: FactSchema | None) -> FactContract:
     same = (not differences(models.subject, Enterprise) and timezone == LOCAL_TIMEZONE
             and {p: str(e) for p, e in events.items()} == {p: str(r.effect) for p, r in EVENT_DATE_PATHS.items()})
     if same:
-        contract = FactContract(builtin.model, builtin.as_of, builtin.events, builtin.timezone,
+        contract = FactContract(builtin.model, builtin.events, builtin.timezone,
                                 schema, schema.subject, schema.root.key or "id")
     else:
-        contract = FactContract(models.subject, compile_rules(events), {p: Effect(e) for p, e in events.items()},
+        contract = FactContract(models.subject, {p: Effect(e) for p, e in events.items()},
                                 timezone, schema, schema.subject, schema.root.key or "id")
     if len(_CONTRACTS) > 64:  # policies loaded over and over (what-if runs, tests): keep the map small
         _CONTRACTS.clear()

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, Strict, ValidationError, ValidationInfo, create_model, field_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, Field, Strict, ValidationInfo, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from .models import (
     LOCAL_TIMEZONE,
@@ -27,6 +27,7 @@ from .models import (
     _not_before,
     json_schema_bounds,
     parse_datetime,
+    parse_items,
 )
 from .schema import FactSchema, FieldSpec, Label
 
@@ -66,27 +67,10 @@ def _instants_in(timezone: dt.timezone) -> Any:
 
 ENUM_NAME = "__safetyrules_name__"
 """Attribute of a declared enumeration's class: its name in the policy language (`fire_class`)."""
+ORDERS = "__safetyrules_orders__"
+"""Attribute of a declared record's model: its date orders, ``((later, earlier), …)``, for table validation."""
 ENUM_LABELS = "__safetyrules_labels__"
 """Attribute of a declared enumeration's class: each code's label, ``{code: (zh, en)}``, for explanations."""
-
-
-def _items(parse: Any) -> Any:
-    """Parse every item of a list with `parse`, reporting each bad one at its own index."""
-    def parse_all(value: object) -> object:
-        if not isinstance(value, list):
-            return value  # None, or not a list: pydantic reports it
-        parsed: list[object] = []
-        errors: list[InitErrorDetails] = []
-        for index, item in enumerate(value):
-            try:
-                parsed.append(parse(item))
-            except PydanticCustomError as exc:
-                errors.append(InitErrorDetails(type=exc, loc=(index,), input=item))
-        if errors:
-            raise ValidationError.from_exception_data("instants", errors)
-        return parsed
-
-    return parse_all
 
 
 def _order_first(fields: dict[str, FieldSpec]) -> list[FieldSpec]:
@@ -166,19 +150,31 @@ def build_models(schema: FactSchema) -> DeclaredModels:
             if f.type in ("date", "datetime"):
                 parse = _date_or_none if f.type == "date" else _instants_in(timezone)
                 if f.kind != "simple":
-                    parse = _date_list_or_none if f.type == "date" else _items(_instants_in(timezone))
+                    parse = _date_list_or_none if f.type == "date" else parse_items(_instants_in(timezone))
                 validators[f"_{f.name}_strict"] = field_validator(f.name, mode="before")(parse)
             if f.not_before is not None:
                 validators[f"_{f.name}_order"] = field_validator(f.name)(_order(f.name, f.not_before))
         model: type[BaseModel] = create_model(
             _camel(name), __base__=FactModel, __doc__=_description(spec.label, spec.doc),
             __validators__=validators, **fields)
+        setattr(model, ORDERS, tuple((f.name, f.not_before) for f in spec.fields.values() if f.not_before))
         records[name] = model
         return model
 
     for name in schema.records:
         build(name)
     return DeclaredModels(records[schema.subject], records, enums)
+
+
+def is_declared(model: type[BaseModel]) -> bool:
+    """Whether `model` was built from a declared schema (not one of the hand-written 附件4 models)."""
+    return ORDERS in model.__dict__
+
+
+def date_orders(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """A declared record's date orders: ``(field, the field it is never before)``."""
+    orders: tuple[tuple[str, str], ...] = model.__dict__.get(ORDERS, ())
+    return orders
 
 
 def _order(name: str, earlier: str) -> Any:

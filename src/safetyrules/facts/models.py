@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -251,20 +252,28 @@ def _datetime_or_none(value: object) -> object:
         return instant
 
 
-def _date_list_or_none(value: object) -> object:
-    """Parse every item of a list of dates, reporting each bad one at its own index."""
-    if not isinstance(value, list):
-        return value  # None, or not a list: pydantic reports it
-    parsed: list[dt.date] = []
-    errors: list[InitErrorDetails] = []
-    for index, item in enumerate(value):
-        try:
-            parsed.append(parse_date(item))
-        except PydanticCustomError as exc:
-            errors.append(InitErrorDetails(type=exc, loc=(index,), input=item))
-    if errors:
-        raise ValidationError.from_exception_data("dates", errors)
-    return parsed
+def parse_items(parse: Callable[[object], object]) -> Callable[[object], object]:
+    """A `before` validator parsing every item of a list with `parse`, reporting each bad one at its own
+    index (None, or a value that is not a list, is left to pydantic)."""
+    def parse_all(value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        parsed: list[object] = []
+        errors: list[InitErrorDetails] = []
+        for index, item in enumerate(value):
+            try:
+                parsed.append(parse(item))
+            except PydanticCustomError as exc:
+                errors.append(InitErrorDetails(type=exc, loc=(index,), input=item))
+        if errors:
+            raise ValidationError.from_exception_data("items", errors)
+        return parsed
+
+    return parse_all
+
+
+_date_list_or_none = parse_items(parse_date)
+"""Parse every item of a list of dates, reporting each bad one at its own index."""
 
 
 def _dates(*names: str) -> Any:

@@ -47,6 +47,13 @@ class Summary:
     subject: str = "enterprise"  # what a record is: the policy's subject (`venue` for a declared schema)
     villages: bool = True  # records have a `village` (the 附件4 contract): a table per village
 
+    @classmethod
+    def for_policy(cls, as_of: dt.date, policy: Any, top: int = 10) -> Summary:
+        """An empty summary for the records of `policy` (an `api.Policy`): named after its subject, with a
+        table per village when its records have a village."""
+        return cls(as_of, top=top, subject=policy.contract.subject,
+                   villages="village" in policy.contract.model.model_fields)
+
     def add(self, result: EnterpriseResult, name: str = "", village: str = "") -> None:
         self.enterprises += 1
         village = village or "（未知 unknown）"
@@ -196,8 +203,7 @@ def summary_from_frame(results: Any, info: dict[str, tuple[str, str]], policy: A
     import polars as pl
 
     frame: pl.DataFrame = results
-    summary = Summary(as_of, top=top, subject=policy.contract.subject,
-                      villages="village" in policy.contract.model.model_fields)
+    summary = Summary.for_policy(as_of, policy, top)
     summary.enterprises = len(info)
     for r in policy.rules():
         summary.rule_ids[r.name] = r.implements
