@@ -42,7 +42,7 @@ from safetyrules.columnar import compile_policy
 t1 = time.perf_counter()
 policy = load_policy()
 t2 = time.perf_counter()
-program = compile_policy(policy.checked)
+program = compile_policy(policy.program)
 t3 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "parse_check": t2 - t1, "compile": t3 - t2}))
 """
@@ -55,7 +55,7 @@ from safetyrules import load_policy
 from safetyrules.columnar import compile_policy
 from safetyrules.columnar.validate import read_parquet_validated
 t1 = time.perf_counter()
-program = compile_policy(load_policy().checked)
+program = compile_policy(load_policy().program)
 checked = read_parquet_validated(sys.argv[1])
 t2 = time.perf_counter()
 results = program.run(checked.tables, dt.date.fromisoformat(sys.argv[2]))
@@ -81,7 +81,7 @@ from safetyrules.engine.values import Duration
 tables = population(int(sys.argv[2]), quiet=True)
 day = dt.date.fromisoformat(sys.argv[3])
 repeat = int(sys.argv[4])
-program = compile_policy(load_policy().checked)
+program = compile_policy(load_policy().program)
 times, cpu = [], []
 for _ in range(repeat):
     c0, t0 = time.process_time(), time.perf_counter()

@@ -395,10 +395,10 @@ def main() -> None:
     print(f"population: {n:,} enterprises (synth, seed 7), as of {AS_OF}; median of {args.repeat}")
 
     # our columnar engine: the full seed policy, and the workload policy
-    seed_program = compile_policy(seed_policy.checked)
+    seed_program = compile_policy(seed_policy.program)
     t, _ = median_time(lambda: seed_program.run(tables, AS_OF), args.repeat)
     record("safetyrules columnar (seed policy)", n, t, f"{len(seed_policy.checked.rules)} rules, long results")
-    program = compile_policy(workload.checked)
+    program = compile_policy(workload.program)
     names = {r.name: f"R{r.name[1]}" for r in workload.checked.rules}
     t_ours, evaluation = median_time(lambda: program.evaluate(tables, AS_OF), args.repeat)
     record("safetyrules columnar (workload)", n, t_ours, "peer_workload.policy")

@@ -45,30 +45,30 @@ def outcome(policy: Policy, record: dict[str, Any], params: dict[str, Any] | Non
 
 
 def test_a_definition_is_checked_against_its_type(policy: Policy) -> None:
-    assert check_override(policy.checked, "key_industries", "[retail, mining]") == frozenset({"retail", "mining"})
-    assert check_override(policy.checked, "key_industries", ["retail"]) == frozenset({"retail"})
+    assert check_override(policy.program, "key_industries", "[retail, mining]") == frozenset({"retail", "mining"})
+    assert check_override(policy.program, "key_industries", ["retail"]) == frozenset({"retail"})
     with pytest.raises(ParamError, match="`minning` is not an industry code") as info:
-        check_override(policy.checked, "key_industries", "[minning]")
+        check_override(policy.program, "key_industries", "[minning]")
     assert "定义 `key_industries` 的取值" in str(info.value)
     with pytest.raises(ParamError, match="does not fit `key_industries`: a number is not a set"):
-        check_override(policy.checked, "key_industries", 3)
+        check_override(policy.program, "key_industries", 3)
     with pytest.raises(ParamError, match=r"does not fit `has_responsibility_system`.*true or false"):
-        check_override(policy.checked, "has_responsibility_system", "maybe")
+        check_override(policy.program, "has_responsibility_system", "maybe")
 
 
 def test_an_unknown_name_suggests_params_and_definitions(policy: Policy) -> None:
     with pytest.raises(ParamError, match="no param named `key_industry`; did you mean `key_industries`") as info:
-        check_override(policy.checked, "key_industry", "[retail]")
+        check_override(policy.program, "key_industry", "[retail]")
     assert "the definitions: " in str(info.value)
 
 
 def test_the_table_holds_the_override_and_leaves_the_definition_out(policy: Policy) -> None:
-    plain = ParamTable(policy.checked)
+    plain = ParamTable(policy.program)
     assert plain.definitions is policy.checked.defines
     assert plain.define_overrides == {} and plain.overrides == {}
     with pytest.raises(KeyError):
         plain.value("key_industries", AS_OF)
-    table = ParamTable(policy.checked, {"key_industries": "[retail]", "other_assessment_period": "2 years"})
+    table = ParamTable(policy.program, {"key_industries": "[retail]", "other_assessment_period": "2 years"})
     assert table.define_overrides == {"key_industries": frozenset({"retail"})}
     assert set(table.overrides) == {"key_industries", "other_assessment_period"}
     assert table.value("key_industries", AS_OF) == frozenset({"retail"})
@@ -120,7 +120,7 @@ def test_the_columnar_engine_reads_the_override(policy: Policy) -> None:
     pytest.importorskip("polars")
     from safetyrules.columnar import FactTables, compile_policy
 
-    program = compile_policy(policy.checked, ParamTable(policy.checked, OVERRIDE))
+    program = compile_policy(policy.program, ParamTable(policy.program, OVERRIDE))
     out = program.run(FactTables.from_records([fact_record(r) for r in (RETAIL, BUILDER)]), AS_OF)
     got = {r["enterprise"]: r["outcome"] for r in out.to_dicts() if r["rule"] == "apprenticeship"}
     assert got == {"R1": str(Outcome.VIOLATED), "B1": str(Outcome.NOT_APPLICABLE)}

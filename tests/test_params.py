@@ -57,9 +57,9 @@ GOOD: list[tuple[str, Any, Any]] = [
 
 @pytest.mark.parametrize(("name", "value", "want"), GOOD, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(GOOD)])
 def test_a_value_of_the_declared_type_is_accepted(policy: Policy, name: str, value: Any, want: Any) -> None:
-    got = check_override(policy.checked, name, value)
+    got = check_override(policy.program, name, value)
     assert got == want
-    assert check_override(policy.checked, name, got) == want  # idempotent: a checked value passes again
+    assert check_override(policy.program, name, got) == want  # idempotent: a checked value passes again
 
 
 BAD: list[tuple[str, Any, str]] = [
@@ -99,7 +99,7 @@ BAD: list[tuple[str, Any, str]] = [
 def test_a_misfit_names_the_param_the_value_and_what_was_expected(policy: Policy, name: str, value: Any,
                                                                   reason: str) -> None:
     with pytest.raises(ParamError) as info:
-        check_override(policy.checked, name, value)
+        check_override(policy.program, name, value)
     message = str(info.value)
     assert f"does not fit `{name}`" in message
     assert reason in message
@@ -110,18 +110,18 @@ def test_a_misfit_names_the_param_the_value_and_what_was_expected(policy: Policy
 def test_an_unknown_param_name_suggests_the_nearest(policy: Policy) -> None:
     with pytest.raises(ParamError, match="no param named `other_assesment_period`; did you mean "
                                          "`other_assessment_period`"):
-        check_override(policy.checked, "other_assesment_period", "1 year")
+        check_override(policy.program, "other_assesment_period", "1 year")
     with pytest.raises(ParamError, match="no param named `3`"):
-        check_override(policy.checked, 3, "1 year")
+        check_override(policy.program, 3, "1 year")
 
 
 def test_limits_bound_numbers_and_dates(policy: Policy) -> None:
     small = Limits(max_int=100, min_date=dt.date(2000, 1, 1), max_date=dt.date(2100, 12, 31))
-    assert check_override(policy.checked, "safety_staff_threshold", 100, small) == 100
+    assert check_override(policy.program, "safety_staff_threshold", 100, small) == 100
     with pytest.raises(ParamError, match="max_int"):
-        check_override(policy.checked, "safety_staff_threshold", "101", small)
+        check_override(policy.program, "safety_staff_threshold", "101", small)
     with pytest.raises(ParamError, match="outside the calendar"):
-        check_override(policy.checked, "periodic_first_due_anchor", "1999-12-31", small)
+        check_override(policy.program, "periodic_first_due_anchor", "1999-12-31", small)
 
 
 def test_the_library_checks_params_it_is_given(policy: Policy) -> None:
@@ -132,7 +132,7 @@ def test_the_library_checks_params_it_is_given(policy: Policy) -> None:
     with pytest.raises(ParamError, match="a number is not a duration"):
         policy.evaluate(E1, "2022-06-30", params={"other_assessment_period": 3})
     with pytest.raises(ParamError, match="mapping"):
-        ParamTable(policy.checked, [("other_assessment_period", "2 years")])  # type: ignore[arg-type]
+        ParamTable(policy.program, [("other_assessment_period", "2 years")])  # type: ignore[arg-type]
     typed = policy.evaluate(E1, "2022-06-30", params={"high_risk_industries": ["construction"]})
     text = policy.evaluate(E1, "2022-06-30", params={"high_risk_industries": "[construction]"})
     assert [r.outcome for r in typed.results] == [r.outcome for r in text.results]
@@ -152,7 +152,7 @@ def test_yaml_toml_and_the_command_line_give_the_same_value(policy: Policy, yaml
     param = next(v for k, v in name.items() if yaml_text.startswith(k))
     from_yaml = load_yaml(f"v: {yaml_text}")["v"]
     from_toml = tomllib.loads(f"v = {toml_text}")["v"]
-    values = {check_override(policy.checked, param, v) for v in (from_yaml, from_toml, cli_text)}
+    values = {check_override(policy.program, param, v) for v in (from_yaml, from_toml, cli_text)}
     assert len(values) == 1
 
 
@@ -219,12 +219,12 @@ def test_a_yaml_set_written_as_a_flow_mapping_is_a_set(policy: Policy) -> None:
     wherever YAML data reaches the check (policy tests, YAML read by the library)."""
     value = load_yaml("v: {construction, mining}")["v"]
     assert value == {"construction": None, "mining": None}
-    assert check_override(policy.checked, "high_risk_industries", value) == frozenset({"construction", "mining"})
+    assert check_override(policy.program, "high_risk_industries", value) == frozenset({"construction", "mining"})
 
 
 def test_a_misfit_says_what_was_expected_in_english_and_chinese(policy: Policy) -> None:
     with pytest.raises(ParamError) as info:
-        check_override(policy.checked, "high_risk_industries", "[construction, minning]")
+        check_override(policy.program, "high_risk_industries", "[construction, minning]")
     message = str(info.value)
     english, chinese = message.split(" / ")
     assert "`[construction, minning]` does not fit `high_risk_industries`" in english
@@ -232,7 +232,7 @@ def test_a_misfit_says_what_was_expected_in_english_and_chinese(policy: Policy) 
     assert "参数 `high_risk_industries` 的取值 `[construction, minning]` 不符合其类型，应为一组 industry 代码" \
         in chinese
     with pytest.raises(ParamError, match="应为期限，如 `2 years`"):
-        check_override(policy.checked, "other_assessment_period", "two years")
+        check_override(policy.program, "other_assessment_period", "two years")
 
 
 def test_the_documented_syntax_is_in_one_place_and_linked() -> None:

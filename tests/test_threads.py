@@ -35,8 +35,8 @@ def test_one_policy_evaluated_from_eight_threads() -> None:
 def test_one_columnar_program_run_from_four_threads() -> None:
     from safetyrules.columnar import FactTables, compile_policy
 
-    checked = load_policy().checked
-    program = compile_policy(checked, ParamTable(checked))
+    lowered = load_policy().program
+    program = compile_policy(lowered, ParamTable(lowered))
     tables = [FactTables.from_records(TOWN[i::4]) for i in range(4)]
     jobs = [(t, day) for t in tables for day in DAYS[:2]]
     sequential = [program.run(t, day) for t, day in jobs]

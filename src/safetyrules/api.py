@@ -29,6 +29,7 @@ from safetyrules.errors import DateError, InputError
 from safetyrules.facts.checks import validate_record
 from safetyrules.facts.contract import FactContract, builtin_contract
 from safetyrules.limits import DEFAULT, Limits
+from safetyrules.lower import Program, RuleIR, lower
 from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
@@ -144,18 +145,19 @@ class Policy:
         self.compilation = compilation
         self.limits = limits  # bounds on the records and dates given to `evaluate` (docs/limits.md)
         self.checked: CheckedPolicy = compilation.policy
+        self.program: Program = lower(self.checked)  # what the engines run
         self.contract: FactContract = self.checked.contract  # the facts its rules read (declared or built-in)
         self._engines: dict[tuple[tuple[tuple[str, str], ...], frozenset[str]], RuleEngine] = {}
 
     # ------------------------------------------------------------------ description
     @property
     def name(self) -> str:
-        return self.checked.header.name
+        return self.program.name
 
     @property
     def title(self) -> Text:
-        t = next((i for i in self.checked.header.items if isinstance(i, ast.Title)), None)
-        return Text(t.text.zh, t.text.en) if t else Text(self.name, self.name)
+        t = self.program.title
+        return Text(t.zh, t.en) if t else Text(self.name, self.name)
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -168,25 +170,23 @@ class Policy:
     def rules(self) -> list[RuleInfo]:
         """The rules in the order the policy declares them."""
         out = []
-        declared = [d for m in self.checked.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
-        for r in declared:
-            title = r.first(ast.Title)
+        for r in self.program.declared:
             out.append(RuleInfo(
                 name=r.name, kind=r.kind, implements=r.implements,
-                title=Text(title.text.zh, title.text.en) if title else Text(r.name, r.name),
-                sources=tuple((s.section, s.quote) for s in r.all(ast.Source)),
+                title=Text(r.title.zh, r.title.en) if r.title else Text(r.name, r.name),
+                sources=tuple((s.section, s.quote) for s in r.sources),
                 due=_due_text(r),
-                params=tuple(sorted(self.checked.params_used.get(r.name, set()))),
-                rules_used=tuple(sorted(self.checked.rule_deps.get(r.name, set()))),
-                severity=s.level if (s := r.first(ast.SeverityItem)) else None,
-                file=r.span.file, line=r.span.line,
+                params=tuple(sorted(r.params_read)),
+                rules_used=tuple(sorted(r.rules_read)),
+                severity=r.severity,
+                file=r.decl.span.file, line=r.decl.span.line,
             ))
         return out
 
     def params(self) -> list[ParamInfo]:
         """The declared params in the policy's order, then the reserved params its rules read that it does not
         declare (`builtin`: their default is the value the engines use; docs/semantics.md)."""
-        table = ParamTable(self.checked)
+        table = ParamTable(self.program)
         out = []
         for name, decl in self.checked.params.items():
             sched = table.schedules[name]
@@ -205,12 +205,12 @@ class Policy:
     # ------------------------------------------------------------------ evaluation
     def engine(self, params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset()) -> RuleEngine:
         """The reference engine for these param overrides (and rules switched off), built once."""
-        unknown = disabled - {r.name for r in self.checked.rules}
+        unknown = {n for n in disabled if not self.program.has_rule(n)}
         if unknown:
             raise KeyError(f"no rule named {', '.join(sorted(unknown))}")
         key = (tuple(sorted((k, repr(v)) for k, v in (params or {}).items())), disabled)
         if key not in self._engines:
-            self._engines[key] = RuleEngine(self.checked, ParamTable(self.checked, params), disabled)
+            self._engines[key] = RuleEngine(self.program, ParamTable(self.program, params), disabled)
         return self._engines[key]
 
     def evaluate(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
@@ -251,7 +251,7 @@ class Policy:
         needed = set(self._rule_names(names))
         todo = list(needed)
         while todo:
-            for dep in self.checked.rule_deps.get(todo.pop(), ()):
+            for dep in self.program.rule(todo.pop()).rules_read:
                 if dep not in needed:
                     needed.add(dep)
                     todo.append(dep)
@@ -259,9 +259,9 @@ class Policy:
 
     def _rule_names(self, names: str | Iterable[str]) -> frozenset[str]:
         wanted = frozenset([names] if isinstance(names, str) else names)
-        known = [r.name for r in self.checked.rules]
+        known = [r.name for r in self.program.rules]
         for name in sorted(wanted, key=str):
-            if not isinstance(name, str) or name not in self.checked.rule_deps:
+            if not isinstance(name, str) or not self.program.has_rule(name):
                 hint = suggest(name, known) if isinstance(name, str) else None
                 raise InputError(f"no rule named `{name}`" + (f"; {hint}" if hint else "")
                                  + " (the rule names are listed by `safetyrules inspect`)")
@@ -278,20 +278,20 @@ class Policy:
         results = engine.evaluate(record, as_of, trace=explain, message_facts=True, rules=rules)
         outcomes = {r.rule: r.outcome for r in results}
         for r in results:
-            annotate(r, self.checked.rule(r.rule), outcomes)
+            annotate(r, self.program.rule(r.rule), outcomes)
             if not explain:
                 r.steps = []  # only the `applies` steps were recorded, for the message: no explanation asked
         return EnterpriseResult(str(record.get(self.contract.key, "")), as_of, results)
 
 
-def annotate(result: RuleResult, rule: ast.RuleDecl, outcomes: Mapping[str, Outcome]) -> None:
+def annotate(result: RuleResult, rule: RuleIR, outcomes: Mapping[str, Outcome]) -> None:
     result.message = message(result, outcomes)
-    authored = rule.first(ast.Remedy)
-    result.remedy = remedy(result, Text(authored.text.zh, authored.text.en) if authored else None, outcomes)
+    authored = rule.remedy
+    result.remedy = remedy(result, Text(authored.zh, authored.en) if authored else None, outcomes)
 
 
-def _due_text(r: ast.RuleDecl) -> str:
-    due = r.due
+def _due_text(r: RuleIR) -> str:
+    due = r.deadline
     match due:
         case ast.DueContinuous():
             return "continuous"
@@ -304,8 +304,7 @@ def _due_text(r: ast.RuleDecl) -> str:
         case ast.DueOn(deadline=d):
             return f"on {format_expr(d)}"
     if r.kind == "trigger":
-        listing = r.first(ast.Listing)
-        return f"listed for {format_expr(listing.duration)}" if listing else "trigger"
+        return f"listed for {format_expr(r.listing)}" if r.listing is not None else "trigger"
     return "?"
 
 

@@ -27,14 +27,14 @@ from typing import Any
 import yaml
 
 from safetyrules.api import FactError, Policy, as_date
-from safetyrules.check.checker import children
-from safetyrules.check.types import BOOL
+from safetyrules.check.types import BOOL, type_of
 from safetyrules.diagnostics import Span
 from safetyrules.engine.params import ParamError
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult
 from safetyrules.errors import DateError, InputError
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
+from safetyrules.syntax.walk import children
 from safetyrules.yamltext import DocumentError, check_tree, compose_yaml, read_document
 
 TEST_SUFFIX = ".test.yaml"
@@ -243,7 +243,7 @@ def _conditions(rule: ast.RuleDecl, policy: Policy) -> list[Span]:
     while exprs:
         e = exprs.pop()
         recorded = isinstance(e, ast.Binary | ast.Unary | ast.IsTest | ast.Quantifier | ast.Call) and \
-            policy.checked.expr_types.get(id(e)) == BOOL and not (isinstance(e, ast.Unary) and e.op == "-")
+            type_of(e) == BOOL and not (isinstance(e, ast.Unary) and e.op == "-")
         if recorded and e.span not in spans:
             spans.append(e.span)
         if isinstance(e, ast.Binary) and e.op in ("and", "or"):

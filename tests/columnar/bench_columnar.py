@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     day = dt.date.fromisoformat(args.as_of)
     policy = load_policy()
-    program = compile_policy(policy.checked)
+    program = compile_policy(policy.program)
     block = [fact_record(r) for r in generate(5000, seed=5)]
     base = FactTables.from_records(block)
     if args.reference:

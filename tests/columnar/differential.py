@@ -23,14 +23,14 @@ def seed_policy() -> Policy:
 
 @cache
 def seed_program() -> ColumnarProgram:
-    return compile_policy(seed_policy().checked)
+    return compile_policy(seed_policy().program)
 
 
 def program_for(policy: Policy, params: Mapping[str, Any] | None,
                 disabled: frozenset[str] = frozenset()) -> ColumnarProgram:
     if not params and not disabled and policy is seed_policy():
         return seed_program()
-    return compile_policy(policy.checked, ParamTable(policy.checked, params), disabled)
+    return compile_policy(policy.program, ParamTable(policy.program, params), disabled)
 
 
 def row_problems(result: RuleResult, row: Mapping[str, Any], where: str = "") -> list[str]:

@@ -43,7 +43,7 @@ def test_the_engines_agree(text: str, as_of: dt.date, params: dict[str, object])
     records = [fact_record(r) for r in RECORDS]
     reference = sorted((x.enterprise, x.rule, str(x.outcome), x.due_on, x.listed_until) for r in records
                        for x in policy.evaluate_record(r, as_of, params).results)
-    program = compile_policy(policy.checked, ParamTable(policy.checked, params))
+    program = compile_policy(policy.program, ParamTable(policy.program, params))
     frame = program.run(FactTables.from_records(records), as_of)
     columnar = sorted((e, str(r), str(o), d, lu) for e, r, o, d, lu in
                       frame.select("enterprise", "rule", "outcome", "due_on", "listed_until").iter_rows())

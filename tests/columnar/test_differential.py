@@ -45,7 +45,7 @@ def test_fixture_enterprise(policy: Policy, day: str) -> None:
 
 def _each_param_value() -> list[tuple[str, Any]]:
     """One alternative value per param of the seed policy (so that every param is overridden once)."""
-    checked = seed_policy().checked
+    checked = seed_policy().program
     table = ParamTable(checked)
     return [(name, alternative(t, table.value(name, dt.date(2022, 6, 30))))
             for name, t in sorted(checked.param_types.items())]

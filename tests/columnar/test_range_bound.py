@@ -24,7 +24,7 @@ def test_a_range_over_the_bound_falls_back_with_the_same_results(day: dt.date,
     policy = load_policy()
     records = TOWN[:40]
     monkeypatch.setattr(columnar_exprs, "MAX_RANGE_ROWS", 50)
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     rows = program.run(FactTables.from_records(records), day)
     assert "safety_cost_extraction" in program.fallback_rules
     assert "more than 50" in program.fallback_rules["safety_cost_extraction"]

@@ -96,7 +96,7 @@ def test_unsupported_rules_fall_back_to_the_reference() -> None:
     policy = load_policy_text(UNSUPPORTED)
     from safetyrules.columnar import compile_policy
 
-    program = compile_policy(policy.checked)
+    program = compile_policy(policy.program)
     assert set(program.fallback_rules) == {"same_latest", "after_it"}
     records = [{"id": "A", "industry": "mining", "risk_assessments": [
         {"date": dt.date(2021, 1, 1), "comprehensive": True}, {"date": dt.date(2021, 2, 1)}]},

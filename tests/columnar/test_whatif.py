@@ -43,7 +43,7 @@ def test_switched_off_rule_is_not_applicable(policy: Policy) -> None:
     got = {r["rule"]: r for r in out.to_dicts()}
     assert got["dual_report"]["outcome"] == "not_applicable" and got["dual_report"]["due_on"] is None
     with pytest.raises(KeyError):
-        compile_policy(policy.checked, disabled=frozenset({"no_such_rule"}))
+        compile_policy(policy.program, disabled=frozenset({"no_such_rule"}))
 
 
 def _town() -> list[dict[str, Any]]:
@@ -87,10 +87,10 @@ def test_incremental_scenario_equals_full_evaluation(policy: Policy, params: dic
 
     tables = FactTables.from_records([fact_record(r) for r in generate(120, seed=3)])
     day = dt.date(2022, 6, 30)
-    program = compile_policy(policy.checked)
+    program = compile_policy(policy.program)
     result = whatif_population(program, tables, day, params, off)
     full = program.variant(params, off).evaluate(tables, day)
-    assert result.rerun == affected_rules(policy.checked, params, off)
+    assert result.rerun == affected_rules(policy.program, params, off)
     if not off:  # a param change re-runs only the rules that read it, and their readers
         assert result.rerun < {r.name for r in policy.checked.rules}
     assert result.scenario.results().equals(full.results())
@@ -103,7 +103,7 @@ def test_incremental_scenario_equals_full_evaluation(policy: Policy, params: dic
 
 def test_a_base_must_match() -> None:
     policy = seed_policy()
-    program = compile_policy(policy.checked)
+    program = compile_policy(policy.program)
     tables = FactTables.from_records([{"id": "A"}])
     base = program.evaluate(tables, dt.date(2022, 6, 30))
     with pytest.raises(ValueError, match="same policy"):

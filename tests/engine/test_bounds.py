@@ -100,7 +100,7 @@ def _evaluates(text: str) -> None:
     record = {"id": "E", "employee_count": 5, "hazards": [{"id": "H1", "major": False}]}
     outcomes = {policy.evaluate(record, "2022-06-30", explain=explain).by_rule("r").outcome for explain in (0, 1)}
     assert len(outcomes) == 1 and outcomes <= {Outcome.SATISFIED, Outcome.VIOLATED}
-    out = compile_policy(policy.checked).run(FactTables.from_records([record]), dt.date(2022, 6, 30))
+    out = compile_policy(policy.program).run(FactTables.from_records([record]), dt.date(2022, 6, 30))
     assert out.get_column("outcome").to_list() == [str(outcomes.pop())]
 
 

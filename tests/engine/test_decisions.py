@@ -93,7 +93,7 @@ def test_an_act_dated_after_the_evaluation_day_is_not_done_yet(as_of: str, outco
     assert (str(result.outcome), result.due_on, result.days_overdue) == (outcome, dt.date(2022, 1, 11), overdue)
     event = result.events[0]
     assert event.done_on == (dt.date(2022, 1, 20) if as_of == "2022-01-25" else None)
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     frame = program.run(FactTables.from_records([record], layout_for(policy.contract)), dt.date.fromisoformat(as_of))
     assert frame.select("outcome", "due_on", "days_overdue").row(0) == (outcome, dt.date(2022, 1, 11), overdue)
 
@@ -120,6 +120,6 @@ def test_a_periodic_duty_whose_requirement_fails_is_violated_now_not_overdue() -
     assert (str(result.outcome), result.due_on, result.days_overdue) == ("violated", dt.date(2023, 1, 1), None)
     assert result.reason is not None and result.reason.en == "the requirement does not hold"
     assert "the requirement does not hold" in policy.evaluate(record, "2022-02-01").results[0].message.en
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     frame = program.run(FactTables.from_records([record]), dt.date(2022, 2, 1))
     assert frame.select("outcome", "due_on", "days_overdue").row(0) == ("violated", dt.date(2023, 1, 1), None)

@@ -21,7 +21,7 @@ def both(policy_text: str, record: dict[str, Any], as_of: str) -> tuple[str, str
     policy = load_policy_text(HEADER + policy_text)
     rec = fact_record(record)
     reference = str(policy.evaluate_record(rec, as_of).results[0].outcome)
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     columnar = program.run(FactTables.from_records([rec]), dt.date.fromisoformat(as_of)).item(0, "outcome")
     return reference, str(columnar)
 
@@ -49,7 +49,7 @@ def test_an_open_major_hazard_is_overdue_whatever_its_absent_verification() -> N
         "plan": {"made_on": "2022-01-12", "time_limit": "2022-03-31"}}]})
     result = next(r for r in policy.evaluate_record(record, "2022-06-30").results if "4.2-c" in r.implements)
     assert (str(result.outcome), result.days_overdue) == ("violated", 91)
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     frame = program.run(FactTables.from_records([record]), dt.date(2022, 6, 30))
     row = frame.filter(frame["rule"].cast(str) == result.rule).row(0, named=True)
     assert (row["outcome"], row["days_overdue"]) == ("violated", 91)

@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from columnar.strategies import enterprise
 from safetyrules import FactError, load_policy
 from safetyrules.api import fact_record
-from safetyrules.check.checker import CheckedPolicy, children, free_names
+from safetyrules.check.checker import CheckedPolicy
 from safetyrules.engine.interpreter import Interpreter
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome
 from safetyrules.facts.as_of import as_of_view
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
+from safetyrules.syntax.walk import children, free_names
 
 POLICY = load_policy()
 DAYS = st.dates(dt.date(2020, 1, 1), dt.date(2024, 12, 31))
@@ -173,7 +174,7 @@ def _aggregates(policy: CheckedPolicy) -> list[ast.Expr]:
 
 
 AGGREGATES = _aggregates(POLICY.checked)
-PARAMS = ParamTable(POLICY.checked)
+PARAMS = ParamTable(POLICY.program)
 
 
 def _values(record: dict[str, Any], as_of: dt.date) -> list[Any]:

@@ -79,7 +79,7 @@ def test_outcomes_follow_the_clauses() -> None:
 def test_the_columnar_engine_agrees_record_by_record() -> None:
     policy = load_policy(POLICY)
     recs = records()
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     frame = program.run(FactTables.from_records(recs, layout_for(policy.contract)), __import__("datetime").date(
         2022, 12, 31))
     columnar = {(e, str(r)): str(o) for e, r, o in frame.select("enterprise", "rule", "outcome").iter_rows()}

@@ -713,7 +713,7 @@ def differences(text: str, records: list[dict[str, Any]], as_of: list[dt.date]) 
         check = validate_record(raw, model=policy.contract.model)
         assert check.model is not None, (raw, check.errors)
         valid.append(check.model.model_dump(exclude_unset=True))
-    program = compile_policy(policy.checked, ParamTable(policy.checked))
+    program = compile_policy(policy.program, ParamTable(policy.program))
     tables = FactTables.from_records(valid, layout_for(policy.contract))
     for day in as_of:
         frame = program.run(tables, day)

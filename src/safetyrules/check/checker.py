@@ -33,6 +33,7 @@ from safetyrules.check.types import (
     compatible,
     enterprise_type,
     record_fields,
+    set_type,
     type_from_name,
     type_names,
     unify,
@@ -44,6 +45,7 @@ from safetyrules.facts.schema import FactSchema
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import UNPARSED_HEADER
+from safetyrules.syntax.walk import children, free_names
 
 SEVERITIES = ("high", "medium", "low")
 
@@ -112,7 +114,6 @@ class CheckedPolicy:
     # reserved params the engines read for its kind of deadline (`reserved_params_of`), declared or not (those
     # not declared are in `builtin_params`)
     params_used: dict[str, set[str]]
-    expr_types: dict[int, LangType] = field(default_factory=dict)
     schema: FactSchema | None = None  # the facts the policy declares (None: the built-in contract)
     contract: FactContract = field(default_factory=builtin_contract)  # the facts as the engines read them
     # the reserved params some rule reads that the policy does not declare → the built-in value the engines use
@@ -171,7 +172,6 @@ class Checker:
         self.define_types: dict[str, LangType] = {}
         self.rules: dict[str, ast.RuleDecl] = {}
         self.schema_decls: list[ast.EnumDecl | ast.RecordDecl] = []
-        self.expr_types: dict[int, LangType] = {}
         self.used: set[str] = set()
         # per declaration being checked: which params/defines/rules it reads
         self.reads: dict[str, set[str]] = {}
@@ -208,7 +208,6 @@ class Checker:
             rules=[self.rules[n] for n in order],
             rule_deps={n: self._rule_refs(n) for n in self.rules},
             params_used={n: self._params_of(n) for n in self.rules},
-            expr_types=self.expr_types,
             schema=schema,
             contract=self.contract,
             builtin_params=self._builtin_params(header),
@@ -359,7 +358,7 @@ class Checker:
 
     def _define_order(self) -> list[ast.DefineDecl]:
         """Definitions in dependency order; a cycle is reported and its members skipped."""
-        deps = {n: {x for x in _names_in(d.value) if x in self.defines} for n, d in self.defines.items()}
+        deps = {n: {x for x in free_names(d.value) if x in self.defines} for n, d in self.defines.items()}
         order, cyclic = _toposort(deps)
         for cycle in cyclic:
             d = self.defines[cycle[0]]
@@ -501,7 +500,7 @@ class Checker:
 
     def _expr(self, e: ast.Expr, scope: _Scope, expected: LangType | None = None) -> LangType:
         t = self._infer(e, scope, expected)
-        self.expr_types[id(e)] = t
+        set_type(e, t)
         return t
 
     def _infer(self, e: ast.Expr, scope: _Scope, expected: LangType | None) -> LangType:
@@ -710,7 +709,7 @@ class Checker:
                                 suggestion=suggest(arg.id, self.rules) if isinstance(arg, ast.Name) else None)
                 return BOOL
             self._read(arg.id)
-            self.expr_types[id(arg)] = RuleType(self.rules[arg.id].kind)
+            set_type(arg, RuleType(self.rules[arg.id].kind))
             if self.rules[arg.id].kind != want:
                 self.sink.error("not-a-rule", f"`{arg.id}` is a {self.rules[arg.id].kind}; `{f}` takes "
                                 f"{_a_word(want)}", arg.span)
@@ -804,7 +803,7 @@ class Checker:
         stack = [name]
         while stack:
             n = stack.pop()
-            for x in self.reads.get(n, set()) | ({*_names_in(self.defines[n].value)} & set(self.decls)
+            for x in self.reads.get(n, set()) | ({*free_names(self.defines[n].value)} & set(self.decls)
                                                   if n in self.defines else set()):
                 if x not in seen:
                     seen.add(x)
@@ -844,7 +843,7 @@ class Checker:
         """Refuse what could not be evaluated quickly and safely for one enterprise: definition chains longer
         than `max_definition_depth`, and definitions or rules whose static work estimate (`_work`) exceeds
         `max_evaluation_steps`. The engines rely on it: an accepted policy terminates quickly."""
-        deps = {n: {x for x in _names_in(d.value) if x in self.defines and x != n} for n, d in self.defines.items()}
+        deps = {n: {x for x in free_names(d.value) if x in self.defines and x != n} for n, d in self.defines.items()}
         depth: dict[str, int] = {}
         below: dict[str, str | None] = {}  # the dependency on the longest chain
         order, _ = _toposort(deps)
@@ -1019,59 +1018,6 @@ def _a(t: LangType) -> str:
 
 def _a_word(word: str) -> str:
     return f"{'an' if word[0].lower() in 'aeiou' else 'a'} {word}"
-
-
-def free_names(e: ast.Expr) -> Iterator[str]:
-    """Free names of an expression (bound quantifier variables excluded)."""
-    stack: list[tuple[ast.Expr, frozenset[str]]] = [(e, frozenset())]
-    while stack:
-        node, bound = stack.pop()
-        match node:
-            case ast.Name(id=name):
-                if name not in bound:
-                    yield name
-            case ast.ParamAt(param=p, at=at):
-                yield p
-                stack.append((at, bound))
-            case ast.Quantifier(var=v, collection=c, where=w, body=b):
-                stack.append((c, bound))
-                stack.extend((x, bound | {v}) for x in (w, b) if x is not None)
-            case ast.OrderPick(var=v, collection=c, where=w, key=k):
-                stack.append((c, bound))
-                stack.extend((x, bound | {v}) for x in (w, k) if x is not None)
-            case _:
-                stack.extend((child, bound) for child in children(node))
-
-
-_names_in = free_names
-
-
-def children(e: ast.Expr) -> list[ast.Expr]:
-    """Direct sub-expressions, for generic walks."""
-    match e:
-        case ast.Field(target=t):
-            return [t]
-        case ast.ParamAt(at=at):
-            return [at]
-        case ast.Call(args=args):
-            return list(args)
-        case ast.Quantifier(collection=c, where=w, body=b):
-            return [x for x in (c, w, b) if x is not None]
-        case ast.OrderPick(collection=c, where=w, key=k):
-            return [x for x in (c, w, k) if x is not None]
-        case ast.IntRange(low=lo, high=hi):
-            return [lo, hi]
-        case ast.SetLit(items=items):
-            return list(items)
-        case ast.Unary(operand=o):
-            return [o]
-        case ast.Binary(left=lhs, right=rhs):
-            return [lhs, rhs]
-        case ast.IsTest(operand=o):
-            return [o]
-        case ast.IfThenElse(cond=c, then=t, else_=x):
-            return [c, t, x]
-    return []
 
 
 def _toposort(deps: dict[str, set[str]]) -> tuple[list[str], list[list[str]]]:

@@ -201,3 +201,14 @@ def unify(a: LangType, b: LangType) -> LangType:
     if isinstance(b, EnumType) and a == STRING:
         return b
     return a
+
+
+def type_of(e: object) -> LangType | None:
+    """The type the checker gave an expression node (None for a node it has not checked)."""
+    t = getattr(e, "checked_type", None)
+    return t if isinstance(t, Type | EnumType | SetType | ListType | RecordType | RuleType) else None
+
+
+def set_type(e: object, t: LangType) -> None:
+    """Record the checker's type on an expression node (frozen: written once per check, by the checker only)."""
+    object.__setattr__(e, "checked_type", t)

@@ -77,7 +77,7 @@ def parse_params(pairs: tuple[str, ...], policy: Policy) -> dict[str, Any]:
     from safetyrules.engine.params import ParamTable
 
     overrides: dict[str, Any] = {}
-    table = ParamTable(policy.checked)
+    table = ParamTable(policy.program)
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:

@@ -248,7 +248,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
             policy.contract.key, *(pl.col(c) for c in ("name", "village") if c in tables.enterprises.columns))
         info = {str(row[0]): (str(row[1] or "") if len(row) > 1 else "", str(row[2] or "") if len(row) > 2 else "")
                 for row in info_frame.iter_rows()}
-    program = compile_policy(policy.checked, ParamTable(policy.checked, overrides))
+    program = compile_policy(policy.program, ParamTable(policy.program, overrides))
     if path.is_dir():
         with err.status(f"evaluating {len(tables):,} enterprises …", spinner="dots") if err.is_terminal \
                 else contextlib.nullcontext():

@@ -2,7 +2,7 @@
 
     from safetyrules import load_policy
     from safetyrules.columnar import FactTables, compile_policy
-    program = compile_policy(load_policy().checked, ParamTable(...))
+    program = compile_policy(load_policy().program, ParamTable(...))
     results = program.run(FactTables.from_records(records), as_of)   # long format, one row per (enterprise, rule)
 """
 

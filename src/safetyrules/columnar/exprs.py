@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
-from safetyrules.check.checker import MAX_RANGE, CheckedPolicy
+from safetyrules.check.checker import MAX_RANGE
 from safetyrules.columnar.scope import PROW, ROW, Scope, segment_reduce, sorted_rows
 from safetyrules.columnar.tables import IDX, OFF, ROOT, UNK, VALUE
 from safetyrules.columnar.values import (
@@ -47,6 +47,7 @@ from safetyrules.engine.interpreter import _arith, definition_chains, ensure_sta
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.values import UNKNOWN, Duration
 from safetyrules.facts._shapes import field_shapes
+from safetyrules.lower.program import Program
 from safetyrules.syntax import ast
 
 UNROLL_ITEMS = 16  # `any`/`all`/`count` over constant sets up to this size run without an expansion
@@ -102,7 +103,7 @@ MAX_RANGE_ROWS = 5_000_000
 class Context:
     """What one evaluation run shares: the policy, params, the day, the root scope and rule outcomes."""
 
-    policy: CheckedPolicy
+    policy: Program
     params: ParamTable
     as_of: dt.date
     root: Scope
@@ -117,7 +118,6 @@ class Evaluator:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.types = ctx.policy.expr_types
         ensure_stack()  # as deep as any checked policy nests
 
     # ------------------------------------------------------------------ entry points

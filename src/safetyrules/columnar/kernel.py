@@ -20,7 +20,6 @@ from typing import Any
 
 import polars as pl
 
-from safetyrules.check.checker import CheckedPolicy
 from safetyrules.columnar.asof import as_of_tables
 from safetyrules.columnar.exprs import CODE_OF, NOT_APPLICABLE, OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
 from safetyrules.columnar.plan import affected_rules, names_read, still_used
@@ -31,7 +30,7 @@ from safetyrules.columnar.values import Unsupported
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome
 from safetyrules.engine.rules import RuleEngine
-from safetyrules.syntax import ast
+from safetyrules.lower.program import Program, RuleIR
 
 OUTCOME_DTYPE = pl.Enum([str(o) for o in Outcome])
 RESULT_COLUMNS = ("enterprise", "rule", "implements", "outcome", "due_on", "days_overdue", "days_remaining",
@@ -45,7 +44,7 @@ _OUTPUT_SCHEMA = {"code": CODE, "due": pl.Date, "delay": pl.Int64, "listed": pl.
 class ColumnarProgram:
     """A checked policy with its params, ready to run over populations (build it with `compile_policy`)."""
 
-    policy: CheckedPolicy
+    policy: Program
     params: ParamTable
     disabled: frozenset[str] = frozenset()  # rules switched off (what-if): not applicable
     _fallback: dict[str, str] | None = None  # rule → why it runs on the reference engine (None: not known yet)
@@ -69,20 +68,19 @@ class ColumnarProgram:
         return layout_for(self.policy.contract)
 
     @property
-    def declared(self) -> list[ast.RuleDecl]:
+    def declared(self) -> list[RuleIR]:
         """The rules in the order the policy declares them (the order results are reported in)."""
-        names = [d.name for m in self.policy.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
-        return [self.policy.rule(n) for n in names]
+        return self.policy.declared
 
     @property
     def period_start(self) -> dt.date | None:
-        return next((i.start for i in self.policy.header.items if isinstance(i, ast.Period)), None)
+        return self.policy.period_start
 
     def variant(self, params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset(),
                 ) -> ColumnarProgram:
         """The same policy with other param overrides and rules switched off (no new compilation: which
         rules compile depends on the policy's structure and types only)."""
-        unknown = disabled - {r.name for r in self.policy.rules}
+        unknown = {n for n in disabled if not self.policy.has_rule(n)}
         if unknown:
             raise KeyError(f"no rule named {', '.join(sorted(unknown))}")
         known = None if self._fallback is None else dict(self._fallback)
@@ -226,7 +224,7 @@ class Evaluation:
         return pl.concat(frames, rechunk=False)
 
 
-def _part(frame: pl.DataFrame, ids: pl.Series, rule: ast.RuleDecl, rule_dtype: pl.DataType,
+def _part(frame: pl.DataFrame, ids: pl.Series, rule: RuleIR, rule_dtype: pl.DataType,
           ids_dtype: pl.DataType, as_of: dt.date) -> pl.DataFrame:
     """One rule's rows of the long result, every column materialized (so that concatenating is free)."""
     n = frame.height

@@ -11,46 +11,30 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-from safetyrules.check.checker import CheckedPolicy
 from safetyrules.engine.rules import ESTABLISHED
+from safetyrules.lower.program import Program
 from safetyrules.syntax import ast
+from safetyrules.syntax.walk import nodes
 
 Expansion = tuple[str, Any]  # (variable, collection expression): equal ASTs compare equal (spans ignored)
 
 
-def reserved_params(rule: ast.RuleDecl) -> set[str]:
-    """Params the rule semantics read for this rule's kind of deadline (not named in the rule's text)."""
-    due = rule.due
-    if isinstance(due, ast.DueBy):
-        return {"new_entrant_grace"}
-    if isinstance(due, ast.DueEvery) and due.first is None:
-        return {"periodic_first_due_anchor"}
-    if isinstance(due, ast.DueWithin | ast.DueOn):
-        return {"late_act_memory"}
-    return set()
+def params_read(policy: Program) -> dict[str, set[str]]:
+    """Rule → every param it may read (declared params only), and the definitions it reads (an overridden
+    definition reads as a param)."""
+    return {r.name: (set(r.params_read) & set(policy.params)) | r.defines_read for r in policy.rules}
 
 
-def params_read(policy: CheckedPolicy) -> dict[str, set[str]]:
-    """Rule → every param it may read (declared params only)."""
-    return {r.name: (set(policy.params_used.get(r.name, set())) & set(policy.params))
-                    | policy.defines_used.get(r.name, set())
-            for r in policy.rules}
-
-
-def affected_rules(policy: CheckedPolicy, params: Iterable[str], switched: Iterable[str]) -> set[str]:
+def affected_rules(policy: Program, params: Iterable[str], switched: Iterable[str]) -> set[str]:
     """The rules whose results may change when `params` change or the rules `switched` are switched on or
     off: those that read a changed param or are switched, and every rule that reads one of those."""
     changed = set(params)
     reads = params_read(policy)
     out = {name for name, used in reads.items() if used & changed} | set(switched)
-    readers: dict[str, set[str]] = {}
-    for name, deps in policy.rule_deps.items():
-        for dep in deps:
-            readers.setdefault(dep, set()).add(name)
+    readers = policy.readers()
     todo = list(out)
     while todo:
         for reader in readers.get(todo.pop(), ()):
@@ -60,24 +44,10 @@ def affected_rules(policy: CheckedPolicy, params: Iterable[str], switched: Itera
     return out
 
 
-def _nodes(node: Any) -> Iterator[Any]:
-    """Every AST node under `node` (itself included)."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, tuple | list):
-            stack.extend(n)
-        elif dataclasses.is_dataclass(n) and not isinstance(n, type):
-            yield n
-            for f in dataclasses.fields(n):
-                if f.name != "span":
-                    stack.append(getattr(n, f.name))
-
-
 def expansions(node: Any) -> set[Expansion]:
     """The quantifier expansions written under `node` (`any(x in c: …)`, `each x in c`, …)."""
     out: set[Expansion] = set()
-    for n in _nodes(node):
+    for n in nodes(node):
         if isinstance(n, ast.Quantifier | ast.OrderPick | ast.Each):
             out.add((n.var, n.collection))
     return out
@@ -85,11 +55,11 @@ def expansions(node: Any) -> set[Expansion]:
 
 # Per checked policy (kept alive by the entry, so its id is not reused): walking the ASTs costs milliseconds,
 # as much as evaluating a small policy over 100,000 enterprises, and the answers never change.
-_CACHE: dict[tuple[str, int], tuple[CheckedPolicy, Any]] = {}
+_CACHE: dict[tuple[str, int], tuple[Program, Any]] = {}
 _CACHE_SIZE = 64
 
 
-def _cached(kind: str, policy: CheckedPolicy, compute: Any) -> Any:
+def _cached(kind: str, policy: Program, compute: Any) -> Any:
     key = (kind, id(policy))
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is policy:
@@ -101,11 +71,11 @@ def _cached(kind: str, policy: CheckedPolicy, compute: Any) -> Any:
     return value
 
 
-def still_used(policy: CheckedPolicy, order: Iterable[str]) -> list[set[Expansion]]:
+def still_used(policy: Program, order: Iterable[str]) -> list[set[Expansion]]:
     """For the i-th rule of `order`, the expansions that rules after it open (what is worth keeping)."""
     names = list(order)
     by_rule: dict[str, set[Expansion]] = _cached(
-        "expansions", policy, lambda: {r.name: expansions(r) for r in policy.rules})
+        "expansions", policy, lambda: {r.name: expansions(r.decl) for r in policy.rules})
     per_rule = [by_rule[n] for n in names]
     later: set[Expansion] = set()
     out: list[set[Expansion]] = [set() for _ in names]
@@ -115,16 +85,16 @@ def still_used(policy: CheckedPolicy, order: Iterable[str]) -> list[set[Expansio
     return out
 
 
-def names_read(policy: CheckedPolicy) -> set[str]:
+def names_read(policy: Program) -> set[str]:
     """Every name and field name the policy's rules and definitions use: a fact path none of whose
     components is among them is never read (see `columnar.asof.as_of_tables`)."""
     return set(_cached("names", policy, lambda: _names_read(policy)))
 
 
-def _names_read(policy: CheckedPolicy) -> set[str]:
+def _names_read(policy: Program) -> set[str]:
     names: set[str] = {ESTABLISHED}  # read by the engine itself (new-entrant grace, first due dates)
-    for node in (*policy.rules, *policy.defines.values()):
-        for n in _nodes(node):
+    for node in (*(r.decl for r in policy.rules), *policy.defines.values()):
+        for n in nodes(node):
             if isinstance(n, ast.Name):
                 names.add(n.id)
             elif isinstance(n, ast.Field):
@@ -132,7 +102,7 @@ def _names_read(policy: CheckedPolicy) -> set[str]:
     return names
 
 
-def tables_read(policy: CheckedPolicy, tables: Iterable[str]) -> set[str]:
+def tables_read(policy: Program, tables: Iterable[str]) -> set[str]:
     """The child tables (list fields) the policy may read: those whose first path component is a name
     the policy's rules or definitions use (a superset: a name may also be a variable or a param)."""
     names = names_read(policy)

@@ -30,6 +30,7 @@ from safetyrules.columnar.scope import PROW, Scope
 from safetyrules.columnar.values import K, Unsupported, Val, const, days_between, shift_date
 from safetyrules.engine.decisions import EVENT_VERDICTS, Row, fold
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, DEFAULT_NEW_ENTRANT_GRACE, ESTABLISHED
+from safetyrules.lower.program import RuleIR
 from safetyrules.syntax import ast
 
 CODE = pl.UInt8
@@ -114,15 +115,13 @@ class RuleCompiler:
             return default
 
     # ------------------------------------------------------------------ one rule
-    def rule(self, rule: ast.RuleDecl) -> RuleOut:
+    def rule(self, rule: RuleIR) -> RuleOut:
         ev, root = self.ev, self.root
-        effective = rule.first(ast.Effective)
-        before = effective is not None and self.ctx.as_of < effective.start
-        applies = rule.first(ast.Applies)
-        app = ev.cond(applies.cond, root) if applies is not None else None
+        before = rule.effective is not None and self.ctx.as_of < rule.effective
+        app = ev.cond(rule.applies, root) if rule.applies is not None else None
         excepted: pl.Expr | None = None
         exception_unknown: pl.Expr | None = None
-        for u in rule.all(ast.Unless):
+        for u in rule.unless:
             holds = ev.cond(u.when, root)
             excepted = _or(excepted, holds.fill_null(False))
             exception_unknown = _or(exception_unknown, holds.is_null())
@@ -158,34 +157,34 @@ class RuleCompiler:
         return RuleOut(stored["code"], stored["due"], stored["delay"], stored["listed"])
 
     # ------------------------------------------------------------------ obligations
-    def _requirement(self, rule: ast.RuleDecl, scope: Scope) -> pl.Expr:
+    def _requirement(self, rule: RuleIR, scope: Scope) -> pl.Expr:
         """The Kleene conjunction of the `require` items."""
         out: pl.Expr = pl.lit(True)
-        for req in rule.all(ast.Require):
-            out = out & self.ev.cond(req.cond, scope)
+        for req in rule.requires:
+            out = out & self.ev.cond(req, scope)
         return out
 
-    def _obligation(self, rule: ast.RuleDecl) -> RuleOut:
-        due = rule.due
-        each = rule.first(ast.Each)
+    def _obligation(self, rule: RuleIR) -> RuleOut:
+        due = rule.deadline
+        each = rule.each
         if isinstance(due, ast.DueWithin | ast.DueOn):
             return self._per_event(rule, due)
         if each is not None:
             holds = self._each_holds(rule, each)
         else:
-            holds = self._requirement(rule, self.root) if rule.all(ast.Require) else pl.lit(True)
+            holds = self._requirement(rule, self.root) if rule.requires else pl.lit(True)
         if isinstance(due, ast.DueBy):
             return self._deadline(due, holds)
         if isinstance(due, ast.DueEvery):
             body = self._periodic(due)
-            if rule.all(ast.Require):
+            if rule.requires:
                 return RuleOut(pl.max_horizontal(body.code, continuous(holds)), body.due, body.delay, body.listed)
             return body
         if due is None or isinstance(due, ast.DueContinuous):
             return RuleOut(continuous(holds), _null_date(), _null_int(), _null_date())
         raise Unsupported(f"deadline {type(due).__name__}")
 
-    def _each_holds(self, rule: ast.RuleDecl, each: ast.Each) -> pl.Expr:
+    def _each_holds(self, rule: RuleIR, each: ast.Each) -> pl.Expr:
         """The requirement on every element the filter keeps (an unknown filter: unknown)."""
         ev = self.ev
         c = ev.collection(each.collection, self.root)
@@ -283,9 +282,9 @@ class RuleCompiler:
         return RuleOut(code, day.otherwise(first_due), _null_int(), _null_date())
 
     # ------------------------------------------------------------------ events
-    def _per_event(self, rule: ast.RuleDecl, due: ast.DueWithin | ast.DueOn) -> RuleOut:
+    def _per_event(self, rule: RuleIR, due: ast.DueWithin | ast.DueOn) -> RuleOut:
         ev, root = self.ev, self.root
-        each = rule.first(ast.Each)
+        each = rule.each
         assert each is not None
         c = ev.collection(each.collection, root)
         inner = ev.expand(root, c, each.var, each.collection)
@@ -327,7 +326,7 @@ class RuleCompiler:
         res = root.spread(inner, frame, {"due": ("min", pl.when(deciding).then(pl.col("due"))),
                                          "delay": ("max", pl.when(deciding).then(pl.col("delay")))})
         worst_code = first["worst"]
-        if rule.all(ast.Require):
+        if rule.requires:
             final = pl.max_horizontal(worst_code, continuous(self._requirement(rule, root)))
         else:
             final = worst_code
@@ -337,16 +336,16 @@ class RuleCompiler:
         return RuleOut(code_out, pl.when(decided).then(res["due"]), pl.when(decided).then(res["delay"]),
                        _null_date())
 
-    def _trigger(self, rule: ast.RuleDecl) -> RuleOut:
+    def _trigger(self, rule: RuleIR) -> RuleOut:
         ev, root = self.ev, self.root
-        each, on, listing = rule.first(ast.Each), rule.first(ast.TriggerOn), rule.first(ast.Listing)
+        each, on, listing = rule.each, rule.trigger_on, rule.listing
         if each is None or on is None or listing is None:
             raise Unsupported("a trigger without each/on/listing")
         c = ev.collection(each.collection, root)
         inner = ev.expand(root, c, each.var, each.collection)
         w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
-        day = ev.eval(on.date, inner)
-        period = ev.eval(listing.duration, inner)
+        day = ev.eval(on, inner)
+        period = ev.eval(listing, inner)
         if day.kind not in (K.DATE, K.NULL) or period.kind not in (K.DUR, K.NULL):
             raise Unsupported("a trigger date that is not a date or a listing that is not a duration")
         ok = w.fill_null(False) & day.is_value & period.is_value

@@ -66,12 +66,12 @@ class ColumnarWhatIf:
         """One `Row` per (enterprise, rule), enterprises in order, rules in declared order. `Row.params` are the
         overridden params the rule reads (`params_used` of the checked policy)."""
         population = self._population(records, policy)
-        key = (id(policy.checked), as_of)
+        key = (id(policy.program), as_of)
         base = population.bases.get(key)
-        if base is None or base.program.policy is not policy.checked:
+        if base is None or base.program.policy is not policy.program:
             for other in self._populations:  # an earlier day's runs are not needed again
                 other.bases = {k: v for k, v in other.bases.items() if k[1] == as_of}
-            base = compile_policy(policy.checked).evaluate(population.tables, as_of)
+            base = compile_policy(policy.program).evaluate(population.tables, as_of)
             population.bases[key] = base
         if not params and not disabled:
             evaluation = base
@@ -100,8 +100,7 @@ def rows_of(evaluation: Evaluation) -> list[Row]:
     per_rule = []
     for rule in declared:
         frame = evaluation.outputs[rule.name]
-        used = tuple(sorted(p for p in program.policy.params_used.get(rule.name, set())
-                            | program.policy.defines_used.get(rule.name, set())
+        used = tuple(sorted(p for p in rule.params_read | rule.defines_read
                             if p in table.schedules and table.is_overridden(p)))
         per_rule.append((rule.name, tuple(rule.implements), [_OUTCOMES[c] for c in frame.get_column("code")],
                          frame.get_column("due").to_list(), used))

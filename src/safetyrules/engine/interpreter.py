@@ -21,12 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from safetyrules.check.checker import MAX_RANGE, children, free_names
+from safetyrules.check.checker import MAX_RANGE
 from safetyrules.diagnostics import Span
 from safetyrules.engine.decisions import ELEMENT_OPEN, NULL_RESULT, state
 from safetyrules.engine.values import UNKNOWN, Duration, int64_or_unknown, shift_date, shift_instant, show
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
+from safetyrules.syntax.walk import chain, children, free_names
 
 STACK_FRAMES = 10_000  # Python frames an evaluation may need: see `ensure_stack`
 BLOCK_MIN = 16  # a quantifier over a longer range evaluates its body once per block of alike numbers
@@ -407,7 +408,7 @@ class Interpreter:
             return False if left is True and right is False else UNKNOWN
         cached = self._chains.get(id(e))
         if cached is None or cached[0] is not e:
-            cached = self._chains[id(e)] = (e, ast.chain(e, e.op))
+            cached = self._chains[id(e)] = (e, chain(e, e.op))
         operands = cached[1]
         decisive = e.op == "or"  # the value that settles the chain
         seen_unknown = False

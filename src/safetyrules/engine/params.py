@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safetyrules.check.checker import CheckedPolicy, Checker
+from safetyrules.check.checker import Checker
 from safetyrules.check.common import suggest
 from safetyrules.check.types import (
     ANY,
@@ -34,6 +34,7 @@ from safetyrules.check.types import (
 from safetyrules.engine.values import Duration
 from safetyrules.errors import InputError
 from safetyrules.limits import DEFAULT, Limits
+from safetyrules.lower.program import Program
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import parse
 
@@ -81,7 +82,7 @@ class ParamTable:
     reads as a param (see `definitions`).
     """
 
-    def __init__(self, policy: CheckedPolicy, overrides: Mapping[str, Any] | None = None,
+    def __init__(self, policy: Program, overrides: Mapping[str, Any] | None = None,
                  limits: Limits = DEFAULT) -> None:
         self.policy = policy
         self.limits = limits
@@ -128,7 +129,7 @@ class ParamTable:
         return check_override(self.policy, name, value, self.limits)
 
 
-def check_override(policy: CheckedPolicy, name: object, value: Any, limits: Limits = DEFAULT) -> Any:
+def check_override(policy: Program, name: object, value: Any, limits: Limits = DEFAULT) -> Any:
     """The one gate of every override: `value` (text, or a typed Python value) as a runtime value of the
     param's declared type — or of a definition's type (declared, else the type of its expression) — or
     `ParamError` naming the param, the value and what was expected."""

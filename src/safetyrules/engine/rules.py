@@ -17,10 +17,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy
-from safetyrules.check.types import BOOL
+from safetyrules.check.checker import RESERVED_PARAMS
+from safetyrules.check.types import BOOL, type_of
 from safetyrules.engine.decisions import EVENT_VERDICTS, decide
 from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, truth
 from safetyrules.engine.params import ParamTable
@@ -35,10 +35,9 @@ from safetyrules.engine.results import (
 )
 from safetyrules.engine.values import UNKNOWN, Duration, shift_date
 from safetyrules.facts.as_of import as_of_view
+from safetyrules.lower.program import Program, RuleIR
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
-
-_I = TypeVar("_I")
 
 DEFAULT_NEW_ENTRANT_GRACE = Duration(days=90)
 ESTABLISHED = "established_on"
@@ -83,47 +82,24 @@ def worst(outcomes: list[Outcome]) -> Outcome:
 class RuleEngine:
     """Evaluates every rule of a checked policy for one enterprise at a time."""
 
-    def __init__(self, policy: CheckedPolicy, params: ParamTable, disabled: frozenset[str] = frozenset()) -> None:
-        self.policy = policy
+    def __init__(self, program: Program, params: ParamTable, disabled: frozenset[str] = frozenset()) -> None:
+        self.program = program
         self.params = params
         self.disabled = disabled  # rules switched off by a what-if scenario: not applicable
-        header = policy.header
-        self.document = next((i.name for i in header.items if isinstance(i, ast.Document)), "")
-        self.period_start = next((i.start for i in header.items if isinstance(i, ast.Period)), None)
-        # results are reported in the order the policy declares its rules, not the evaluation order
-        declared = [d.name for m in policy.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
-        self.position = {name: i for i, name in enumerate(declared)}
-        self.applies_text = {r.name: format_expr(a.cond) for r in policy.rules if (a := r.first(ast.Applies))}
-        # a rule's items by kind, looked up once: evaluation asks for them for every enterprise
-        self.items: dict[str, dict[type, list[Any]]] = {}
-        for r in policy.rules:
-            by_kind: dict[type, list[Any]] = {}
-            for item in r.items:
-                by_kind.setdefault(type(item), []).append(item)
-            self.items[r.name] = by_kind
-        self.dues = {r.name: r.due for r in policy.rules}
+        self.document = program.document
+        self.period_start = program.period_start
+        self.applies_text = {r.name: format_expr(r.applies) for r in program.rules if r.applies is not None}
         self.static: dict[str, _Static] = {}
-        for r in policy.rules:
-            title = r.first(ast.Title)
-            effect = r.first(ast.Effect)
-            sev = r.first(ast.SeverityItem)
-            deps = frozenset(policy.rule_deps.get(r.name, set()))
+        for r in program.rules:
             self.static[r.name] = _Static(
                 implements=r.implements,
-                title=Text(title.text.zh, title.text.en) if title else Text(r.name, r.name),
-                citations=tuple(Citation(self.document, s.section, s.quote) for s in r.all(ast.Source)),
-                severity=sev.level if sev else None,
-                effect=Text(effect.text.zh, effect.text.en) if effect is not None else None,
-                params_used=frozenset(policy.params_used.get(r.name, set()) - RESERVED_PARAMS.keys()),
-                rule_deps=deps, rules_used=tuple(sorted(deps)))
+                title=Text(r.title.zh, r.title.en) if r.title else Text(r.name, r.name),
+                citations=tuple(Citation(self.document, s.section, s.quote) for s in r.sources),
+                severity=r.severity,
+                effect=Text(r.effect.zh, r.effect.en) if r.effect is not None else None,
+                params_used=r.params_read - RESERVED_PARAMS.keys(),
+                rule_deps=r.rules_read, rules_used=tuple(sorted(r.rules_read)))
         self._param_uses: dict[tuple[str, type, Any], ParamUse] = {}  # (name, value) → its ParamUse
-
-    def _first(self, rule: ast.RuleDecl, kind: type[_I]) -> _I | None:
-        found = self.items[rule.name].get(kind)
-        return found[0] if found else None
-
-    def _all(self, rule: ast.RuleDecl, kind: type[_I]) -> list[_I]:
-        return self.items[rule.name].get(kind, [])
 
     # ------------------------------------------------------------------ entry point
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False,
@@ -131,21 +107,21 @@ class RuleEngine:
         """Every rule's result. `trace`: with explanation steps; `message_facts` (without `trace`): with the
         steps of the `applies` conditions only, the facts a message cites (callers that want outcomes only,
         such as what-if, skip them)."""
-        view = as_of_view(dict(record), as_of, self.policy.contract.as_of)
+        view = as_of_view(dict(record), as_of, self.program.contract.as_of)
         outcomes: dict[str, Outcome] = {}
         interp = Interpreter(view, as_of, self.params.value, self.params.definitions,
                              lambda name: str(outcomes.get(name, Outcome.UNKNOWN)), trace)
         facts = self.facts_interpreter(view, as_of, lambda name: str(outcomes.get(name, Outcome.UNKNOWN))) \
             if message_facts and not trace else None
         results = []
-        for rule in self.policy.rules:
+        for rule in self.program.rules:
             if rules is not None and rule.name not in rules:
                 continue
             interp.reset()
             result = self._rule(rule, interp, view, as_of, facts)
             outcomes[rule.name] = result.outcome
             results.append(result)
-        results.sort(key=lambda r: self.position.get(r.rule, 0))
+        results.sort(key=lambda r: self.program.rule(r.rule).position)
         return results
 
     def facts_interpreter(self, view: Mapping[str, Any], as_of: dt.date,
@@ -154,39 +130,38 @@ class RuleEngine:
         whether a rule applies (industry=construction) are what its message cites, explained or not."""
         return Interpreter(view, as_of, self.params.value, self.params.definitions, rule_outcome, True)
 
-    def applies_steps(self, rule: ast.RuleDecl, view: Mapping[str, Any], as_of: dt.date,
+    def applies_steps(self, rule: RuleIR, view: Mapping[str, Any], as_of: dt.date,
                       rule_outcome: Callable[[str], str]) -> list[Step]:
         """The traced step of a rule's `applies` condition on an as-of view (none without one): what a message
         cites, for a result evaluated without it (the streaming monitor writes messages only when read)."""
-        applies = self._first(rule, ast.Applies)
-        if applies is None:
+        if rule.applies is None:
             return []
         facts = self.facts_interpreter(view, as_of, rule_outcome)
         steps: list[Step] = []
-        self._traced_applies(applies.cond, facts, facts, steps)
+        self._traced_applies(rule.applies, facts, facts, steps)
         return steps
 
     def _established(self, view: Mapping[str, Any]) -> Any:
         """The subject's establishment date (`established_on`), which the engine reads for the new-entrant
         grace and first due dates: unknown when absent; null when the subject declares no such date."""
-        if ESTABLISHED not in self.policy.contract.model.model_fields:
+        if ESTABLISHED not in self.program.contract.model.model_fields:
             return None
         return view.get(ESTABLISHED, UNKNOWN)
 
     # ------------------------------------------------------------------ one rule
-    def evaluate_rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
+    def evaluate_rule(self, rule: RuleIR, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
                       facts: Interpreter | None = None) -> RuleResult:
         """One rule's result on an as-of view, with an interpreter built on `self.params.definitions` (its
         `rule_outcome` gives the other rules' outcomes; `interp.reset()` first)."""
         return self._rule(rule, interp, view, as_of, facts)
 
-    def _rule(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
+    def _rule(self, rule: RuleIR, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
               facts: Interpreter | None = None) -> RuleResult:
         steps: list[Step] = []
         reserved: set[str] = set()
         static = self.static[rule.name]
         result = RuleResult(
-            enterprise=str(view.get(self.policy.contract.key, "")),
+            enterprise=str(view.get(self.program.contract.key, "")),
             rule=rule.name,
             kind=rule.kind,
             implements=static.implements,
@@ -201,26 +176,25 @@ class RuleEngine:
 
         def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
             value, step = interp.evaluate(e, env)
-            if self.policy.expr_types.get(id(e)) == BOOL:
+            if type_of(e) == BOOL:
                 value = truth(value)
             if step is not None:
                 step.note = label if step.note is None else f"{label}: {step.note}"
                 steps.append(step)
             return value
 
-        effective = self._first(rule, ast.Effective)
+        effective = rule.effective
         applicable: Any = True
         if rule.name in self.disabled:
             body = _Body(Outcome.NOT_APPLICABLE, reason=Text("情景中已停用", "switched off in this scenario"))
-        elif effective is not None and as_of < effective.start:
-            body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective.start} 起施行",
-                                                             f"in force from {effective.start}"))
+        elif effective is not None and as_of < effective:
+            body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective} 起施行",
+                                                             f"in force from {effective}"))
         else:
-            applies = self._first(rule, ast.Applies)
-            if applies is not None and facts is not None and not interp.trace:
-                applicable = self._traced_applies(applies.cond, interp, facts, steps)
-            elif applies is not None:
-                applicable = record("applies", applies.cond)
+            if rule.applies is not None and facts is not None and not interp.trace:
+                applicable = self._traced_applies(rule.applies, interp, facts, steps)
+            elif rule.applies is not None:
+                applicable = record("applies", rule.applies)
             if applicable is False:
                 body = _Body(Outcome.NOT_APPLICABLE, reason=Text(
                     f"适用条件不成立：{self.applies_text[rule.name]}",
@@ -270,7 +244,7 @@ class RuleEngine:
         `interp`'s account (missing facts, params, rules, branches) as if `interp` had evaluated it."""
         facts.reset()
         value, step = facts.evaluate(cond)
-        if self.policy.expr_types.get(id(cond)) == BOOL:
+        if type_of(cond) == BOOL:
             value = truth(value)
         interp.missing |= facts.missing
         interp.params_read |= facts.params_read
@@ -296,10 +270,10 @@ class RuleEngine:
                 self._param_uses[key] = use
         return use
 
-    def _excepted(self, rule: ast.RuleDecl, record: Any) -> tuple[_Body | None, str | None]:
+    def _excepted(self, rule: RuleIR, record: Any) -> tuple[_Body | None, str | None]:
         """The exception that applies (if any), and the first one whose condition is unknown."""
         unknown = None
-        for u in self._all(rule, ast.Unless):
+        for u in rule.unless:
             holds = record(f"unless {u.name}", u.when)
             if holds is True:
                 return _Body(Outcome.NOT_APPLICABLE, exception=u.name, reason=Text(
@@ -308,23 +282,23 @@ class RuleEngine:
                 unknown = u.name
         return None, unknown
 
-    def _requirement(self, rule: ast.RuleDecl, interp: Interpreter, record: Any,
+    def _requirement(self, rule: RuleIR, interp: Interpreter, record: Any,
                      env: Env | None = None) -> Any:
         """The Kleene conjunction of the `require` items."""
         value: Any = True
-        for req in self._all(rule, ast.Require):
+        for req in rule.requires:
             element = next(iter(env.values())).path if env else ""
-            v = record(f"require {element}".rstrip(), req.cond, env)
+            v = record(f"require {element}".rstrip(), req, env)
             if v is False:
                 value = False
             elif v is UNKNOWN and value is True:
                 value = UNKNOWN
         return value
 
-    def _events(self, rule: ast.RuleDecl, interp: Interpreter, record: Any,
+    def _events(self, rule: RuleIR, interp: Interpreter, record: Any,
                 ) -> list[tuple[str, Any, Env]] | None:
         """`(path, where-value, env)` for each element of the rule's `each`; None when the list is unknown."""
-        each = self._first(rule, ast.Each)
+        each = rule.each
         assert each is not None
         coll = interp.eval(each.collection, {})
         if coll is UNKNOWN:
@@ -340,10 +314,10 @@ class RuleEngine:
                 out.append((path, where, env))
         return out
 
-    def _obligation(self, rule: ast.RuleDecl, interp: Interpreter, view: Mapping[str, Any], record: Any,
+    def _obligation(self, rule: RuleIR, interp: Interpreter, view: Mapping[str, Any], record: Any,
                     as_of: dt.date, reserved: set[str]) -> _Body:
-        due = self.dues[rule.name]
-        each = self._first(rule, ast.Each)
+        due = rule.deadline
+        each = rule.each
         if isinstance(due, ast.DueWithin | ast.DueOn):
             return self._per_event(rule, due, interp, record, as_of, reserved)
         if each is not None:  # a requirement on every element: vacuously true without elements
@@ -355,12 +329,12 @@ class RuleEngine:
                           for _, where, env in events]
                 holds = False if False in values else (UNKNOWN if any(v is UNKNOWN for v in values) else True)
         else:
-            holds = self._requirement(rule, interp, record) if self._all(rule, ast.Require) else True
+            holds = self._requirement(rule, interp, record) if rule.requires else True
         if isinstance(due, ast.DueBy):
             return self._deadline(due, holds, interp, view, record, as_of, reserved)
         if isinstance(due, ast.DueEvery):
             body = self._periodic(due, interp, view, record, as_of, reserved)
-            if self._all(rule, ast.Require):
+            if rule.requires:
                 required = _continuous(holds)
                 if worst([body.outcome, required]) is not body.outcome:  # the requirement decides, not the date
                     body.outcome = required
@@ -443,7 +417,7 @@ class RuleEngine:
         outcome = Outcome.PENDING if as_of <= first_due else Outcome.VIOLATED
         return _Body(outcome, due_on=first_due, period=period)
 
-    def _per_event(self, rule: ast.RuleDecl, due: ast.DueWithin | ast.DueOn, interp: Interpreter, record: Any,
+    def _per_event(self, rule: RuleIR, due: ast.DueWithin | ast.DueOn, interp: Interpreter, record: Any,
                    as_of: dt.date, reserved: set[str]) -> _Body:
         events = self._events(rule, interp, record)
         if events is None:
@@ -459,7 +433,7 @@ class RuleEngine:
             if ev.outcome is Outcome.UNKNOWN and not ev.missing:
                 ev.missing = tuple(sorted(interp.missing - before)) or tuple(sorted(interp.missing))
             results.append(ev)
-        if self._all(rule, ast.Require):
+        if rule.requires:
             holds = self._requirement(rule, interp, record)
             extra = [_continuous(holds)]
         else:
@@ -497,17 +471,16 @@ class RuleEngine:
             ev.delay_days = (done - due_on).days
         return ev
 
-    def _trigger(self, rule: ast.RuleDecl, interp: Interpreter, record: Any, as_of: dt.date) -> _Body:
+    def _trigger(self, rule: RuleIR, interp: Interpreter, record: Any, as_of: dt.date) -> _Body:
         events = self._events(rule, interp, record)
         if events is None:
             return _Body(Outcome.UNKNOWN)
-        on = self._first(rule, ast.TriggerOn)
-        listing = self._first(rule, ast.Listing)
+        on, listing = rule.trigger_on, rule.listing
         assert on is not None and listing is not None
         results: list[EventResult] = []
         for path, where, env in events:
-            day = record(f"on {path}", on.date, env)
-            period = record("listing", listing.duration, env)
+            day = record(f"on {path}", on, env)
+            period = record("listing", listing, env)
             ev = EventResult(path, Outcome.UNKNOWN, event_on=day if isinstance(day, dt.date) else None)
             if where is True and isinstance(day, dt.date) and isinstance(period, Duration):
                 ev.listed_until = shift_date(day, period)

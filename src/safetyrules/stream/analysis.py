@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from safetyrules.api import Policy
-from safetyrules.check.checker import CheckedPolicy
-from safetyrules.check.types import DURATION
+from safetyrules.check.types import DURATION, type_of
 from safetyrules.engine.interpreter import Bound, Interpreter, truth
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome, RuleResult
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, RuleEngine
 from safetyrules.engine.values import Duration, shift_date
 from safetyrules.facts.as_of import EVENT_DATE_PATHS, Effect, as_of_view
+from safetyrules.lower.program import Program, RuleIR
 from safetyrules.stream.events import ItemChange
 from safetyrules.syntax import ast
 
@@ -133,7 +133,7 @@ class _Reads:
 
 
 class _Walker:
-    def __init__(self, policy: CheckedPolicy, params: ParamTable) -> None:
+    def __init__(self, policy: Program, params: ParamTable) -> None:
         self.policy = policy
         self.params = params
         self._defines: dict[str, _Reads] = {}
@@ -280,7 +280,7 @@ class _Walker:
             self.expr(c, bound, reads, None)
 
     def _is_duration(self, e: ast.Expr) -> bool:
-        if self.policy.expr_types.get(id(e)) == DURATION:
+        if type_of(e) == DURATION:
             return True
         if isinstance(e, ast.DurationLit):
             return True
@@ -288,9 +288,9 @@ class _Walker:
             return self.policy.param_types.get(e.id) == DURATION
         return isinstance(e, ast.ParamAt)
 
-    def rule(self, rule: ast.RuleDecl) -> _Reads:
+    def rule(self, rule: RuleIR) -> _Reads:
         reads = _Reads()
-        each = rule.first(ast.Each)
+        each = rule.each
         bound: frozenset[str] = frozenset()
         if each is not None:
             self.collection(each.collection, each.var, each.where, bound, reads)
@@ -298,37 +298,30 @@ class _Walker:
                 reads.each_fields.add(each.collection.id)
             bound = frozenset({each.var})
             self.expr(each.where, bound, reads, None)
-        for item in rule.items:
-            match item:
-                case ast.Effective(start=start):
-                    reads.dates.add(start)
-                case ast.Applies(cond=c) | ast.Require(cond=c):
-                    self.expr(c, bound, reads, None)
-                case ast.Unless(when=w):
-                    self.expr(w, bound, reads, None)
-                case ast.DueBy(deadline=d, met=m):
-                    self.expr(d, bound, reads, None)
-                    self.expr(m, bound, reads, None)
-                case ast.DueEvery(period=p, last=last, first=f):
-                    self.expr(p, bound, reads, None)
-                    self.expr(last, bound, reads, None)
-                    self.expr(f, bound, reads, None)
-                case ast.DueWithin(window=w, after=a, done=d):
-                    self.expr(w, bound, reads, None)
-                    self.expr(a, bound, reads, None)
-                    self.expr(d, bound, reads, None)
-                case ast.DueOn(deadline=d, done=dn):
-                    self.expr(d, bound, reads, None)
-                    self.expr(dn, bound, reads, None)
-                case ast.TriggerOn(date=d):
-                    self.expr(d, bound, reads, None)
-                case ast.Listing(duration=d):
-                    self.expr(d, bound, reads, None)
+        if rule.effective is not None:
+            reads.dates.add(rule.effective)
+        for c in (rule.applies, *rule.requires, *(u.when for u in rule.unless), rule.trigger_on, rule.listing):
+            self.expr(c, bound, reads, None)
+        match rule.deadline:
+            case ast.DueBy(deadline=d, met=m):
+                self.expr(d, bound, reads, None)
+                self.expr(m, bound, reads, None)
+            case ast.DueEvery(period=p, last=last, first=f):
+                self.expr(p, bound, reads, None)
+                self.expr(last, bound, reads, None)
+                self.expr(f, bound, reads, None)
+            case ast.DueWithin(window=w, after=a, done=d):
+                self.expr(w, bound, reads, None)
+                self.expr(a, bound, reads, None)
+                self.expr(d, bound, reads, None)
+            case ast.DueOn(deadline=d, done=dn):
+                self.expr(d, bound, reads, None)
+                self.expr(dn, bound, reads, None)
         # the engine's own params: the first-due anchor is a date like a literal; the late act memory applies to
         # the acts of events; the new-entrant grace only moves a deadline, which the result reports
-        if isinstance(rule.due, ast.DueEvery) and "periodic_first_due_anchor" in self.policy.params:
+        if "periodic_first_due_anchor" in rule.reserved_read and "periodic_first_due_anchor" in self.policy.params:
             self.param("periodic_first_due_anchor", reads)
-        if isinstance(rule.due, ast.DueWithin | ast.DueOn):
+        if "late_act_memory" in rule.reserved_read:
             schedule = self.params.schedules.get("late_act_memory")
             reads.memory |= {v for _, v in schedule.entries if isinstance(v, Duration)} if schedule \
                 else {DEFAULT_LATE_ACT_MEMORY}
@@ -339,14 +332,14 @@ class _Walker:
 class PolicyAnalysis:
     """Per-rule read sets and time sensitivity of a checked policy (with one param table)."""
 
-    def __init__(self, policy: CheckedPolicy, params: ParamTable) -> None:
+    def __init__(self, policy: Program, params: ParamTable) -> None:
         self.policy = policy
         self.params = params
         walker = _Walker(policy, params)
         reads = {r.name: walker.rule(r) for r in policy.rules}
         direct_users: dict[str, set[str]] = {r.name: set() for r in policy.rules}
         for name, rd in reads.items():
-            for used in rd.rules | policy.rule_deps.get(name, set()):
+            for used in rd.rules | policy.rule(name).rules_read:
                 direct_users.setdefault(used, set()).add(name)
         self.order: list[str] = [r.name for r in policy.rules]
         self.all_fields: set[str] = set()
@@ -357,7 +350,7 @@ class PolicyAnalysis:
             self.all_fields |= fields
             self.plans[rule.name] = RulePlan(
                 name=rule.name, index=index, fields=fields,
-                uses=frozenset(rd.rules | policy.rule_deps.get(rule.name, set())),
+                uses=frozenset(rd.rules | rule.rules_read),
                 dependents=frozenset(_closure(rule.name, direct_users)),
                 durations=tuple(sorted(rd.durations, key=_duration_key)),
                 memory=tuple(sorted(rd.memory, key=_duration_key)),
@@ -368,8 +361,8 @@ class PolicyAnalysis:
                 static_years=tuple(sorted({d.year for d in rd.dates} | {v for v in rd.ints if 1000 <= v <= 9999})),
                 year_offset=max((v for v in rd.ints if 0 <= v < 1000), default=0),
                 daily=rd.daily,
-                periodic=isinstance(rule.due, ast.DueEvery),
-                per_event=isinstance(rule.due, ast.DueWithin | ast.DueOn),
+                periodic=isinstance(rule.deadline, ast.DueEvery),
+                per_event=isinstance(rule.deadline, ast.DueWithin | ast.DueOn),
                 trigger=rule.kind == "trigger",
             )
         self.users: dict[str, frozenset[str]] = {n: frozenset(u) for n, u in direct_users.items()}
@@ -486,7 +479,7 @@ for _path, _rule in EVENT_DATE_PATHS.items():
         _VIEW_CHANGED[_list_name] = _VIEW_CHANGED.get(_list_name, frozenset()) | {_rest.split(".")[0]}
 
 
-def _item_only(where: ast.Expr | None, var: str, field: str, policy: CheckedPolicy) -> bool:
+def _item_only(where: ast.Expr | None, var: str, field: str, policy: Program) -> bool:
     """Whether a filter reads only the item (no other fact, param, definition or `as_of`), and none of the
     item's fields that the as-of view may change (so its value for an item never changes with time)."""
     if where is None:
@@ -782,10 +775,10 @@ class SubsetEvaluator:
     def __init__(self, policy: Policy, params: Mapping[str, Any] | None = None) -> None:
         self.policy = policy
         self.engine: RuleEngine = policy.engine(params)
-        self.checked = policy.checked
-        self.analysis = PolicyAnalysis(self.checked, self.engine.params)
-        self._rules = list(self.checked.rules)
-        self._batches: dict[frozenset[str], tuple[frozenset[str], list[ast.RuleDecl]]] = {}  # names → fields, rules
+        self.program = policy.program
+        self.analysis = PolicyAnalysis(self.program, self.engine.params)
+        self._rules = list(self.program.rules)
+        self._batches: dict[frozenset[str], tuple[frozenset[str], list[RuleIR]]] = {}  # names → fields, rules
         self._interp = Interpreter({}, dt.date(2000, 1, 1), self.engine.params.value, self.engine.params.definitions,
                                    lambda _: str(Outcome.UNKNOWN), False)  # rebound for every evaluation
 

@@ -71,7 +71,6 @@ from safetyrules.stream.events import (
     parse_event,
     too_late,
 )
-from safetyrules.syntax import ast
 
 Backend = Literal["reference", "rete"]
 FINDINGS = (Outcome.VIOLATED, Outcome.TRIGGERED)
@@ -285,7 +284,7 @@ class Monitor:
         self.kinds = frozenset(kinds) if kinds is not None else frozenset(AlertKind)
         self.params = dict(params or {})
         self._subset = SubsetEvaluator(policy, self.params)
-        self._decls = {r.name: r for r in policy.checked.rules}
+        self._decls = {r.name: r for r in policy.program.rules}
         self.analysis: PolicyAnalysis = self._subset.analysis
         self._rete: Any = None
         self._rete_rules: frozenset[str] = frozenset()
@@ -589,7 +588,7 @@ class Monitor:
         """What traces the rule's `applies` condition on the record as it is now, when the message is read (the
         record is never changed in place: a later event makes a new one)."""
         rule = self._decls[plan.name]
-        if rule.first(ast.Applies) is None:
+        if rule.applies is None:
             return None
         engine = self._subset.engine
 

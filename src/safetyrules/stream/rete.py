@@ -63,8 +63,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from safetyrules.api import Policy
-from safetyrules.check.checker import RESERVED_PARAMS, CheckedPolicy
-from safetyrules.check.types import BOOL, DATE, INSTANT
+from safetyrules.check.checker import RESERVED_PARAMS
+from safetyrules.check.types import BOOL, DATE, INSTANT, type_of
 from safetyrules.engine.decisions import EVENT_VERDICTS, NULL_RESULT, exclusive_rows
 from safetyrules.engine.interpreter import coalesce, element_label
 from safetyrules.engine.params import ParamTable
@@ -72,6 +72,7 @@ from safetyrules.engine.results import Citation, EventResult, Outcome, ParamUse,
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, worst
 from safetyrules.engine.values import UNKNOWN, Duration, shift_date, shift_instant
 from safetyrules.facts.as_of import as_of_view
+from safetyrules.lower.program import Program, RuleIR
 from safetyrules.stream.analysis import IMPLICIT_FIELDS
 from safetyrules.syntax import ast
 
@@ -203,11 +204,11 @@ def _negate(e: ast.Binary | ast.IsTest) -> ast.Expr | None:
 
 
 class _Compiler:
-    def __init__(self, policy: CheckedPolicy) -> None:
+    def __init__(self, policy: Program) -> None:
         self.policy = policy
 
     def _type(self, e: ast.Expr) -> Any:
-        return self.policy.expr_types.get(id(e))
+        return type_of(e)
 
     def _duration(self, e: ast.Expr, at: ast.Expr | None = None) -> tuple[ast.Expr, bool]:
         if isinstance(e, ast.DurationLit):
@@ -218,43 +219,42 @@ class _Compiler:
             return e, True
         raise _Unsupported("not a duration literal or param")
 
-    def compile(self, rule: ast.RuleDecl, code: int) -> ReteRule:
-        why = {ast.Require: "`require`: a condition on the record's state, not a correlation of events",
-               ast.Applies: "`applies`: applicability decided by other facts",
-               ast.Unless: "`unless`: exceptions decided by other facts"}
-        for item in rule.items:
-            if type(item) in why:
-                raise _Unsupported(why[type(item)])
-        each = rule.first(ast.Each)
+    def compile(self, rule: RuleIR, code: int) -> ReteRule:
+        why = [*((e.span, "`require`: a condition on the record's state, not a correlation of events")
+                 for e in rule.requires),
+               *((e.span, "`applies`: applicability decided by other facts") for e in (rule.applies,) if e),
+               *((u.span, "`unless`: exceptions decided by other facts") for u in rule.unless)]
+        if why:  # the first written
+            raise _Unsupported(min(why, key=lambda w: (w[0].line, w[0].column))[1])
+        each = rule.each
         if each is None or not isinstance(each.collection, ast.Name):
             raise _Unsupported("no `each` over a record list: not a rule about single events")
         coll = each.collection.id
         if coll in self.policy.defines or coll in self.policy.params:
             raise _Unsupported("the collection is not a record field")
-        effective = rule.first(ast.Effective)
+        effective = rule.effective
         slots: dict[tuple[str, str], _Slot] = {}
         compares: list[_Compare] = []
         alts = self._filter(each.where, each.var, slots, compares)
         base: dict[str, Any] = dict(
             name=rule.name, code=code, collection=coll, var=each.var, slots=tuple(slots.values()),
-            compares=tuple(compares), alternatives=alts, effective=effective.start if effective else None)
+            compares=tuple(compares), alternatives=alts, effective=effective)
         if rule.kind == "trigger":
-            on = rule.first(ast.TriggerOn)
-            listing = rule.first(ast.Listing)
+            on, listing = rule.trigger_on, rule.listing
             if on is None or listing is None:
                 raise _Unsupported("a trigger without `on` or `listing`")
-            if isinstance(on.date, ast.Call) and on.date.func == "date" and len(on.date.args) == 1:
-                on_field, on_instant = _field_of(on.date.args[0], each.var), True
-                if self._type(on.date.args[0]) != INSTANT:
+            if isinstance(on, ast.Call) and on.func == "date" and len(on.args) == 1:
+                on_field, on_instant = _field_of(on.args[0], each.var), True
+                if self._type(on.args[0]) != INSTANT:
                     raise _Unsupported("date() of a non-instant")
             else:
-                on_field, on_instant = _field_of(on.date, each.var), False
-                if self._type(on.date) != DATE:
+                on_field, on_instant = _field_of(on, each.var), False
+                if self._type(on) != DATE:
                     raise _Unsupported("`on` is not a date field")
-            dur, at_on = self._duration(listing.duration, on.date)
+            dur, at_on = self._duration(listing, on)
             return ReteRule(shape="trigger", on=on_field, on_instant=on_instant, listing=dur, listing_at_on=at_on,
                             **base)
-        due = rule.due
+        due = rule.deadline
         if not isinstance(due, ast.DueWithin):
             raise _Unsupported("a deadline that is not `within W after` the event (`due on` a date of the event)")
         start = _field_of(due.after, each.var)
@@ -377,13 +377,12 @@ class _Compiler:
         return {"$and": [{cmp.guard_key: 1}, {op: {cmp.lhs_key: {"$m": right_key}}}]}
 
 
-def compile_policy(policy: CheckedPolicy) -> tuple[dict[str, ReteRule], dict[str, str]]:
+def compile_policy(policy: Program) -> tuple[dict[str, ReteRule], dict[str, str]]:
     """The rules that run on durable-rules, and why each other rule does not."""
     compiler = _Compiler(policy)
     compiled: dict[str, ReteRule] = {}
     reasons: dict[str, str] = {}
-    declared = [d for m in policy.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
-    for rule in declared:
+    for rule in policy.declared:
         try:
             compiled[rule.name] = compiler.compile(rule, len(compiled) + 1)
         except _Unsupported as why:
@@ -391,22 +390,20 @@ def compile_policy(policy: CheckedPolicy) -> tuple[dict[str, ReteRule], dict[str
     return compiled, reasons
 
 
-def paths(policy: Policy | CheckedPolicy) -> dict[str, Path]:
+def paths(policy: Policy | Program) -> dict[str, Path]:
     """Which path each rule runs on with ``backend="rete"``: "rete" (durable-rules) or "reference".
 
     In the order the policy declares its rules. The answer does not depend on whether durable-rules is
     installed (without it, the rete backend cannot start at all).
     """
-    checked = policy.checked if isinstance(policy, Policy) else policy
-    compiled, _ = compile_policy(checked)
-    declared = [d.name for m in checked.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
-    return {name: ("rete" if name in compiled else "reference") for name in declared}
+    program = policy.program if isinstance(policy, Policy) else policy
+    compiled, _ = compile_policy(program)
+    return {r.name: ("rete" if r.name in compiled else "reference") for r in program.declared}
 
 
-def path_reasons(policy: Policy | CheckedPolicy) -> dict[str, str]:
+def path_reasons(policy: Policy | Program) -> dict[str, str]:
     """For each rule on the reference path, why durable-rules does not run it."""
-    checked = policy.checked if isinstance(policy, Policy) else policy
-    return compile_policy(checked)[1]
+    return compile_policy(policy.program if isinstance(policy, Policy) else policy)[1]
 
 
 # ------------------------------------------------------------------------------------------ rulesets
@@ -601,12 +598,12 @@ class ReteEvaluator:
             raise RuntimeError("the rete backend needs durable-rules: pip install 'safetyrules[stream]' "
                                "(durable-rules==2.0.28, built from source; it does not import on Python 3.13)")
         self.policy = policy
-        self.checked = policy.checked
+        self.program = policy.program
         self.engine = policy.engine(params)
         self.params: ParamTable = self.engine.params
-        self.compiled, self.reasons = compile_policy(self.checked)
+        self.compiled, self.reasons = compile_policy(self.program)
         self.rules = tuple(self.compiled)
-        self._decls = {r.name: r for r in self.checked.rules}
+        self._decls = {r.name: r for r in self.program.rules}
         self._main = _main_ruleset(self.compiled.values()) if self.compiled else ""
         self._joins = {r.name: _join_ruleset(r) for r in self.compiled.values() if r.shape == "join"}
         memory = self.params.schedules.get("late_act_memory")
@@ -833,24 +830,22 @@ class ReteEvaluator:
                 listed_until: dt.date | None = None, last_event_on: dt.date | None = None,
                 reason: Text | None = None, reserved: tuple[str, ...] = ()) -> RuleResult:
         decl = self._decls[rule.name]
-        title = decl.first(ast.Title)
-        sev = decl.first(ast.SeverityItem)
+        title, effect = decl.title, decl.effect
         result = RuleResult(
             enterprise=str(view.get("id", "")), rule=rule.name, kind=decl.kind, implements=decl.implements,
             outcome=outcome, as_of=as_of,
-            title=Text(title.text.zh, title.text.en) if title else Text(rule.name, rule.name),
-            citations=tuple(Citation(self.engine.document, s.section, s.quote) for s in decl.all(ast.Source)),
-            severity=sev.level if sev else None, due_on=due_on, delay_days=delay_days, events=events,
+            title=Text(title.zh, title.en) if title else Text(rule.name, rule.name),
+            citations=tuple(Citation(self.engine.document, s.section, s.quote) for s in decl.sources),
+            severity=decl.severity, due_on=due_on, delay_days=delay_days, events=events,
             listed_until=listed_until, last_event_on=last_event_on, reason=reason)
-        effect = decl.first(ast.Effect)
         if effect is not None:
-            result.effect = Text(effect.text.zh, effect.text.en)
+            result.effect = Text(effect.zh, effect.en)
         if due_on is not None:
             if outcome is Outcome.VIOLATED and as_of > due_on:
                 result.days_overdue = (as_of - due_on).days
             elif outcome is Outcome.PENDING:
                 result.days_remaining = (due_on - as_of).days
-        used = set(self.checked.params_used.get(rule.name, set())) - RESERVED_PARAMS.keys()
+        used = set(decl.params_read - RESERVED_PARAMS.keys())
         if events:
             used |= set(reserved)
         result.params = tuple(  # as the reference engine lists them
@@ -860,20 +855,19 @@ class ReteEvaluator:
         return result
 
 
-def describe(policy: Policy | CheckedPolicy) -> list[dict[str, Any]]:
+def describe(policy: Policy | Program) -> list[dict[str, Any]]:
     """One row per rule: its path, its shape on durable-rules or why it stays on the reference engine."""
-    checked = policy.checked if isinstance(policy, Policy) else policy
-    compiled, reasons = compile_policy(checked)
-    declared = [d for m in checked.modules for d in m.decls if isinstance(d, ast.RuleDecl)]
+    program = policy.program if isinstance(policy, Policy) else policy
+    compiled, reasons = compile_policy(program)
     rows = []
-    for d in declared:
+    for d in program.declared:
         c = compiled.get(d.name)
         rows.append({"rule": d.name, "implements": list(d.implements), "path": "rete" if c else "reference",
                      "shape": c.shape if c else None, "reason": reasons.get(d.name)})
     return rows
 
 
-def paths_table(policy: Policy | CheckedPolicy) -> str:
+def paths_table(policy: Policy | Program) -> str:
     """The Markdown table of :func:`describe` (docs/streaming.md includes it for the seed policy)."""
     lines = ["| id | rule | path | shape, or why not durable-rules |", "|---|---|---|---|"]
     for row in describe(policy):

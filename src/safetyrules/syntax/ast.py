@@ -3,6 +3,10 @@
 Two trees are equal whatever their positions (as in Jinja's `nodes.py` and Catala's marks), which is what
 the format → parse round trip needs. Blocks keep their items in source order; `RuleDecl` offers typed
 accessors so that later stages need not scan items by hand.
+
+Every expression node has a `checked_type` slot: the type the checker gave it (a `check.types.LangType`,
+read with `check.types.type_of`), None until checked. The checker is its only writer; equality ignores it.
+Types live on the nodes rather than in a side table keyed by `id(node)`, which a copied or rebuilt tree loses.
 """
 
 from __future__ import annotations
@@ -21,24 +25,28 @@ from safetyrules.diagnostics import NO_SPAN, Span
 class IntLit:
     value: int
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class StringLit:
     value: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class DateLit:
     value: dt.date
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class InstantLit:
     value: dt.datetime
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 DURATION_UNITS = ("year", "month", "week", "day", "hour", "minute")
@@ -49,17 +57,20 @@ class DurationLit:
     amount: int
     unit: str  # one of DURATION_UNITS (singular)
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class BoolLit:
     value: bool
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class NullLit:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +79,13 @@ class Name:
 
     id: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class AsOf:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,7 @@ class Field:
     target: Expr
     name: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,7 @@ class ParamAt:
     param: str
     at: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,7 @@ class Call:
     func: str
     args: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 QUANTIFIERS = ("any", "all", "count", "sum", "max", "min", "find")
@@ -112,6 +128,7 @@ class Quantifier:
     where: Expr | None
     body: Expr | None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +141,7 @@ class OrderPick:
     where: Expr | None
     key: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +149,14 @@ class IntRange:
     low: Expr
     high: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class SetLit:
     items: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +164,7 @@ class Unary:
     op: str  # "not" | "-"
     operand: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 BINARY_OPS = ("implies", "or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*")
@@ -155,6 +176,7 @@ class Binary:
     left: Expr
     right: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +187,7 @@ class IsTest:
     test: str  # "null" | "known" | "unknown"
     negated: bool
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +196,7 @@ class IfThenElse:
     then: Expr
     else_: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    checked_type: object = field(default=None, compare=False, repr=False)
 
 
 Expr = (
@@ -197,16 +221,6 @@ Expr = (
     | IsTest
     | IfThenElse
 )
-
-def chain(e: Expr, op: str) -> list[Expr]:
-    """The operands of a left-nested `a op b op c` chain, in order (iteratively: no recursion)."""
-    parts: list[Expr] = []
-    while isinstance(e, Binary) and e.op == op:
-        parts.append(e.right)
-        e = e.left
-    parts.append(e)
-    return parts[::-1]
-
 
 # ------------------------------------------------------------------------------------------ block items
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from safetyrules.syntax import ast
+from safetyrules.syntax.walk import chain
 
 INDENT = "  "
 MAX_WIDTH = 100
@@ -142,7 +143,7 @@ def layout(e: ast.Expr, head: str, indent: str, min_prec: int = 0) -> list[str]:
     match e:
         case ast.Binary(op="and" | "or" as op):
             p = _PREC_BINARY[op]
-            parts = ast.chain(e, op)
+            parts = chain(e, op)
             lines = layout(parts[0], head, deeper, p)
             for part in parts[1:]:
                 lines.extend(layout(part, f"{indent}{op} ", deeper, p + 1))

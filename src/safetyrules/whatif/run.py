@@ -150,7 +150,7 @@ def check_scenario(scenario: Scenario, scenario_policy: Policy, limits: Limits =
     params: dict[str, Any] = {}
     for name, value in scenario.params.items():
         try:
-            params[name] = check_override(scenario_policy.checked, name, value, limits)
+            params[name] = check_override(scenario_policy.program, name, value, limits)
         except ParamError as e:
             key = f"params.{name}" if name in scenario_policy.checked.params else "params"
             raise ScenarioError(f"{where}{key}: {e}") from None
