@@ -6,7 +6,7 @@ A test file is `*.test.yaml` beside the `.policy` files:
       - name: construction firm, last assessment 2020-11-03, is late
         as_of: 2022-06-30
         facts: {id: T1, industry: construction, risk_assessments: [{date: 2020-11-03, comprehensive: true}]}
-        params: {high_risk_assessment_period: 2 years}      # optional what-if overrides
+        params: {high_risk_assessment_period: 2 years}      # optional param overrides, as written
         expect:
           3.1-a: violated                                    # a catalogue id or a rule name
           risk_assessment_other: {outcome: not_applicable}
@@ -14,6 +14,12 @@ A test file is `*.test.yaml` beside the `.policy` files:
 
 `defaults: {facts: {...}}` at the top is merged (shallowly) under every case's facts. Timestamps stay text
 so that instants keep their offsets.
+
+A case's `params` are read as written, exactly as a what-if scenario's (`whatif.scenario.written_params`):
+each value is its text (`030` is thirty, `yes` is not `true`, `[construction, mining]` and
+`{construction, mining}` are sets), checked against the param's type by the one reader of param values
+(`engine.params.read_text`, through the overrides' check) when the case runs. A value that does not fit is a
+failure of the case at the line of that value (`file:line: params.NAME: …`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from safetyrules.errors import DateError, InputError
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.walk import children
+from safetyrules.whatif.scenario import written_params
 from safetyrules.yamltext import DocumentError, check_tree, compose_yaml, read_document
 
 TEST_SUFFIX = ".test.yaml"
@@ -48,8 +55,9 @@ class Case:
     name: str
     as_of: str
     facts: dict[str, Any]
-    params: dict[str, Any]
+    params: dict[str, Any]  # each value as written (text, a list of texts, None): see the module doc
     expect: dict[str, Any]
+    param_lines: dict[str, int] = field(default_factory=dict)  # the line of each param's value
 
 
 @dataclass(slots=True)
@@ -92,14 +100,15 @@ def load_cases(path: Path, limits: Limits = DEFAULT) -> list[Case]:
     unknown = sorted(str(k) for k in data if k not in ("cases", "defaults"))
     if unknown:
         raise CaseFileError(f"{path}: unknown key(s) {', '.join(unknown)}; a test file has cases and defaults")
-    lines = _case_lines(node)
+    nodes = _case_nodes(node)
     defaults = _mapping(data.get("defaults"), f"{path}: defaults")
     if set(defaults) - {"facts"}:
         raise CaseFileError(f"{path}: defaults: only `facts` can have defaults")
     default_facts = _mapping(defaults.get("facts"), f"{path}: defaults.facts")
     cases = []
     for i, raw in enumerate(data["cases"]):
-        line = lines[i] if i < len(lines) else 1
+        case_node = nodes[i] if i < len(nodes) else None
+        line = case_node.start_mark.line + 1 if case_node is not None else 1
         where = f"{path}:{line}: cases[{i}]"
         if not isinstance(raw, dict):
             raise CaseFileError(f"{where}: a case must be a mapping")
@@ -119,8 +128,9 @@ def load_cases(path: Path, limits: Limits = DEFAULT) -> list[Case]:
         name = raw.get("name", f"case {i + 1}")
         if isinstance(name, dict | list):
             raise CaseFileError(f"{where}.name: expected text")
-        cases.append(Case(str(path), line, str(name), str(raw["as_of"]), facts,
-                          _mapping(raw.get("params"), f"{where}.params"), expect))
+        params = _mapping(written_params(case_node, raw), f"{where}.params")
+        cases.append(Case(str(path), line, str(name), str(raw["as_of"]), facts, params, expect,
+                          _value_lines(case_node, "params")))
     return cases
 
 
@@ -138,13 +148,24 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _case_lines(node: yaml.Node | None) -> list[int]:
+def _case_nodes(node: yaml.Node | None) -> list[yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
         return []
     for key, value in node.value:
         if isinstance(key, yaml.ScalarNode) and key.value == "cases" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
+            return list(value.value)
     return []
+
+
+def _value_lines(node: yaml.Node | None, key: str) -> dict[str, int]:
+    """The line of each value of the mapping under `key` of a mapping node (for positioned errors)."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.MappingNode):
+            return {str(name.value): value.start_mark.line + 1 for name, value in v.value
+                    if isinstance(name, yaml.ScalarNode)}
+    return {}
 
 
 def run_case(policy: Policy, case: Case) -> CaseResult:
@@ -159,7 +180,7 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
     except FactError as e:
         return CaseResult(case, [f"{where}: the facts break the contract: {e}"])
     except ParamError as e:
-        return CaseResult(case, [f"{where}: params: {e}"])
+        return CaseResult(case, [_param_problem(policy, case, e)])
     except InputError as e:  # a limit reached by the facts (size, nesting, numbers)
         return CaseResult(case, [f"{where}: {e}"])
     failures = []
@@ -176,6 +197,17 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
         for r in matches:
             failures.extend(_compare(where, key, r, expected))
     return CaseResult(case, failures, result)
+
+
+def _param_problem(policy: Policy, case: Case, error: ParamError) -> str:
+    """The failure of a case whose params the policy refuses: at the line of the first value that does not fit
+    (each is checked alone, as `evaluate` checks them together), else at the case."""
+    for name, value in case.params.items():
+        try:
+            policy.engine({name: value})
+        except ParamError as e:
+            return f"{case.file}:{case.param_lines.get(name, case.line)}: params.{name}: {e}"
+    return f"{case.file}:{case.line}: params: {error}"
 
 
 def _compare(where: str, key: str, r: RuleResult, expected: dict[str, Any]) -> list[str]:
