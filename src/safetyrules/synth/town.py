@@ -90,17 +90,27 @@ BLOCK = 100
 
 
 
-def _policy_industry_sets() -> dict[str, frozenset[str]]:
-    """The industry sets of the seed policy's params, at their defaults: the town follows the policy it is
-    generated for, instead of repeating its sets."""
+def _policy_values() -> tuple[dict[str, frozenset[str]], int]:
+    """What the town takes from the seed policy, so that it follows the policy it is generated for instead of
+    repeating it: the industry sets — its `set<industry>` params at their defaults (`Policy.params`) and its
+    definitions of that type, evaluated by the reference engine from those params (`key_industries`: the
+    high-risk industries plus fireworks and industry & trade) — and the staff count above which a safety body
+    or full-time safety staff is required (`safety_staff_threshold`)."""
     from safetyrules.api import load_policy
 
-    return {p.name: frozenset(p.default) for p in load_policy().params() if p.type == "set<industry>"}
+    policy = load_policy()
+    params = {p.name: p.default for p in policy.params()}
+    sets = {p.name: frozenset(p.default) for p in policy.params() if p.type == "set<industry>"}
+    interp = policy.engine().facts_interpreter({}, dt.date(2022, 12, 31), lambda _: "unknown")
+    for name, decl in policy.program.defines.items():
+        if str(policy.program.define_types[name]) == "set<industry>":
+            sets[name] = frozenset(interp.evaluate(decl.value)[0])
+    return sets, int(params["safety_staff_threshold"])
 
 
-_SETS = _policy_industry_sets()
+_SETS, STAFF_THRESHOLD = _policy_values()
 HIGH_RISK = _SETS["high_risk_industries"]
-KEY = HIGH_RISK | {"fireworks", "industry_trade"}  # the policy's `key_industries`
+KEY = _SETS["key_industries"]
 COST_BOUND = _SETS["cost_extraction_industries"]
 INSURANCE_COMPULSORY = _SETS["insurance_industries"]
 TECHNICAL_TEAM = _SETS["technical_team_industries"]
@@ -338,7 +348,7 @@ class _Firm:
         self.lo = max(self.est, self.start)
         n = round(math.exp(rng.gauss(math.log(_MEDIAN_SIZE[industry]), 0.95)))
         self.n = n = max(3, min(800, n))
-        self.big = n > 100
+        self.big = n > STAFF_THRESHOLD
         if industry in INDUSTRIAL:
             p_above = 1 / (1 + math.exp(-2.4 * (math.log(n) - math.log(45))))
         else:
