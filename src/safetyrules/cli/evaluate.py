@@ -31,6 +31,7 @@ from safetyrules.cli.common import (
 )
 from safetyrules.engine.results import OUTCOME_ZH, RESULT_SCHEMA_VERSION, EnterpriseResult, Outcome
 from safetyrules.engine.values import to_json
+from safetyrules.facts.loaders import SUFFIXES
 from safetyrules.report.explain import render_tree
 from safetyrules.report.summary import OUTCOME_STYLE, Summary
 
@@ -267,9 +268,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         err.print(source.report.summary(), markup=False)
     if fmt == "table":
         summary_from_frame(frame, info, policy, day, top).render(out)
-        given = "" if path == bundled_example_path() else f" --facts {path}"
-        out.print(f"详情 Details: safetyrules explain{_policy_args(policy)} --enterprise ID [--rule RULE]{given} "
-                  f"--as-of {day}", markup=False)
+        out.print(_explain_hint(policy, path, day), markup=False)
     else:
         rows = frame.with_columns(pl.col("rule").cast(pl.String), pl.col("outcome").cast(pl.String))
         if fmt == "jsonl":
@@ -287,6 +286,19 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
     hit = {"never": False, "violated": "violated" in outcomes, "triggered": "triggered" in outcomes,
            "any": bool({"violated", "triggered"} & outcomes)}[fail_on]
     sys.exit(int(Exit.FINDINGS if hit else Exit.OK))
+
+
+def _explain_hint(policy: Policy, path: Path, day: dt.date) -> str:
+    """The `explain` command for a row of the columnar summary. `explain` reads one enterprise from a facts
+    file (JSON Lines, JSON, CSV, Excel), not from a folder of Parquet tables: for a folder, the hint asks for the
+    file the tables were made from instead of naming the folder, which `explain` would refuse."""
+    command = f"详情 Details: safetyrules explain{_policy_args(policy)} --enterprise ID [--rule RULE]"
+    if path.is_dir():
+        return (f"{command} --facts FILE --as-of {day}\n  FILE: the file of facts the tables were made from "
+                f"({', '.join(SUFFIXES)}): explain does not read a folder of Parquet tables / explain 不读取 Parquet "
+                "表文件夹，请给出生成这些表的事实文件")
+    given = "" if path == bundled_example_path() else f" --facts {path}"
+    return f"{command}{given} --as-of {day}"
 
 
 def _policy_args(policy: Policy) -> str:
