@@ -12,11 +12,15 @@ from typing import Any
 import click
 
 from safetyrules import __version__
+from safetyrules.cli.audit import audit_command
+from safetyrules.cli.bundle import bundle_command
 from safetyrules.cli.check import check_command
 from safetyrules.cli.evaluate import eval_command, explain_command
 from safetyrules.cli.fmt import fmt_command
 from safetyrules.cli.inspect import inspect_command
+from safetyrules.cli.replay import replay_command
 from safetyrules.cli.schema import schema_command
+from safetyrules.cli.serve import serve_command
 from safetyrules.cli.stream import monitor_command
 from safetyrules.cli.synth import synth_command
 from safetyrules.cli.test import test_command
@@ -51,7 +55,8 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
-                whatif_command, monitor_command, synth_command, schema_command):
+                whatif_command, monitor_command, synth_command, schema_command, serve_command, bundle_command,
+                replay_command, audit_command):
     cli.add_command(command)
 
 
