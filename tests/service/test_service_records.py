@@ -5,6 +5,7 @@ confirms a stored decision's outcomes and reports a difference."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,18 @@ def test_database_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     except ImportError:
         with pytest.raises(RecordsError, match="psycopg"):
             open_records("postgresql://localhost/decisions")
+
+
+@pytest.mark.skipif(not os.environ.get("SAFETYRULES_TEST_POSTGRES"),
+                    reason="set SAFETYRULES_TEST_POSTGRES=postgresql://… to test PostgreSQL")
+def test_postgresql_records() -> None:
+    url = os.environ["SAFETYRULES_TEST_POSTGRES"]
+    log = open_records(url)
+    before = log.count()
+    stored = log.append([NewDecision(_ref(), {}, AS_OF, r["id"], r,
+                                     outcomes_of(load_policy().evaluate(r, AS_OF, explain=False))) for r in TOWN[:3]])
+    assert [d.id for d in stored] == [before + 1, before + 2, before + 3]
+    assert log.get(before + 2) == stored[1]
+    assert log.verify_chain() == (True, None)
+    result = CliRunner().invoke(cli, ["replay", str(before + 3), "--db", url])
+    assert result.exit_code == 0, result.output

@@ -336,7 +336,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION safetyrules_append_only();
 """
 
 
-class PostgresLog(DecisionLog):  # pragma: no cover - needs a PostgreSQL server
+class PostgresLog(DecisionLog):  # tested when SAFETYRULES_TEST_POSTGRES names a database
     placeholder = "%s"
 
     def __init__(self, url: str, create: bool) -> None:
