@@ -409,18 +409,20 @@ def main() -> None:
     # reference engine, on a prefix
     k = min(args.reference, n)
     records = list(tables.slice(0, k).to_records())
-    engine = workload.engine()
+    for compiled in (False, True):
+        engine = workload.engine(compiled=compiled)
 
-    def reference() -> Violations:
-        out: Violations = set()
-        for i, rec in enumerate(records):
-            for r in engine.evaluate(rec, AS_OF):
-                if str(r.outcome) == "violated":
-                    out.add((i, names[r.rule]))
-        return out
-    t, got = median_time(reference, args.repeat)
-    assert got == {v for v in expected if v[0] < k}, "reference engine disagrees"
-    record("safetyrules reference (workload)", k, t, f"first {k:,}, scaled")
+        def row_engine(engine: Any = engine) -> Violations:
+            out: Violations = set()
+            for i, rec in enumerate(records):
+                for r in engine.evaluate(rec, AS_OF):
+                    if str(r.outcome) == "violated":
+                        out.add((i, names[r.rule]))
+            return out
+        t, got = median_time(row_engine, args.repeat)
+        kind = "compiled" if compiled else "reference"
+        assert got == {v for v in expected if v[0] < k}, f"{kind} engine disagrees"
+        record(f"safetyrules {kind} (workload)", k, t, f"first {k:,}, scaled")
 
     t_plain, got = median_time(lambda: plain_python(inputs), args.repeat)
     assert got == expected, f"plain Python disagrees: {len(got ^ expected)} differences"

@@ -147,7 +147,7 @@ class Policy:
         self.checked: CheckedPolicy = compilation.policy
         self.program: Program = lower(self.checked)  # what the engines run
         self.contract: FactContract = self.checked.contract  # the facts its rules read (declared or built-in)
-        self._engines: dict[tuple[tuple[tuple[str, str], ...], frozenset[str]], RuleEngine] = {}
+        self._engines: dict[tuple[tuple[tuple[str, str], ...], frozenset[str], bool], RuleEngine] = {}
 
     # ------------------------------------------------------------------ description
     @property
@@ -203,32 +203,45 @@ class Policy:
         return out
 
     # ------------------------------------------------------------------ evaluation
-    def engine(self, params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset()) -> RuleEngine:
-        """The reference engine for these param overrides (and rules switched off), built once."""
+    def engine(self, params: Mapping[str, Any] | None = None, disabled: frozenset[str] = frozenset(),
+               compiled: bool = True) -> RuleEngine:
+        """The row engine for these param overrides (and rules switched off), built once: compiled
+        expressions by default (engine/compiled.py), the reference interpreter alone with `compiled=False`.
+        The most recently used `ENGINES_KEPT` are kept."""
         unknown = {n for n in disabled if not self.program.has_rule(n)}
         if unknown:
             raise KeyError(f"no rule named {', '.join(sorted(unknown))}")
-        key = (tuple(sorted((k, repr(v)) for k, v in (params or {}).items())), disabled)
-        if key not in self._engines:
-            self._engines[key] = RuleEngine(self.program, ParamTable(self.program, params), disabled)
-        return self._engines[key]
+        key = (tuple(sorted((k, repr(v)) for k, v in (params or {}).items())), disabled, compiled)
+        engine = self._engines.pop(key, None)
+        if engine is None:
+            engine = RuleEngine(self.program, ParamTable(self.program, params), disabled, compiled=compiled)
+            if len(self._engines) >= ENGINES_KEPT:  # a service posting many distinct params: bounded
+                self._engines.pop(next(iter(self._engines)))
+        self._engines[key] = engine  # last: most recently used
+        return engine
 
     def evaluate(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
-                 params: Mapping[str, Any] | None = None, explain: bool = True) -> EnterpriseResult:
-        """Every rule's outcome for one enterprise on one date (explanations included by default)."""
+                 params: Mapping[str, Any] | None = None, explain: bool = True,
+                 engine: str = "compiled") -> EnterpriseResult:
+        """Every rule's outcome for one enterprise on one date (explanations included by default).
+
+        Outcomes, dates and catalogue ids come from the compiled engine; each result's explanation steps,
+        message and remedy are written by the reference interpreter when first read (`engine="reference"`:
+        the interpreter decides too)."""
         day = as_date(as_of, self.limits)  # before the record: a bad date is the caller's mistake, whatever the record
         record = fact_record(enterprise, limits=self.limits, contract=self.contract)
-        return self._evaluate_record(record, day, self.engine(params), explain)
+        return self._evaluate_record(record, day, params, explain, compiled=_compiled(engine))
 
     def evaluate_many(self, enterprises: Iterable[Mapping[str, Any] | BaseModel], as_of: dt.date | str,
-                      params: Mapping[str, Any] | None = None, explain: bool = False,
+                      params: Mapping[str, Any] | None = None, explain: bool = False, engine: str = "compiled",
                       ) -> Iterator[EnterpriseResult]:
         """Evaluate a population lazily, one enterprise at a time (bounded memory)."""
-        engine = self.engine(params)
+        compiled = _compiled(engine)
+        self.engine(params, compiled=compiled)  # a bad param fails here, before the first enterprise
         day = as_date(as_of, self.limits)
         for e in enterprises:
-            yield self._evaluate_record(fact_record(e, limits=self.limits, contract=self.contract), day, engine,
-                                        explain)
+            yield self._evaluate_record(fact_record(e, limits=self.limits, contract=self.contract), day, params,
+                                        explain, compiled=compiled)
 
     def evaluate_rules(self, enterprise: Mapping[str, Any] | BaseModel, as_of: dt.date | str,
                        names: str | Iterable[str], params: Mapping[str, Any] | None = None,
@@ -240,8 +253,10 @@ class Policy:
         wanted = self._rule_names(names)
         day = as_date(as_of, self.limits)
         record = fact_record(enterprise, limits=self.limits, contract=self.contract)
-        result = self._evaluate_record(record, day, self.engine(params), explain,
-                                       None if explain else self.rules_needed(wanted))
+        # explained, every rule is evaluated: a definition's steps are shown where it is first read, as in a
+        # full evaluation
+        result = self._evaluate_record(record, day, params, explain,
+                                       rules=None if explain else self.rules_needed(wanted))
         result.results = [r for r in result.results if r.rule in wanted]
         return result
 
@@ -269,19 +284,60 @@ class Policy:
 
     def evaluate_record(self, record: Mapping[str, Any], as_of: dt.date | str,
                         params: Mapping[str, Any] | None = None, explain: bool = False,
-                        disabled: frozenset[str] = frozenset()) -> EnterpriseResult:
+                        disabled: frozenset[str] = frozenset(), engine: str = "compiled") -> EnterpriseResult:
         """Evaluate an already validated record (`model_dump(exclude_unset=True)` of an Enterprise)."""
-        return self._evaluate_record(record, as_date(as_of, self.limits), self.engine(params, disabled), explain)
+        return self._evaluate_record(record, as_date(as_of, self.limits), params, explain, disabled,
+                                     compiled=_compiled(engine))
 
-    def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, engine: RuleEngine,
-                         explain: bool, rules: frozenset[str] | None = None) -> EnterpriseResult:
-        results = engine.evaluate(record, as_of, trace=explain, message_facts=True, rules=rules)
-        outcomes = {r.rule: r.outcome for r in results}
+    def _evaluate_record(self, record: Mapping[str, Any], as_of: dt.date, params: Mapping[str, Any] | None,
+                         explain: bool, disabled: frozenset[str] = frozenset(), rules: frozenset[str] | None = None,
+                         compiled: bool = True) -> EnterpriseResult:
+        engine = self.engine(params, disabled, compiled)
+        results = engine.evaluate(record, as_of, rules=rules)
+        annotations = _Explanations(self, record, as_of, params, disabled, explain, rules)
         for r in results:
-            annotate(r, self.program.rule(r.rule), outcomes)
-            if not explain:
-                r.steps = []  # only the `applies` steps were recorded, for the message: no explanation asked
+            r.annotate_later(annotations)
         return EnterpriseResult(str(record.get(self.contract.key, "")), as_of, results)
+
+
+ENGINES_KEPT = 32  # row engines a Policy keeps, one per distinct (params, rules off, compiled)
+
+
+def _compiled(engine: str) -> bool:
+    if engine not in ("compiled", "reference"):
+        raise InputError(f"engine must be `compiled` or `reference`, not {engine!r}")
+    return engine == "compiled"
+
+
+class _Explanations:
+    """The explanation steps, messages and remedies of one enterprise's results, written when one is first
+    read: the reference interpreter evaluates the record again, traced when an explanation was asked for
+    (else it records the `applies` steps a message cites), exactly as an eager evaluation would."""
+
+    __slots__ = ("as_of", "disabled", "explain", "params", "policy", "record", "rules", "written")
+
+    def __init__(self, policy: Policy, record: Mapping[str, Any], as_of: dt.date,
+                 params: Mapping[str, Any] | None, disabled: frozenset[str], explain: bool,
+                 rules: frozenset[str] | None) -> None:
+        self.policy, self.record, self.as_of = policy, record, as_of
+        self.params, self.disabled, self.explain, self.rules = params, disabled, explain, rules
+        self.written: dict[str, RuleResult] | None = None
+
+    def write(self, result: RuleResult) -> None:
+        if self.written is None:
+            engine = self.policy.engine(self.params, self.disabled, compiled=False)
+            results = engine.evaluate(self.record, self.as_of, trace=self.explain, message_facts=True,
+                                      rules=self.rules)
+            outcomes = {r.rule: r.outcome for r in results}
+            for r in results:
+                annotate(r, self.policy.program.rule(r.rule), outcomes)
+            self.written = {r.rule: r for r in results}
+        done = self.written.get(result.rule)
+        if done is not None:
+            result.message, result.remedy = done.message, done.remedy
+            # only the `applies` steps were recorded (for the message) when no explanation was asked
+            result.steps = done.steps if self.explain else []
+            result.observed = done.observed
 
 
 def annotate(result: RuleResult, rule: RuleIR, outcomes: Mapping[str, Outcome]) -> None:

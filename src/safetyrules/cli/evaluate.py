@@ -71,10 +71,12 @@ def _as_of(value: str | None, facts: Path | None) -> dt.date:
               "evaluation starts.")
 @click.option("--fail-on", type=click.Choice(["never", "violated", "triggered", "any"]), default="never",
               show_default=True, help="Exit 1 when a result of this kind is found.")
-@click.option("--engine", type=click.Choice(["reference", "columnar"]), default="reference", show_default=True,
-              help="reference: messages and explanations; columnar (polars): a whole population at once, "
-              "outcomes and dates only (explain any row with `safetyrules explain`). A folder of Parquet "
-              "tables as --facts needs the columnar engine.")
+@click.option("--engine", type=click.Choice(["compiled", "reference", "columnar"]), default="compiled",
+              show_default=True,
+              help="compiled: the row engine, with messages and explanations (written by the reference "
+              "interpreter when shown); reference: the interpreter alone (the semantics' oracle); columnar "
+              "(polars): a whole population at once, outcomes and dates only (explain any row with "
+              "`safetyrules explain`). A folder of Parquet tables as --facts needs the columnar engine.")
 def eval_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str | None, params: tuple[str, ...],
                  fmt: str, explain: bool | None, top: int, out_path: Path | None, fail_on: str, engine: str) -> None:
     """Evaluate a policy over a population of enterprises.
@@ -105,7 +107,7 @@ def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path |
     found = {"violated": 0, "triggered": 0}
     results_json: list[dict[str, Any]] = []
     for loaded in records:
-        res = policy.evaluate_record(loaded.record, day, overrides, explain=with_trees)
+        res = policy.evaluate_record(loaded.record, day, overrides, explain=with_trees, engine=engine)
         rec = loaded.record
         summary.add(res, str(rec.get("name", "")), str(rec.get("village", "")))
         for r in res.results:

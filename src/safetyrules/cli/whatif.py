@@ -28,7 +28,7 @@ from safetyrules.cli.evaluate import EXAMPLE_AS_OF
 from safetyrules.diagnostics import render
 from safetyrules.report.excel import write_workbook
 from safetyrules.report.html import render_html
-from safetyrules.whatif.run import check_scenario, evaluate_reference, run_whatif
+from safetyrules.whatif.run import EvaluateSide, check_scenario, evaluate_reference, evaluate_rows, run_whatif
 from safetyrules.whatif.scenario import ScenarioError, load_scenario
 
 REPORTS = ("whatif.html", "whatif.xlsx", "whatif.json")
@@ -41,7 +41,8 @@ REPORTS = ("whatif.html", "whatif.xlsx", "whatif.json")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder for whatif.html, whatif.xlsx and "
               "whatif.json (default: whatif-<scenario name>/).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--engine", type=click.Choice(["reference", "columnar"]), default="reference", show_default=True,
+@click.option("--engine", type=click.Choice(["compiled", "reference", "columnar"]), default="compiled",
+              show_default=True,
               help="The reference interpreter, or the columnar engine (polars; for large populations: the scenario "
               "re-evaluates only the rules its changes can reach).")
 def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None, fmt: str, engine: str) -> None:
@@ -79,7 +80,7 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
     dates = list(scenario.dates) or [EXAMPLE_AS_OF if facts is None else dt.date.today()]
     if not scenario.dates:
         err.print(f"as of {dates[0]} (no `as_of` in the scenario)", markup=False)
-    evaluate = evaluate_reference
+    evaluate: EvaluateSide = evaluate_reference if engine == "reference" else evaluate_rows
     if engine == "columnar":
         try:
             from safetyrules.columnar.whatif import ColumnarWhatIf

@@ -235,24 +235,17 @@ class Interpreter:
         return self.param_value(e.param, when)
 
     def _set(self, e: ast.SetLit, env: Env) -> Any:
-        values = [self.eval(i, env) for i in e.items]
-        if any(v is UNKNOWN for v in values):
-            return UNKNOWN
-        return frozenset(values)
+        return set_of([self.eval(i, env) for i in e.items])
 
     def _range(self, e: ast.IntRange, env: Env) -> Any:
-        a, b = self.eval(e.low, env), self.eval(e.high, env)
-        if a is UNKNOWN or b is UNKNOWN or a is None or b is None or b - a > MAX_RANGE:
-            return UNKNOWN
-        return list(range(int(a), int(b) + 1))
+        return int_range(self.eval(e.low, env), self.eval(e.high, env))
 
     def _unary(self, e: ast.Unary, env: Env) -> Any:
         if e.op == "not":
             if self.trace:
                 return self._recorded(e, lambda: _not(self.eval(e.operand, env)))
             return _not(self.eval(e.operand, env))
-        v = self.eval(e.operand, env)
-        return v if v is UNKNOWN or v is None else int64_or_unknown(-v)
+        return negate(self.eval(e.operand, env))
 
     def _binary(self, e: ast.Binary, env: Env) -> Any:
         op = e.op
@@ -280,8 +273,7 @@ class Interpreter:
     def _branch(self, e: ast.IfThenElse, env: Env) -> Any:
         cv = truth(self.eval(e.cond, env))
         if cv is UNKNOWN:
-            tv, xv = self.eval(e.then, env), self.eval(e.else_, env)
-            return tv if tv == xv and tv is not UNKNOWN else UNKNOWN
+            return either(self.eval(e.then, env), self.eval(e.else_, env))
         return self.eval(e.then if cv else e.else_, env)
 
     def _call_node(self, e: ast.Call, env: Env) -> Any:
@@ -447,23 +439,9 @@ class Interpreter:
     def _compare(self, e: ast.Binary, env: Env) -> Any:
         dispatch = self._dispatch  # `eval`, inlined: comparisons are the most frequent nodes
         left, right = dispatch[type(e.left)](e.left, env), dispatch[type(e.right)](e.right, env)
-        op = e.op
         if self._probes:
             self._probe(e, env, left, right)
-        if left is None or right is None:  # null decides, whatever the other side (test null with `is null`)
-            return NULL_RESULT[op]
-        if left is UNKNOWN or right is UNKNOWN:
-            return UNKNOWN
-        if op in ("in", "not in"):
-            found = left in right
-            return found if op == "in" else not found
-        if op in ("==", "!="):
-            same = left == right
-            return same if op == "==" else not same
-        try:
-            return _COMPARE[op](left, right)
-        except TypeError:  # e.g. a naive and an aware instant: refuse rather than guess
-            return UNKNOWN
+        return compare(e.op, left, right)
 
     def _probe(self, e: ast.Binary, env: Env, left: Any, right: Any) -> None:
         """Note the number a probed range variable is compared with (see `_range_rows`)."""
@@ -475,14 +453,7 @@ class Interpreter:
                     met.append(other)
 
     def _is(self, e: ast.IsTest, env: Env) -> Any:
-        v = self.eval(e.operand, env)
-        if e.test == "unknown":
-            result: Any = v is UNKNOWN
-        elif e.test == "known":
-            result = v is not UNKNOWN
-        else:
-            result = UNKNOWN if v is UNKNOWN else v is None
-        return _not(result) if e.negated else result
+        return is_test(e.test, e.negated, self.eval(e.operand, env))
 
     def _call(self, e: ast.Call, env: Env) -> Any:
         f = e.func
@@ -494,30 +465,7 @@ class Interpreter:
             if outcome == "unknown":
                 return UNKNOWN
             return outcome == ("violated" if f == "violated" else "triggered")
-        args = [self.eval(a, env) for a in e.args]
-        if f == "coalesce":
-            return coalesce(args)
-        if any(a is None for a in args):  # null decides before unknown (engine/decisions.py)
-            return NULL_RESULT[f]
-        if any(a is UNKNOWN for a in args):
-            return UNKNOWN
-        match f:
-            case "date" if len(args) == 3:
-                try:
-                    return dt.date(int(args[0]), int(args[1]), int(args[2]))
-                except (ValueError, OverflowError):  # no such day (a year beyond any C int included)
-                    return UNKNOWN
-            case "date":
-                return args[0].date()
-            case "year":
-                return args[0].year
-            case "days_between":
-                return (args[1] - args[0]).days
-            case "greatest":
-                return max(args)
-            case "least":
-                return min(args)
-        raise TypeError(f)  # pragma: no cover
+        return apply_function(f, [self.eval(a, env) for a in e.args])
 
     def _element(self, q: ast.Quantifier | ast.OrderPick, env: Env, item: Any, base: str, i: int,
                  bound: Bound | None = None) -> tuple[Any, Any, Any, Step | None]:
@@ -606,7 +554,7 @@ class Interpreter:
         coll = self.eval(q.collection, env)
         if coll is UNKNOWN:
             return UNKNOWN
-        items = sorted(coll, key=repr) if isinstance(coll, frozenset) else list(coll or [])
+        items = elements(coll)
         base = self.path_of(q.collection, env) or q.var
         if len(items) > BLOCK_MIN and self._over_range(q):
             rows = self._range_rows(q, env, items, base)
@@ -741,6 +689,103 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> tuple[Any,
     return (best[0] if isinstance(q, ast.OrderPick) else best[2]), [best[3]]
 
 
+# ------------------------------------------------------------------------------------------ the operators
+# What each operator means, written once: the interpreter above and the compiled engine (engine/compiled.py)
+# both call these (and `_aggregate`, `truth`, `_not`, `_arith`).
+
+
+def compare(op: str, left: Any, right: Any) -> Any:
+    """`left op right` for a comparison or membership operator, three-valued."""
+    if left is None or right is None:  # null decides, whatever the other side (test null with `is null`)
+        return NULL_RESULT[op]
+    if left is UNKNOWN or right is UNKNOWN:
+        return UNKNOWN
+    if op == "in":
+        return left in right
+    if op == "not in":
+        return left not in right
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    try:
+        return _COMPARE[op](left, right)
+    except TypeError:  # e.g. a naive and an aware instant: refuse rather than guess
+        return UNKNOWN
+
+
+def is_test(test: str, negated: bool, v: Any) -> Any:
+    """`v is [not] null|known|unknown`."""
+    if test == "unknown":
+        result: Any = v is UNKNOWN
+    elif test == "known":
+        result = v is not UNKNOWN
+    else:
+        result = UNKNOWN if v is UNKNOWN else v is None
+    return _not(result) if negated else result
+
+
+def apply_function(f: str, args: list[Any]) -> Any:
+    """A built-in function of values (not `violated` / `triggered`, which read rule outcomes)."""
+    if f == "coalesce":
+        return coalesce(args)
+    if any(a is None for a in args):  # null decides before unknown (engine/decisions.py)
+        return NULL_RESULT[f]
+    if any(a is UNKNOWN for a in args):
+        return UNKNOWN
+    match f:
+        case "date" if len(args) == 3:
+            try:
+                return dt.date(int(args[0]), int(args[1]), int(args[2]))
+            except (ValueError, OverflowError):  # no such day (a year beyond any C int included)
+                return UNKNOWN
+        case "date":
+            return args[0].date()
+        case "year":
+            return args[0].year
+        case "days_between":
+            return (args[1] - args[0]).days
+        case "greatest":
+            return max(args)
+        case "least":
+            return min(args)
+    raise TypeError(f)  # pragma: no cover
+
+
+def set_of(values: list[Any]) -> Any:
+    """A set literal's value: unknown when an item is."""
+    if any(v is UNKNOWN for v in values):
+        return UNKNOWN
+    return frozenset(values)
+
+
+def int_range(a: Any, b: Any) -> Any:
+    """`a .. b`: unknown when a bound is unknown or null, or when it is longer than MAX_RANGE."""
+    if a is UNKNOWN or b is UNKNOWN or a is None or b is None or b - a > MAX_RANGE:
+        return UNKNOWN
+    return list(range(int(a), int(b) + 1))
+
+
+def negate(v: Any) -> Any:
+    """Unary minus."""
+    return v if v is UNKNOWN or v is None else int64_or_unknown(-v)
+
+
+def either(then_value: Any, else_value: Any) -> Any:
+    """`if c then a else b` when c is unknown: the common value of both branches, else unknown."""
+    return then_value if then_value == else_value and then_value is not UNKNOWN else UNKNOWN
+
+
+def elements(coll: Any) -> list[Any]:
+    """The elements a quantifier ranges over, in order (a set's in a fixed order; null: none)."""
+    return sorted(coll, key=repr) if isinstance(coll, frozenset) else list(coll or [])
+
+
+def aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> Any:
+    """A quantifier's value from its rows (see `_aggregate`)."""
+    return _aggregate(q, rows)[0]
+
+
 def coalesce(args: list[Any]) -> Any:
     """`coalesce(a, b, …)`: the first argument that is known and not null; else unknown if one is unknown."""
     for a in args:
@@ -789,3 +834,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     if op == "-":
         return int64_or_unknown(a - b)
     return int64_or_unknown(a * b)
+
+
+kleene_not = _not  # public names of the operators the compiled engine shares
+arithmetic = _arith

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from safetyrules.engine.decisions import SEVERITY_ORDER, Outcome
 from safetyrules.engine.interpreter import Step
@@ -115,10 +115,63 @@ class RuleResult:
     events: list[EventResult] = field(default_factory=list)
     effect: Text | None = None
     listed_until: dt.date | None = None
-    steps: list[Step] = field(default_factory=list)
-    observed: set[tuple[Any, bool]] = field(default_factory=set)  # conditions' values seen (test coverage)
-    message: Text | None = None
-    remedy: Text | None = None
+    # written when first read (see `Annotations`): explanation steps, conditions' values seen (test
+    # coverage), the message and the remedy; read and set them through the properties below
+    _steps: list[Step] = field(default_factory=list, compare=False, repr=False)
+    _observed: set[tuple[Any, bool]] = field(default_factory=set, compare=False, repr=False)
+    _message: Text | None = field(default=None, compare=False, repr=False)
+    _remedy: Text | None = field(default=None, compare=False, repr=False)
+    _annotations: Annotations | None = field(default=None, compare=False, repr=False)
+
+    def annotate_later(self, annotations: Annotations) -> None:
+        """Leave the steps, message and remedy to `annotations`, written when one of them is first read."""
+        self._annotations = annotations
+
+    def _written(self) -> None:
+        pending = self._annotations
+        if pending is not None:
+            self._annotations = None
+            pending.write(self)
+
+    @property
+    def steps(self) -> list[Step]:
+        self._written()
+        return self._steps
+
+    @steps.setter
+    def steps(self, value: list[Step]) -> None:
+        self._written()
+        self._steps = value
+
+    @property
+    def observed(self) -> set[tuple[Any, bool]]:
+        self._written()
+        return self._observed
+
+    @observed.setter
+    def observed(self, value: set[tuple[Any, bool]]) -> None:
+        self._written()
+        self._observed = value
+
+    @property
+    def message(self) -> Text | None:
+        self._written()
+        return self._message
+
+    @message.setter
+    def message(self, value: Text | None) -> None:
+        self._written()
+        self._message = value
+
+    @property
+    def remedy(self) -> Text | None:
+        self._written()
+        return self._remedy
+
+    @remedy.setter
+    def remedy(self, value: Text | None) -> None:
+        self._written()
+        self._remedy = value
 
     @property
     def is_finding(self) -> bool:
@@ -154,6 +207,13 @@ class RuleResult:
         if explanation:
             out["explanation"] = [step_json(s) for s in self.steps]
         return out
+
+
+class Annotations(Protocol):
+    """Writes a result's explanation steps, message and remedy when they are first read (the compiled engine
+    decides outcomes; the reference interpreter explains them, only when asked)."""
+
+    def write(self, result: RuleResult) -> None: ...
 
 
 def step_json(step: Step) -> dict[str, Any]:

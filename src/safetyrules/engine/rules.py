@@ -21,6 +21,7 @@ from typing import Any
 
 from safetyrules.check.checker import RESERVED_PARAMS
 from safetyrules.check.types import BOOL, type_of
+from safetyrules.engine.compiled import CompiledEvaluator, Compiler, Deferred
 from safetyrules.engine.decisions import EVENT_VERDICTS, decide
 from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, truth
 from safetyrules.engine.params import ParamTable
@@ -73,6 +74,10 @@ class _Static:
     params_used: frozenset[str]
     rule_deps: frozenset[str]
     rules_used: tuple[str, ...]  # the sorted rule_deps
+    not_applicable: Text | None  # the reason when its `applies` condition does not hold
+
+
+Evaluator = Interpreter | CompiledEvaluator  # what evaluates a rule's expressions
 
 
 def worst(outcomes: list[Outcome]) -> Outcome:
@@ -82,10 +87,13 @@ def worst(outcomes: list[Outcome]) -> Outcome:
 class RuleEngine:
     """Evaluates every rule of a checked policy for one enterprise at a time."""
 
-    def __init__(self, program: Program, params: ParamTable, disabled: frozenset[str] = frozenset()) -> None:
+    def __init__(self, program: Program, params: ParamTable, disabled: frozenset[str] = frozenset(),
+                 compiled: bool = False) -> None:
         self.program = program
         self.params = params
         self.disabled = disabled  # rules switched off by a what-if scenario: not applicable
+        # untraced evaluations run compiled expressions (engine/compiled.py); traced ones, the interpreter
+        self.compiler = Compiler(params.definitions, frozenset(params.schedules)) if compiled else None
         self.document = program.document
         self.period_start = program.period_start
         self.applies_text = {r.name: format_expr(r.applies) for r in program.rules if r.applies is not None}
@@ -98,8 +106,12 @@ class RuleEngine:
                 severity=r.severity,
                 effect=Text(r.effect.zh, r.effect.en) if r.effect is not None else None,
                 params_used=r.params_read - RESERVED_PARAMS.keys(),
-                rule_deps=r.rules_read, rules_used=tuple(sorted(r.rules_read)))
+                rule_deps=r.rules_read, rules_used=tuple(sorted(r.rules_read)),
+                not_applicable=Text(f"适用条件不成立：{self.applies_text[r.name]}",
+                                    f"the rule applies only when {self.applies_text[r.name]}")
+                if r.applies is not None else None)
         self._param_uses: dict[tuple[str, type, Any], ParamUse] = {}  # (name, value) → its ParamUse
+        self._params_cache: dict[tuple[str, dt.date, frozenset[str]], tuple[ParamUse, ...]] = {}
 
     # ------------------------------------------------------------------ entry point
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, trace: bool = False,
@@ -109,20 +121,30 @@ class RuleEngine:
         such as what-if, skip them)."""
         view = as_of_view(dict(record), as_of, self.program.contract.as_of)
         outcomes: dict[str, Outcome] = {}
-        interp = Interpreter(view, as_of, self.params.value, self.params.definitions,
-                             lambda name: str(outcomes.get(name, Outcome.UNKNOWN)), trace)
-        facts = self.facts_interpreter(view, as_of, lambda name: str(outcomes.get(name, Outcome.UNKNOWN))) \
-            if message_facts and not trace else None
+
+        def outcome_of(name: str) -> str:
+            return str(outcomes.get(name, Outcome.UNKNOWN))
+
+        interp = self.interpreter(view, as_of, outcome_of, trace)
+        facts = self.facts_interpreter(view, as_of, outcome_of) if message_facts and not trace else None
         results = []
         for rule in self.program.rules:
             if rules is not None and rule.name not in rules:
                 continue
             interp.reset()
-            result = self._rule(rule, interp, view, as_of, facts)
+            result = self.evaluate_rule(rule, interp, view, as_of, facts)
             outcomes[rule.name] = result.outcome
             results.append(result)
         results.sort(key=lambda r: self.program.rule(r.rule).position)
         return results
+
+    def interpreter(self, view: Mapping[str, Any], as_of: dt.date, rule_outcome: Callable[[str], str],
+                    trace: bool = False) -> Evaluator:
+        """The evaluator of one enterprise's expressions on one day: compiled unless tracing (or this engine
+        is the reference one)."""
+        if self.compiler is not None and not trace:
+            return CompiledEvaluator(self.compiler, view, as_of, self.params.value, rule_outcome)
+        return Interpreter(view, as_of, self.params.value, self.params.definitions, rule_outcome, trace)
 
     def facts_interpreter(self, view: Mapping[str, Any], as_of: dt.date,
                           rule_outcome: Callable[[str], str]) -> Interpreter:
@@ -149,13 +171,37 @@ class RuleEngine:
         return view.get(ESTABLISHED, UNKNOWN)
 
     # ------------------------------------------------------------------ one rule
-    def evaluate_rule(self, rule: RuleIR, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
-                      facts: Interpreter | None = None) -> RuleResult:
-        """One rule's result on an as-of view, with an interpreter built on `self.params.definitions` (its
-        `rule_outcome` gives the other rules' outcomes; `interp.reset()` first)."""
-        return self._rule(rule, interp, view, as_of, facts)
+    def evaluate_rule(self, rule: RuleIR, interp: Evaluator, view: Mapping[str, Any],
+                      as_of: dt.date, facts: Interpreter | None = None) -> RuleResult:
+        """One rule's result on an as-of view, with an evaluator from `interpreter` (its `rule_outcome` gives
+        the other rules' outcomes; `interp.reset()` first).
 
-    def _rule(self, rule: RuleIR, interp: Interpreter, view: Mapping[str, Any], as_of: dt.date,
+        With compiled expressions, the reference interpreter evaluates the rule instead when the compiled
+        code defers it (a long integer range), and names the missing facts of an unknown result (the
+        compiled code does not track fact paths): the outcome, dates and events stay the compiled ones."""
+        if not isinstance(interp, CompiledEvaluator):
+            return self._rule(rule, interp, view, as_of, facts)
+        try:
+            result = self._rule(rule, interp, view, as_of, facts)
+        except Deferred:
+            return self._rule(rule, self._reference(interp, view, as_of), view, as_of, facts)
+        if result.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
+            named = self._rule(rule, self._reference(interp, view, as_of), view, as_of)
+            result.missing = named.missing
+            for mine, theirs in zip(result.events, named.events, strict=False):
+                mine.missing = theirs.missing
+        return result
+
+    def _reference(self, compiled: CompiledEvaluator, view: Mapping[str, Any], as_of: dt.date) -> Interpreter:
+        """The reference interpreter beside a compiled evaluator (one per evaluation, reset per rule)."""
+        reference = compiled.reference
+        if not isinstance(reference, Interpreter):
+            reference = compiled.reference = Interpreter(view, as_of, self.params.value, self.params.definitions,
+                                                         compiled.context.rule_outcome, False)
+        reference.reset()
+        return reference
+
+    def _rule(self, rule: RuleIR, interp: Evaluator, view: Mapping[str, Any], as_of: dt.date,
               facts: Interpreter | None = None) -> RuleResult:
         steps: list[Step] = []
         reserved: set[str] = set()
@@ -175,6 +221,9 @@ class RuleEngine:
             result.effect = static.effect
 
         def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
+            if not interp.trace:  # no step to record: the value alone
+                value = interp.eval(e, env or {})
+                return truth(value) if e.checked_type == BOOL else value
             value, step = interp.evaluate(e, env)
             if type_of(e) == BOOL:
                 value = truth(value)
@@ -196,9 +245,7 @@ class RuleEngine:
             elif rule.applies is not None:
                 applicable = record("applies", rule.applies)
             if applicable is False:
-                body = _Body(Outcome.NOT_APPLICABLE, reason=Text(
-                    f"适用条件不成立：{self.applies_text[rule.name]}",
-                    f"the rule applies only when {self.applies_text[rule.name]}"))
+                body = _Body(Outcome.NOT_APPLICABLE, reason=static.not_applicable)
             else:
                 excepted, exception_unknown = self._excepted(rule, record)
                 body = excepted or (
@@ -229,17 +276,30 @@ class RuleEngine:
         if body.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
             event_missing = {m for e in result.events for m in e.missing}
             result.missing = tuple(sorted(interp.missing | event_missing))
-        used = static.params_used | interp.params_read | reserved
-        result.params = tuple(self._param_use(n, as_of) for n in sorted(used) if n in self.params.schedules)
+        result.params = self._params_in_force(rule.name, static.params_used, interp.params_read | reserved, as_of)
         # every rule it reads, not only those a short-cut evaluation happened to read
         read = interp.rules_read
         result.rules_used = static.rules_used if read <= static.rule_deps \
             else tuple(sorted(static.rule_deps | read))
-        result.steps = steps
-        result.observed = interp.branches
+        result._steps = steps  # not through the properties: nothing is left to write later yet
+        result._observed = interp.branches
         return result
 
-    def _traced_applies(self, cond: ast.Expr, interp: Interpreter, facts: Interpreter, steps: list[Step]) -> Any:
+    def _params_in_force(self, rule: str, static: frozenset[str], read: set[str], as_of: dt.date,
+                         ) -> tuple[ParamUse, ...]:
+        """The params a result lists: those its rule reads (statically, or as read this time: an overridden
+        definition, a reserved param), with their values on `as_of` (one tuple per rule, day and extra)."""
+        extra = frozenset(read - static) if read else frozenset()
+        key = (rule, as_of, extra)
+        hit = self._params_cache.get(key)
+        if hit is None:
+            if len(self._params_cache) >= 4096:
+                self._params_cache.clear()
+            hit = self._params_cache[key] = tuple(
+                self._param_use(n, as_of) for n in sorted(static | extra) if n in self.params.schedules)
+        return hit
+
+    def _traced_applies(self, cond: ast.Expr, interp: Evaluator, facts: Interpreter, steps: list[Step]) -> Any:
         """`applies` evaluated by the tracing interpreter `facts`, its step kept, what it read added to
         `interp`'s account (missing facts, params, rules, branches) as if `interp` had evaluated it."""
         facts.reset()
@@ -282,7 +342,7 @@ class RuleEngine:
                 unknown = u.name
         return None, unknown
 
-    def _requirement(self, rule: RuleIR, interp: Interpreter, record: Any,
+    def _requirement(self, rule: RuleIR, interp: Evaluator, record: Any,
                      env: Env | None = None) -> Any:
         """The Kleene conjunction of the `require` items."""
         value: Any = True
@@ -295,7 +355,7 @@ class RuleEngine:
                 value = UNKNOWN
         return value
 
-    def _events(self, rule: RuleIR, interp: Interpreter, record: Any,
+    def _events(self, rule: RuleIR, interp: Evaluator, record: Any,
                 ) -> list[tuple[str, Any, Env]] | None:
         """`(path, where-value, env)` for each element of the rule's `each`; None when the list is unknown."""
         each = rule.each
@@ -314,7 +374,7 @@ class RuleEngine:
                 out.append((path, where, env))
         return out
 
-    def _obligation(self, rule: RuleIR, interp: Interpreter, view: Mapping[str, Any], record: Any,
+    def _obligation(self, rule: RuleIR, interp: Evaluator, view: Mapping[str, Any], record: Any,
                     as_of: dt.date, reserved: set[str]) -> _Body:
         due = rule.deadline
         each = rule.each
@@ -344,7 +404,7 @@ class RuleEngine:
             return body
         return _Body(_continuous(holds))
 
-    def _deadline(self, due: ast.DueBy, holds: Any, interp: Interpreter, view: Mapping[str, Any], record: Any,
+    def _deadline(self, due: ast.DueBy, holds: Any, interp: Evaluator, view: Mapping[str, Any], record: Any,
                   as_of: dt.date, reserved: set[str]) -> _Body:
         deadline = record("deadline", due.deadline)
         if not isinstance(deadline, dt.date):
@@ -368,7 +428,7 @@ class RuleEngine:
                 "the establishment date is unknown: established after the deadline, it would be within its grace"))
         return _Body(Outcome.VIOLATED if holds is False else Outcome.UNKNOWN, due_on=deadline)
 
-    def _periodic(self, due: ast.DueEvery, interp: Interpreter, view: Mapping[str, Any], record: Any,
+    def _periodic(self, due: ast.DueEvery, interp: Evaluator, view: Mapping[str, Any], record: Any,
                   as_of: dt.date, reserved: set[str]) -> _Body:
         """`due every P last E [first F]` (docs/semantics.md).
 
@@ -417,7 +477,7 @@ class RuleEngine:
         outcome = Outcome.PENDING if as_of <= first_due else Outcome.VIOLATED
         return _Body(outcome, due_on=first_due, period=period)
 
-    def _per_event(self, rule: RuleIR, due: ast.DueWithin | ast.DueOn, interp: Interpreter, record: Any,
+    def _per_event(self, rule: RuleIR, due: ast.DueWithin | ast.DueOn, interp: Evaluator, record: Any,
                    as_of: dt.date, reserved: set[str]) -> _Body:
         events = self._events(rule, interp, record)
         if events is None:
@@ -471,7 +531,7 @@ class RuleEngine:
             ev.delay_days = (done - due_on).days
         return ev
 
-    def _trigger(self, rule: RuleIR, interp: Interpreter, record: Any, as_of: dt.date) -> _Body:
+    def _trigger(self, rule: RuleIR, interp: Evaluator, record: Any, as_of: dt.date) -> _Body:
         events = self._events(rule, interp, record)
         if events is None:
             return _Body(Outcome.UNKNOWN)

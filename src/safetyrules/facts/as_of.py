@@ -185,46 +185,51 @@ def _leaf(item: object, path: tuple[_Segment, ...]) -> object:
     return item
 
 
-def _apply(obj: dict[str, Any], path: tuple[_Segment, ...], effect: Effect, as_of: dt.date) -> None:
-    """Apply one rule in place to ``obj`` (a private copy)."""
+def _viewed(value: Any, path: tuple[_Segment, ...], effect: Effect, as_of: dt.date) -> Any:
+    """``value`` with one rule applied: the same object when the rule changes nothing in it, else a copy of the
+    dicts and lists on the way to what changed (copy on write: the rest is shared)."""
+    if not isinstance(value, dict):
+        return value
     (key, is_list), rest = path[0], path[1:]
-    if key not in obj:
-        return
-    value = obj[key]
+    if key not in value:
+        return value
+    child = value[key]
+    new: Any = child
     if is_list:
-        if not isinstance(value, list):
-            return
+        if not isinstance(child, list):
+            return value
         if effect is Effect.DROP_ITEM and not any(inner for _, inner in rest):
-            obj[key] = [item for item in value if not _is_after(_leaf(item, rest), as_of)]
+            kept = [item for item in child if not _is_after(_leaf(item, rest), as_of)]
+            if len(kept) != len(child):
+                new = kept
         else:
-            for item in value:
-                if isinstance(item, dict):
-                    _apply(item, rest, effect, as_of)
+            items = [_viewed(item, rest, effect, as_of) for item in child]
+            if any(a is not b for a, b in zip(items, child, strict=True)):
+                new = items
     elif not rest:
-        if effect is Effect.NOT_YET and _is_after(value, as_of):
-            obj[key] = None
+        if effect is Effect.NOT_YET and _is_after(child, as_of):
+            new = None
     elif effect is Effect.DROP_OBJECT and len(rest) == 1:
-        if isinstance(value, dict) and _is_after(value.get(rest[0][0]), as_of):
-            obj[key] = None
-    elif isinstance(value, dict):
-        _apply(value, rest, effect, as_of)
-
-
-def _copy(value: Any) -> Any:
-    """Copy dicts and lists (the only mutable values of a dumped record); share the immutable leaves."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+        if isinstance(child, dict) and _is_after(child.get(rest[0][0]), as_of):
+            new = None
+    else:
+        new = _viewed(child, rest, effect, as_of)
+    if new is child:
+        return value
+    out = dict(value)
+    out[key] = new
+    return out
 
 
 def as_of_view(record: dict[str, Any], as_of: dt.date, rules: AsOfRules = BUILTIN_RULES) -> dict[str, Any]:
     """A new record showing only what had happened on or before ``as_of``; ``record`` is not changed. ``rules``
-    are the event dates of the record's schema (default: the built-in contract's)."""
+    are the event dates of the record's schema (default: the built-in contract's).
+
+    The view shares with ``record`` every list and dict that no rule changes (copy on write: a record whose
+    history ends before ``as_of`` costs one shallow copy): treat both as read-only."""
     if isinstance(as_of, dt.datetime):
         raise TypeError("as_of must be a date, not a datetime")
-    view: dict[str, Any] = _copy(record)
+    view: dict[str, Any] = record
     for path, effect in rules:
-        _apply(view, path, effect, as_of)
-    return view
+        view = _viewed(view, path, effect, as_of)
+    return dict(view) if view is record else view

@@ -779,8 +779,8 @@ class SubsetEvaluator:
         self.analysis = PolicyAnalysis(self.program, self.engine.params)
         self._rules = list(self.program.rules)
         self._batches: dict[frozenset[str], tuple[frozenset[str], list[RuleIR]]] = {}  # names → fields, rules
-        self._interp = Interpreter({}, dt.date(2000, 1, 1), self.engine.params.value, self.engine.params.definitions,
-                                   lambda _: str(Outcome.UNKNOWN), False)  # rebound for every evaluation
+        # rebound for every evaluation: compiled expressions, as `Policy.engine` builds the engine
+        self._interp = self.engine.interpreter({}, dt.date(2000, 1, 1), lambda _: str(Outcome.UNKNOWN))
 
     def evaluate(self, record: Mapping[str, Any], as_of: dt.date, names: Iterable[str],
                  outcomes: Mapping[str, Outcome], dates: FieldDates | None = None,

@@ -131,16 +131,23 @@ def _delta(base: Mapping[str, int], scen: Mapping[str, int]) -> dict[str, int]:
 EvaluateSide = Callable[[Policy, list[dict[str, Any]], dt.date, Mapping[str, Any], frozenset[str]], list[Row]]
 
 
-def evaluate_reference(policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
-                       disabled: frozenset[str]) -> list[Row]:
-    """The reference engine over a batch of validated records (a pure function of the batch)."""
-    engine = policy.engine(params, disabled)
+def evaluate_rows(policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
+                  disabled: frozenset[str], compiled: bool = True) -> list[Row]:
+    """The row engine over a batch of validated records (a pure function of the batch): compiled
+    expressions, or the reference interpreter alone (`compiled=False`)."""
+    engine = policy.engine(params, disabled, compiled)
     rows: list[Row] = []
     for record in records:
         for r in engine.evaluate(record, as_of):
             rows.append(Row(r.enterprise, r.rule, r.implements, r.outcome, r.due_on,
                             tuple(p.name for p in r.params if p.overridden)))
     return rows
+
+
+def evaluate_reference(policy: Policy, records: list[dict[str, Any]], as_of: dt.date, params: Mapping[str, Any],
+                       disabled: frozenset[str]) -> list[Row]:
+    """`evaluate_rows` on the reference interpreter alone."""
+    return evaluate_rows(policy, records, as_of, params, disabled, compiled=False)
 
 
 def check_scenario(scenario: Scenario, scenario_policy: Policy, limits: Limits = DEFAULT) -> dict[str, Any]:
@@ -163,7 +170,7 @@ def check_scenario(scenario: Scenario, scenario_policy: Policy, limits: Limits =
 
 
 def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, records: Iterable[dict[str, Any]],
-               dates: list[dt.date], evaluate: EvaluateSide = evaluate_reference,
+               dates: list[dt.date], evaluate: EvaluateSide = evaluate_rows,
                progress: Callable[[int], None] | None = None, limits: Limits = DEFAULT) -> WhatIfResult:
     """Evaluate base and scenario on every date and compare. `records` are raw fact dicts."""
     params = check_scenario(scenario, scenario_policy, limits)

@@ -1,0 +1,397 @@
+"""The compiled row engine's expressions: each checked expression compiled once to a Python closure.
+
+The reference interpreter (`interpreter.py`) walks the tree for every enterprise: a dictionary dispatch per
+node, a dictionary copy per quantified element, a step object per condition when it records. Compiled, a
+node is a closure that calls its children's closures directly; a quantified variable is a slot of a list
+(no copy per element); `any` and `all` stop at the first element that decides them. What each operator
+means is not written here: the closures call the interpreter's operator functions (`compare`, `arithmetic`,
+`apply_function`, `aggregate`, …), so both engines give the same values by construction, and the
+differential tests hold them to it.
+
+Nothing of a policy becomes code text: names, strings and numbers are values captured by closures, and no
+source is generated or evaluated (`eval`/`exec` are never called), so a hostile policy cannot run code.
+
+What the compiled engine does not do itself:
+- name the missing facts of an unknown result: the reference interpreter does (see `engine/rules.py`,
+  which runs it for those rules only);
+- record explanation steps: `explain` and traced evaluations use the reference interpreter;
+- evaluate a quantifier over an integer range longer than `RANGE_ELEMENTS`: it raises `Deferred` and the
+  rule is evaluated by the reference interpreter, whose range blocks keep that cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from safetyrules.engine.interpreter import (
+    Env,
+    Row,
+    aggregate,
+    apply_function,
+    arithmetic,
+    coalesce,
+    compare,
+    either,
+    elements,
+    int_range,
+    is_test,
+    kleene_not,
+    negate,
+    set_of,
+    truth,
+)
+from safetyrules.engine.values import UNKNOWN, Duration
+from safetyrules.syntax import ast
+from safetyrules.syntax.walk import chain
+
+RANGE_ELEMENTS = 64  # a quantifier over a longer integer range is left to the reference interpreter
+
+_NO_SLOTS: list[Any] = []  # the slots of an expression that binds no variable (never written)
+
+
+class Deferred(Exception):
+    """Raised by a compiled expression that leaves its rule to the reference interpreter."""
+
+
+class Context:
+    """What one evaluation (one enterprise on one day) shares: the facts, the day, the outcomes of the rules
+    already evaluated, the definitions' values, and the params and rules read so far by the current rule."""
+
+    __slots__ = ("as_of", "defines", "param_value", "params_read", "record", "rule_outcome", "rules_read")
+
+    def __init__(self, record: Mapping[str, Any], as_of: dt.date, param_value: Callable[[str, dt.date], Any],
+                 rule_outcome: Callable[[str], str]) -> None:
+        self.record = record
+        self.as_of = as_of
+        self.param_value = param_value
+        self.rule_outcome = rule_outcome
+        self.defines: dict[str, tuple[Any, frozenset[str], frozenset[str]]] = {}
+        self.params_read: set[str] = set()
+        self.rules_read: set[str] = set()
+
+
+Slots = list[Any]
+Fn = Callable[[Context, Slots], Any]
+
+
+class Compiler:
+    """Compiles the expressions of one program with one run's definitions and params (an overridden
+    definition reads as a param, as in the interpreter): closures are built once, on first use."""
+
+    def __init__(self, definitions: Mapping[str, ast.DefineDecl], param_names: frozenset[str]) -> None:
+        self.definitions = definitions
+        self.param_names = param_names
+        self._top: dict[int, tuple[ast.Expr, tuple[str, ...], Fn, int]] = {}  # id(expr) → its closure
+        self._defines: dict[str, tuple[Fn, int]] = {}
+        self.closed: dict[int, tuple[ast.Expr, Fn, int]] = {}  # id(expr) → closure of those with no variables
+
+    # ------------------------------------------------------------------ entry points
+    def top(self, e: ast.Expr, env_vars: tuple[str, ...]) -> tuple[Fn, int]:
+        """The closure of a rule's expression whose free variables are `env_vars` (slots 0..n-1), and the
+        number of slots it needs."""
+        hit = self._top.get(id(e))
+        if hit is None or hit[0] is not e or hit[1] != env_vars:
+            size = [len(env_vars)]
+            fn = self._compile(e, {v: i for i, v in enumerate(env_vars)}, size)
+            hit = self._top[id(e)] = (e, env_vars, fn, size[0])
+            if not env_vars:
+                self.closed[id(e)] = (e, fn, size[0])
+        return hit[2], hit[3]
+
+    def define(self, c: Context, name: str) -> Any:
+        """A definition's value for this evaluation, evaluated on first read; the params and rules it read
+        are added to the reader's, as the interpreter replays them."""
+        cached = c.defines.get(name)
+        if cached is None:
+            compiled = self._defines.get(name)
+            if compiled is None:
+                size = [0]
+                fn = self._compile(self.definitions[name].value, {}, size)
+                compiled = self._defines[name] = (fn, size[0])
+            outer = (c.params_read, c.rules_read)
+            c.params_read, c.rules_read = set(), set()
+            try:
+                value = compiled[0](c, [None] * compiled[1])
+                cached = (value, frozenset(c.params_read), frozenset(c.rules_read))
+            finally:
+                c.params_read, c.rules_read = outer
+            c.defines[name] = cached
+        value, params, rules = cached
+        if params:
+            c.params_read |= params
+        if rules:
+            c.rules_read |= rules
+        return value
+
+    # ------------------------------------------------------------------ nodes
+    def _compile(self, e: ast.Expr, scope: dict[str, int], size: list[int]) -> Fn:
+        match e:
+            case ast.IntLit(value=value) | ast.StringLit(value=value) | ast.DateLit(value=value) \
+                    | ast.InstantLit(value=value) | ast.BoolLit(value=value):
+                return _constant(value)
+            case ast.DurationLit(amount=amount, unit=unit):
+                return _constant(Duration.of(amount, unit))
+            case ast.NullLit():
+                return _constant(None)
+            case ast.AsOf():
+                return lambda c, v: c.as_of
+            case ast.Name(id=name):
+                return self._name(name, scope)
+            case ast.Field():
+                return self._field(e, scope, size)
+            case ast.ParamAt(param=param, at=at):
+                return _param_at(param, self._compile(at, scope, size))
+            case ast.SetLit(items=items):
+                fns = [self._compile(i, scope, size) for i in items]
+                return lambda c, v: set_of([f(c, v) for f in fns])
+            case ast.IntRange(low=low, high=high):
+                lo, hi = self._compile(low, scope, size), self._compile(high, scope, size)
+                return lambda c, v: int_range(lo(c, v), hi(c, v))
+            case ast.Unary(op="not", operand=operand):
+                f = self._compile(operand, scope, size)
+                return lambda c, v: kleene_not(f(c, v))
+            case ast.Unary(operand=operand):
+                f = self._compile(operand, scope, size)
+                return lambda c, v: negate(f(c, v))
+            case ast.Binary(op="and" | "or" as op):
+                return _chain(op == "or", [self._compile(x, scope, size) for x in chain(e, op)])
+            case ast.Binary(op="implies", left=left, right=right):
+                return _implies(self._compile(left, scope, size), self._compile(right, scope, size))
+            case ast.Binary(op="==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in" as op, left=left,
+                            right=right):
+                return _compare(op, self._compile(left, scope, size), self._compile(right, scope, size))
+            case ast.Binary(op=op, left=left, right=right):
+                lf, rf = self._compile(left, scope, size), self._compile(right, scope, size)
+                return lambda c, v: arithmetic(op, lf(c, v), rf(c, v))
+            case ast.IsTest(operand=operand, test=test, negated=negated):
+                f = self._compile(operand, scope, size)
+                return lambda c, v: is_test(test, negated, f(c, v))
+            case ast.IfThenElse(cond=cond, then=then, else_=else_):
+                return _if(*(self._compile(x, scope, size) for x in (cond, then, else_)))
+            case ast.Call(func="violated" | "triggered" as func, args=(ast.Name(id=rule),)):
+                return _rule_outcome(rule, "violated" if func == "violated" else "triggered")
+            case ast.Call(func="coalesce", args=args):
+                fns = [self._compile(a, scope, size) for a in args]
+                return lambda c, v: coalesce([f(c, v) for f in fns])
+            case ast.Call(func=func, args=args):
+                fns = [self._compile(a, scope, size) for a in args]
+                return lambda c, v: apply_function(func, [f(c, v) for f in fns])
+            case ast.Quantifier() | ast.OrderPick():
+                return self._quantifier(e, scope, size)
+        raise TypeError(f"cannot compile {type(e).__name__}")  # pragma: no cover - the checker allows no other
+
+    def _name(self, name: str, scope: dict[str, int]) -> Fn:
+        # the interpreter's order: a bound variable, a definition, a param (or overridden definition), a fact
+        if name in scope:
+            slot = scope[name]
+            return lambda c, v: v[slot]
+        if name in self.definitions:
+            define = self.define
+
+            def definition(c: Context, v: Slots) -> Any:
+                hit = c.defines.get(name)
+                if hit is not None and not hit[1] and not hit[2]:
+                    return hit[0]
+                return define(c, name)
+            return definition
+        if name in self.param_names:
+            def param(c: Context, v: Slots) -> Any:
+                c.params_read.add(name)
+                return c.param_value(name, c.as_of)
+            return param
+        return lambda c, v: c.record.get(name, UNKNOWN)
+
+    def _field(self, e: ast.Field, scope: dict[str, int], size: list[int]) -> Fn:
+        target, name = self._compile(e.target, scope, size), e.name
+
+        def field(c: Context, v: Slots) -> Any:
+            t = target(c, v)
+            if type(t) is dict:
+                return t.get(name, UNKNOWN)
+            if t is UNKNOWN or t is None:
+                return t
+            return t.get(name, UNKNOWN) if isinstance(t, Mapping) else UNKNOWN
+        return field
+
+    def _quantifier(self, q: ast.Quantifier | ast.OrderPick, scope: dict[str, int], size: list[int]) -> Fn:
+        collection = self._compile(q.collection, scope, size)
+        slot = size[0]
+        size[0] += 1
+        inner = {**scope, q.var: slot}
+        where = self._compile(q.where, inner, size) if q.where is not None else None
+        body_expr = q.key if isinstance(q, ast.OrderPick) else q.body
+        body = self._compile(body_expr, inner, size) if body_expr is not None else None
+        kind = q.kind
+        as_truth = isinstance(q, ast.Quantifier) and kind in ("any", "all", "count")
+        decisive = {"any": True, "all": False}.get(kind) if isinstance(q, ast.Quantifier) else None
+        over_range = isinstance(q.collection, ast.IntRange) or (
+            isinstance(q.collection, ast.Name) and q.collection.id in self.definitions
+            and isinstance(self.definitions[q.collection.id].value, ast.IntRange))
+
+        def quantify(c: Context, v: Slots) -> Any:
+            coll = collection(c, v)
+            if coll is UNKNOWN:
+                return UNKNOWN
+            items = coll if type(coll) is list else elements(coll)
+            if over_range and len(items) > RANGE_ELEMENTS:
+                raise Deferred
+            rows: list[Row] = []
+            for item in items:
+                v[slot] = item
+                w = True if where is None else truth(where(c, v))
+                if w is False:
+                    value: Any = None
+                elif body is None:
+                    value = True
+                elif as_truth:
+                    value = truth(body(c, v))
+                else:
+                    value = body(c, v)
+                if decisive is not None and w is True and value is decisive:
+                    return decisive  # the first element that decides `any` / `all`
+                rows.append((item, w, value, None, 1))
+            return aggregate(q, rows)
+        return quantify
+
+
+# ------------------------------------------------------------------------------------------ closures
+# Small factories, so that each closure captures exactly its operands.
+
+def _constant(value: Any) -> Fn:
+    return lambda c, v: value
+
+
+def _param_at(param: str, at: Fn) -> Fn:
+    def param_at(c: Context, v: Slots) -> Any:
+        when = at(c, v)
+        if when is UNKNOWN or when is None:
+            return when
+        c.params_read.add(param)
+        return c.param_value(param, when)
+    return param_at
+
+
+def _chain(is_or: bool, operands: list[Fn]) -> Fn:
+    """A Kleene `and` / `or` chain, stopping at the first operand that settles it."""
+    def kleene(c: Context, v: Slots) -> Any:
+        seen_unknown = False
+        for operand in operands:
+            value = truth(operand(c, v))
+            if value is is_or:
+                return is_or
+            if value is UNKNOWN:
+                seen_unknown = True
+        return UNKNOWN if seen_unknown else not is_or
+    return kleene
+
+
+def _implies(left: Fn, right: Fn) -> Fn:
+    def implies(c: Context, v: Slots) -> Any:
+        lv = truth(left(c, v))
+        if lv is False:
+            return True
+        rv = truth(right(c, v))
+        if rv is True:
+            return True
+        return False if lv is True and rv is False else UNKNOWN
+    return implies
+
+
+def _compare(op: str, left: Fn, right: Fn) -> Fn:
+    return lambda c, v: compare(op, left(c, v), right(c, v))
+
+
+def _if(cond: Fn, then: Fn, else_: Fn) -> Fn:
+    def branch(c: Context, v: Slots) -> Any:
+        cv = truth(cond(c, v))
+        if cv is UNKNOWN:
+            return either(then(c, v), else_(c, v))
+        return then(c, v) if cv else else_(c, v)
+    return branch
+
+
+def _rule_outcome(rule: str, wanted: str) -> Fn:
+    def outcome(c: Context, v: Slots) -> Any:
+        c.rules_read.add(rule)
+        found = c.rule_outcome(rule)
+        return UNKNOWN if found == "unknown" else found == wanted
+    return outcome
+
+
+# ------------------------------------------------------------------------------------------ the evaluator
+
+
+class CompiledEvaluator:
+    """The compiled engine in the place of an `Interpreter` (the part of its interface the rule semantics in
+    `engine/rules.py` use), for one enterprise on one day. It never traces and names no missing facts
+    (`missing` holds only what the rule semantics add); see the module docstring."""
+
+    trace = False
+
+    def __init__(self, compiler: Compiler, record: Mapping[str, Any], as_of: dt.date,
+                 param_value: Callable[[str, dt.date], Any], rule_outcome: Callable[[str], str]) -> None:
+        self.compiler = compiler
+        self.context = Context(record, as_of, param_value, rule_outcome)
+        self.missing: set[str] = set()
+        self.branches: set[tuple[Any, bool]] = set()
+        self.reference: Any = None  # the reference interpreter beside it, when a rule needs one (rules.py)
+
+    def rebind(self, record: Mapping[str, Any], as_of: dt.date, rule_outcome: Callable[[str], str]) -> None:
+        """Evaluate another record or day with the same compiled expressions."""
+        self.context = Context(record, as_of, self.context.param_value, rule_outcome)
+        self.reference = None
+        self.reset()
+
+    @property
+    def params_read(self) -> set[str]:
+        return self.context.params_read
+
+    @params_read.setter
+    def params_read(self, value: set[str]) -> None:
+        self.context.params_read = value
+
+    @property
+    def rules_read(self) -> set[str]:
+        return self.context.rules_read
+
+    @rules_read.setter
+    def rules_read(self, value: set[str]) -> None:
+        self.context.rules_read = value
+
+    def reset(self) -> None:
+        """Start a new rule (definitions stay cached)."""
+        self.missing = set()
+        self.context.params_read = set()
+        self.context.rules_read = set()
+
+    def eval(self, e: ast.Expr, env: Env) -> Any:
+        if not env:
+            hit = self.compiler.closed.get(id(e))
+            if hit is not None and hit[0] is e:
+                return hit[1](self.context, [None] * hit[2] if hit[2] else _NO_SLOTS)
+        fn, size = self.compiler.top(e, tuple(env))
+        slots: Slots = [b.value for b in env.values()]
+        if size > len(slots):
+            slots.extend([None] * (size - len(slots)))
+        return fn(self.context, slots)
+
+    def evaluate(self, e: ast.Expr, env: Env | None = None) -> tuple[Any, None]:
+        return self.eval(e, env or {}), None
+
+    def path_of(self, e: ast.Expr, env: Env) -> str | None:
+        """The fact path an expression reads, as the interpreter names it."""
+        names: list[str] = []
+        while isinstance(e, ast.Field):
+            names.append(e.name)
+            e = e.target
+        if not isinstance(e, ast.Name):
+            return None
+        if e.id in env:
+            base = env[e.id].path
+        elif e.id in self.compiler.definitions:
+            return None
+        else:
+            base = e.id
+        return ".".join([base, *reversed(names)])
