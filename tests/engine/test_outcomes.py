@@ -210,7 +210,8 @@ def assessments(*dates: str, comprehensive: bool = True) -> dict[str, Any]:
 
 def test_every_exactly_one_period_later_is_satisfied() -> None:
     r = run(EVERY, assessments("2021-03-15"), "2022-03-15")
-    assert (r.outcome, r.due_on, r.last_event_on, r.period) == (Oc.SATISFIED, D(2022, 3, 15), D(2021, 3, 15), "1 year")
+    assert (r.outcome, r.due_on, r.last_event_on) == (Oc.SATISFIED, D(2022, 3, 15), D(2021, 3, 15))
+    assert r.period == Duration(months=12)  # a value; report/ writes it as "1 year"
     assert r.days_remaining is None  # satisfied results carry no countdown
 
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from safetyrules.engine.decisions import SEVERITY_ORDER, Outcome
 from safetyrules.engine.interpreter import Step
-from safetyrules.engine.values import show, to_json
+from safetyrules.engine.values import Duration, show, to_json
 
 RESULT_SCHEMA_VERSION = "1.0"
 __all__ = ["OUTCOME_ZH", "RESULT_SCHEMA_VERSION", "SEVERITY_ORDER", "EnterpriseResult", "EventResult", "Outcome",
@@ -106,7 +106,7 @@ class RuleResult:
     days_remaining: int | None = None
     delay_days: int | None = None
     last_event_on: dt.date | None = None
-    period: str | None = None
+    period: Duration | None = None  # the period of a periodic duty (a value: report/ writes it as text)
     reason: Text | None = None  # why not_applicable, or what is unknown
     exception: str | None = None
     missing: tuple[str, ...] = ()
@@ -190,6 +190,7 @@ class RuleResult:
             "days_remaining": self.days_remaining,
             "delay_days": self.delay_days,
             "last_event_on": to_json(self.last_event_on),
+            "period": to_json(self.period),
             "severity": self.severity,
             "title": self.title.to_json(),
             "citations": [c.to_json() for c in self.citations],

@@ -263,7 +263,7 @@ class RuleEngine:
         result.due_on = body.due_on
         result.delay_days = body.delay_days
         result.last_event_on = body.last_event_on
-        result.period = body.period.text() if body.period else None
+        result.period = body.period
         result.events = body.events or []
         result.listed_until = body.listed_until
         result.reason = body.reason

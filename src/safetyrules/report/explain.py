@@ -14,7 +14,7 @@ from typing import Any
 
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import OUTCOME_ZH, EventResult, Outcome, RuleResult, Text
-from safetyrules.engine.values import Duration, shift_date, show
+from safetyrules.engine.values import shift_date, show
 from safetyrules.facts.models import ENUM_LABELS_ZH
 
 _LABELS: dict[str, str] = {code: zh for labels in ENUM_LABELS_ZH.values() for code, zh in labels.items()}
@@ -90,7 +90,7 @@ def _timing(result: RuleResult, lang: str) -> list[str]:
     out: list[str] = []
     o = result.outcome
     if result.period:
-        period = _period_text(result.period, lang)
+        period = _period_text(result.period.text(), lang)
         if result.last_event_on:
             out.append(f"最近一次 {_d(result.last_event_on)}，周期 {period}，应于 {_d(result.due_on)} 前再次履行"
                        if zh else f"latest on {_d(result.last_event_on)}, every {period}: next due "
@@ -176,8 +176,7 @@ def remedy(result: RuleResult, authored: Text | None, outcomes: Mapping[str, Out
         return Text("补充缺失的事实：" + ", ".join(result.missing), "provide the missing facts: "
                     + ", ".join(result.missing))
     if result.period and result.due_on:
-        period = _duration_of(result.period)
-        since = shift_date(result.as_of, period, -1) if period else None
+        since = shift_date(result.as_of, result.period, -1)
         if o is Outcome.VIOLATED and since:
             return Text(f"立即开展并记录一次（日期不早于 {since} 的记录才算数）" + _authored(authored, "zh"),
                         f"carry it out now and record it (only a qualifying event dated on or after {since} counts)"
@@ -216,14 +215,6 @@ def _authored(authored: Text | None, lang: str) -> str:
     if authored is None:
         return ""
     return f"（{authored.zh}）" if lang == "zh" else f" ({authored.en})"
-
-
-def _duration_of(text: str) -> Duration | None:
-    amount, _, unit = text.partition(" ")
-    try:
-        return Duration.of(int(amount), unit.rstrip("s"))
-    except ValueError:
-        return None
 
 
 def _false_leaves(steps: list[Step]) -> list[str]:
