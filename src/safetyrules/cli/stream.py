@@ -17,17 +17,19 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 from rich.markup import escape
 
 from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_date, parse_params, run_limits
-from safetyrules.stream.events import EventError, read_event_lines
-from safetyrules.stream.monitor import ALERT_ZH, Alert, Monitor, Refusal
+
+if TYPE_CHECKING:  # the stream package is imported when the command runs: `safetyrules --help` stays quick
+    from safetyrules.stream.monitor import Alert, Refusal
 
 
 def render_alert(alert: Alert) -> str:
+    from safetyrules.stream.monitor import ALERT_ZH
     """Three lines: the day, the kind, the enterprise, the rule and its catalogue ids; then zh and en."""
     ids = ", ".join(alert.implements)
     head = f"{alert.day}  {ALERT_ZH[alert.kind]} {alert.kind}  {alert.enterprise}  {alert.rule} [{ids}]"
@@ -62,6 +64,9 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
     still to meet comes within --alert-days. Events are applied in timestamp order per enterprise; exact
     duplicates are ignored; refused events are reported on stderr.
     """
+    from safetyrules.stream.events import EventError, read_event_lines
+    from safetyrules.stream.monitor import Monitor
+
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
     stop = parse_date(until, "--until")

@@ -26,8 +26,6 @@ from safetyrules.cli.common import (
 )
 from safetyrules.cli.evaluate import EXAMPLE_AS_OF
 from safetyrules.diagnostics import render
-from safetyrules.report.excel import write_workbook
-from safetyrules.report.html import render_html
 from safetyrules.whatif.run import EvaluateSide, check_scenario, evaluate_reference, evaluate_rows, run_whatif
 from safetyrules.whatif.scenario import ScenarioError, load_scenario
 
@@ -98,6 +96,9 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
         except ScenarioError as e:
             fail(str(e), Exit.BAD_INPUT)
             return
+    from safetyrules.report.excel import write_workbook  # openpyxl: imported when a report is written
+    from safetyrules.report.html import render_html
+
     try:
         target.mkdir(parents=True, exist_ok=True)
         (target / "whatif.html").write_text(render_html(result), encoding="utf-8")
