@@ -15,6 +15,10 @@ A test file is `*.test.yaml` beside the `.policy` files:
 `defaults: {facts: {...}}` at the top is merged (shallowly) under every case's facts. Timestamps stay text
 so that instants keep their offsets.
 
+The policy of a test file given alone is the nearest folder above it that holds `.policy` files
+(`policy_folder_for`; the search stops at a repository root); `select_cases` keeps the cases whose name
+contains a pattern; `watch` re-runs a function when the files it watches change (mtimes polled).
+
 A case's `params` are read as written, exactly as a what-if scenario's (`whatif.scenario.written_params`):
 each value is its text (`030` is thirty, `yes` is not `true`, `[construction, mining]` and
 `{construction, mining}` are sets), checked against the param's type by the one reader of param values
@@ -25,7 +29,9 @@ failure of the case at the line of that value (`file:line: params.NAME: …`).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,10 +67,27 @@ class Case:
 
 
 @dataclass(slots=True)
+class Mismatch:
+    """One expectation of a case that the result of one rule does not meet."""
+
+    key: str  # the rule name or catalogue id the case names
+    result: RuleResult
+    expected: dict[str, Any]  # every check of that key (outcome, due_on, …), as written
+
+    def expected_text(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.expected.items())
+
+    def actual_text(self) -> str:
+        """The rule's actual outcome and the values the case checks (and the dates that explain them)."""
+        return actual_text(self.result, self.expected)
+
+
+@dataclass(slots=True)
 class CaseResult:
     case: Case
     failures: list[str]
     result: EnterpriseResult | None = None
+    mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -83,6 +106,32 @@ def find_test_files(paths: list[Path]) -> list[Path]:
         elif p.name.endswith(TEST_SUFFIX):
             out.append(p)
     return out
+
+
+def policy_folder_for(path: Path) -> Path | None:
+    """The policy of a test file (or of a folder of test files) given without one: the nearest folder at or
+    above it that holds `.policy` files itself. The search stops at the root of a repository (a folder with
+    `.git`) or of the file system: None when no folder up to there does."""
+    folder = path.resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        try:
+            if any(p.is_file() for p in candidate.glob("*.policy")):
+                return candidate
+            if (candidate / ".git").exists():
+                return None
+        except OSError:  # an unreadable folder on the way up: keep looking above it
+            continue
+    return None
+
+
+def select_cases(cases: list[Case], pattern: str | None) -> list[Case]:
+    """The cases whose name contains `pattern` (case-insensitively); all of them without a pattern."""
+    if not pattern:
+        return cases
+    wanted = pattern.casefold()
+    return [c for c in cases if wanted in c.name.casefold()]
 
 
 def load_cases(path: Path, limits: Limits = DEFAULT) -> list[Case]:
@@ -183,7 +232,8 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
         return CaseResult(case, [_param_problem(policy, case, e)])
     except InputError as e:  # a limit reached by the facts (size, nesting, numbers)
         return CaseResult(case, [f"{where}: {e}"])
-    failures = []
+    failures: list[str] = []
+    mismatches: list[Mismatch] = []
     for key, want in case.expect.items():
         matches = [r for r in result.results if r.rule == key or key in r.implements]
         if not matches:
@@ -195,8 +245,11 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
             failures.append(f"{where}: cannot check {', '.join(sorted(bad_keys))}; use {', '.join(CHECKABLE)}")
             continue
         for r in matches:
-            failures.extend(_compare(where, key, r, expected))
-    return CaseResult(case, failures, result)
+            problems = _compare(where, key, r, expected)
+            if problems:
+                failures.extend(problems)
+                mismatches.append(Mismatch(key, r, expected))
+    return CaseResult(case, failures, result, mismatches)
 
 
 def _param_problem(policy: Policy, case: Case, error: ParamError) -> str:
@@ -213,12 +266,72 @@ def _param_problem(policy: Policy, case: Case, error: ParamError) -> str:
 def _compare(where: str, key: str, r: RuleResult, expected: dict[str, Any]) -> list[str]:
     out = []
     for attr, want in expected.items():
-        got = getattr(r, attr)
-        got_text = got.value if isinstance(got, Outcome) else (got.isoformat() if isinstance(got, dt.date) else got)
+        got_text = _shown(getattr(r, attr))
         if str(got_text) != str(want):
             hint = f" — {r.message.en}" if r.message and attr == "outcome" else ""
             out.append(f"{where}: {key} ({r.rule}): expected {attr} {want}, got {got_text}{hint}")
     return out
+
+
+def _shown(value: Any) -> Any:
+    return value.value if isinstance(value, Outcome) else (value.isoformat() if isinstance(value, dt.date) else value)
+
+
+def actual_text(r: RuleResult, checked: Iterable[str] = ()) -> str:
+    """`violated, due_on 2021-11-03, days_overdue 239`: the outcome, then each value that is set among those a
+    case may check (every one the case checks, even when it is empty)."""
+    parts = [str(_shown(r.outcome))]
+    wanted = set(checked)
+    for attr in CHECKABLE[1:]:
+        value = getattr(r, attr)
+        if value is not None or attr in wanted:
+            parts.append(f"{attr} {_shown(value)}")
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------ watching
+
+
+def snapshot(files: Iterable[Path]) -> dict[Path, tuple[int, int]]:
+    """Each file's modification time and size (a file that vanished is left out: that is a change too)."""
+    marks: dict[Path, tuple[int, int]] = {}
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        marks[f] = (st.st_mtime_ns, st.st_size)
+    return marks
+
+
+def changed_files(before: dict[Path, tuple[int, int]], after: dict[Path, tuple[int, int]]) -> list[Path]:
+    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+
+
+def watch(run: Callable[[], int], watched: Callable[[], Iterable[Path]], *, interval: float = 0.5,
+          max_runs: int | None = None, on_change: Callable[[list[Path]], None] | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> int:
+    """Run `run`, then again each time a file of `watched()` (listed anew each poll, so that new files count)
+    changes, is added or removed; polls every `interval` seconds. Returns the status of the last run after
+    `max_runs` runs (None: until interrupted; Ctrl-C also ends it with the last status)."""
+    marks = snapshot(watched())
+    status = run()
+    runs = 1
+    try:
+        while max_runs is None or runs < max_runs:
+            sleep(interval)
+            now = snapshot(watched())
+            changed = changed_files(marks, now)
+            if not changed:
+                continue
+            marks = now
+            if on_change is not None:
+                on_change(changed)
+            status = run()
+            runs += 1
+    except KeyboardInterrupt:
+        pass
+    return status
 
 
 # ------------------------------------------------------------------------------------------ coverage
