@@ -171,6 +171,8 @@ class Checker:
         self.defines: dict[str, ast.DefineDecl] = {}
         self.define_types: dict[str, LangType] = {}
         self.rules: dict[str, ast.RuleDecl] = {}
+        self.duplicates: list[ast.ParamDecl | ast.DefineDecl | ast.RuleDecl] = []  # second declarations of a name
+        self.catalogue_span: Span | None = None  # the `catalogue { … }` of the header (where ids are added)
         self.schema_decls: list[ast.EnumDecl | ast.RecordDecl] = []
         self.used: set[str] = set()
         # per declaration being checked: which params/defines/rules it reads
@@ -192,6 +194,8 @@ class Checker:
         catalogue = self._catalogue(header)
         for r in self.rules.values():
             self._rule(r, catalogue)
+        for dup in self.duplicates:
+            self._duplicate(dup, catalogue)
         order = self._rule_order()
         self._bounds()
         self._unused()
@@ -233,6 +237,7 @@ class Checker:
                 first = self.decls[d.name]
                 self.sink.error("duplicate-name", f"`{d.name}` is declared twice", d.name_span,
                                 related=(Related(first.name_span, "first declared here"),))
+                self.duplicates.append(d)  # its body is still checked: its own mistakes are reported too
                 continue
             self.decls[d.name] = d
             if isinstance(d, ast.ParamDecl):
@@ -263,6 +268,26 @@ class Checker:
             self.sink.error("missing-item", "the policy header needs a `title zh \"…\" en \"…\"`",
                             header.name_span)
         return header
+
+    def _duplicate(self, d: ast.ParamDecl | ast.DefineDecl | ast.RuleDecl, catalogue: set[str] | None) -> None:
+        """Check the body of a second declaration of a name like the first's, so that a duplicate does not hide
+        the mistakes inside it; it declares nothing (the first declaration keeps the name's type and reads)."""
+        types: dict[str, LangType] = self.param_types if isinstance(d, ast.ParamDecl) else self.define_types
+        kept_type = types.get(d.name)
+        kept_reads = set(self.reads.get(d.name, set()))
+        if isinstance(d, ast.ParamDecl):
+            self._param(d)
+        elif isinstance(d, ast.DefineDecl):
+            self._define(d)
+        else:
+            self._rule(d, catalogue)
+        if isinstance(d, ast.ParamDecl | ast.DefineDecl):
+            if kept_type is None:
+                types.pop(d.name, None)
+            else:
+                types[d.name] = kept_type
+        if d.name in self.reads:
+            self.reads[d.name] = kept_reads
 
     def _schema(self) -> FactSchema | None:
         """The declared fact schema, checked; the rules are then typed against its subject (no schema: the
@@ -299,6 +324,8 @@ class Checker:
         ids: dict[str, Span] = {}
         for item in header.items:
             if isinstance(item, ast.Catalogue):
+                if self.catalogue_span is None:
+                    self.catalogue_span = item.span
                 for cid in item.ids:
                     if cid in ids:
                         self.sink.error("duplicate-catalogue-id", f"catalogue id \"{cid}\" is listed twice",
@@ -306,7 +333,8 @@ class Checker:
                     ids[cid] = item.span
         if not ids:
             return None
-        implemented = {i for r in self.rules.values() for i in r.implements}
+        implemented = {i for r in [*self.rules.values(), *self.duplicates] if isinstance(r, ast.RuleDecl)
+                       for i in r.implements}
         for cid, span in ids.items():
             if cid not in implemented:
                 self.sink.warning("unimplemented", f"catalogue id \"{cid}\" is implemented by no rule", span)
@@ -399,8 +427,7 @@ class Checker:
                         self.sink.warning("new-catalogue-id", f"\"{cid}\" is not in the base policy's catalogue "
                                           "(allowed in a what-if addition)", item.span)
                     elif cid not in catalogue:
-                        self.sink.error("unknown-catalogue-id", f"catalogue id \"{cid}\" is not in the policy's "
-                                        "catalogue", item.span, suggestion=suggest(cid, catalogue))
+                        self._unknown_catalogue_id(cid, item.span, catalogue)
         if not r.all(ast.Source):
             self.sink.error("missing-source", f"`{r.name}` cites no clause: add `source \"…\" \"…\"`",
                             r.name_span)
@@ -458,6 +485,17 @@ class Checker:
                 case ast.Listing(duration=d):
                     self._expect(d, DURATION, scope, "a listing period")
         self._current = None
+
+    def _unknown_catalogue_id(self, cid: str, span: Span, catalogue: set[str]) -> None:
+        """An implemented id the catalogue does not list: say where the catalogue is, to add it there."""
+        where = self.catalogue_span
+        related = (Related(where, f"the catalogue is here: add \"{cid}\" to it if the rule encodes a new "
+                                  "obligation"),) if where is not None else ()
+        near = suggest(cid, catalogue)
+        fix = near or (f"add \"{cid}\" to the catalogue at {where.file}:{where.line}" if where is not None
+                       else None)
+        self.sink.error("unknown-catalogue-id", f"catalogue id \"{cid}\" is not in the policy's catalogue",
+                        span, related=related, suggestion=fix)
 
     def _rule_shape(self, r: ast.RuleDecl) -> None:
         """Which items a rule of each kind must and must not have."""

@@ -198,6 +198,16 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
+# The words of the terminals written as regular expressions (a misspelt one gets a did-you-mean like a keyword).
+_TERMINAL_KEYWORDS = {
+    "QUANT": ("any", "all", "count", "sum", "max", "min", "find"),
+    "ORDER": ("latest", "earliest"),
+    "IS_WHAT": ("null", "known", "unknown"),
+    "RECORD_KIND": ("record", "subject"),
+}
+UNITS = ("year", "month", "week", "day", "hour", "minute")
+_UNIT_WORDS = tuple(w for u in UNITS for w in (u, u + "s"))
+
 
 @cache
 def _terminal_patterns() -> dict[str, str]:
@@ -218,7 +228,9 @@ _CLOSERS = ("`}`", "`)`", "`,`", "`:`")
 
 
 def _expected_words(expected: set[str]) -> str:
-    words = sorted({_describe(t) for t in expected},
+    spelled = {t for t in expected if t in _TERMINAL_KEYWORDS and t != "QUANT"}  # a few words: each listed
+    described = {_describe(t) for t in expected - spelled} | {f"`{w}`" for t in spelled for w in _TERMINAL_KEYWORDS[t]}
+    words = sorted(described,
                    key=lambda w: (w not in _CLOSERS, not w.startswith("`"), w))
     if len(words) == 1:
         return words[0]
@@ -229,7 +241,59 @@ def _expected_words(expected: set[str]) -> str:
 
 def _keywords(expected: set[str]) -> list[str]:
     pats = _terminal_patterns()
-    return [pats[t].strip("`") for t in expected if t in pats and pats[t].strip("`").isidentifier()]
+    words = [pats[t].strip("`") for t in expected if t in pats and pats[t].strip("`").isidentifier()]
+    return words + [w for t in sorted(expected) for w in _TERMINAL_KEYWORDS.get(t, ())]
+
+
+@cache
+def all_keywords() -> frozenset[str]:
+    """Every word the grammar reserves or recognises: keywords, quantifiers, `is` tests, record kinds."""
+    words = {v.strip("`") for v in _terminal_patterns().values() if v.strip("`").isidentifier()}
+    return frozenset(words | {w for ws in _TERMINAL_KEYWORDS.values() for w in ws})
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _split_word(err: UnexpectedToken, text: str, file: str) -> tuple[str, str, Span] | None:
+    """A word the contextual lexer split after a keyword it starts with (`requires` read as `require` and `s`,
+    `inn` as `in` and `n`): the whole word, the keyword and the word's span; None when no token was split."""
+    history = getattr(err, "token_history", None) or []
+    for tok in (err.token, *history[-1:]):
+        start = getattr(tok, "start_pos", None)
+        if not isinstance(start, int) or not 0 < start <= len(text):
+            continue
+        if not (text[start - 1].isalnum() or text[start - 1] == "_"):  # the token starts a word: not split
+            continue
+        begin = start
+        while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
+            begin -= 1
+        m = _WORD.match(text, begin)
+        keyword = text[begin:start]
+        if m is None or keyword not in all_keywords():
+            continue
+        line = text.count("\n", 0, begin) + 1
+        col = begin - (text.rfind("\n", 0, begin) + 1) + 1
+        return m.group(0), keyword, Span(file, line, col, line, col + len(m.group(0)))
+    return None
+
+
+def _misspelt_quantifier(err: UnexpectedToken) -> str | None:
+    """`ani(h in hazards: h.major)` reads as a call until the `:`: the name of the call being read when it is
+    close to a quantifier (`any`), else None."""
+    stack = getattr(getattr(getattr(err, "interactive_parser", None), "parser_state", None), "value_stack", None)
+    if not stack or str(err.token) not in (":", "where", "by"):
+        return None
+    tokens = [t for t in stack if isinstance(t, Token)]  # what the parser has read of the innermost forms
+    for before, paren in zip(tokens[-2::-1], tokens[::-1], strict=False):
+        if paren.type != "LPAR":
+            continue
+        if before.type != "NAME":  # the innermost open parenthesis is not a call's
+            return None
+        near = difflib.get_close_matches(str(before), [*_TERMINAL_KEYWORDS["QUANT"], *_TERMINAL_KEYWORDS["ORDER"]],
+                                         n=1, cutoff=0.6)
+        return f"{before}\0{near[0]}" if near else None
+    return None
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic:
@@ -249,6 +313,24 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
         end_col = col + len(str(tok)) if "\n" not in str(tok) else col + 1
         span = Span(file, line, col, line, end_col)
         near = difflib.get_close_matches(str(tok), _keywords(set(err.expected)), n=1, cutoff=0.7)
+        split = _split_word(err, text, file)
+        call = _misspelt_quantifier(err)
+        if "UNIT" in err.expected and _WORD.fullmatch(str(tok)):
+            # after a number: a duration's unit was meant (`1 yeer`)
+            unit = difflib.get_close_matches(str(tok), _UNIT_WORDS, n=1, cutoff=0.6)
+            if unit:
+                message = (f"unknown duration unit `{tok}`; a duration is a whole number and a unit: "
+                           + ", ".join(UNITS) + " (plural or not)")
+                near = unit
+        if split is not None and split[0] not in all_keywords():
+            word, keyword, span = split
+            near = difflib.get_close_matches(word, list(all_keywords()), n=1, cutoff=0.7) or [keyword]
+            message = f"unexpected `{word}` (read as `{keyword}` followed by `{word[len(keyword):]}`); " \
+                      f"`{word}` is not a keyword"
+        elif call is not None:
+            name, quantifier = call.split("\0")
+            message = f"unexpected `{shown}`: `{name}(…)` is read as a function call (`{name}` is not a quantifier)"
+            near = [quantifier]
         if near:
             suggestion = f"did you mean `{near[0]}`?"
     elif isinstance(err, UnexpectedCharacters):
