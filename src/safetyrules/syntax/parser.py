@@ -278,9 +278,9 @@ def _split_word(err: UnexpectedToken, text: str, file: str) -> tuple[str, str, S
     return None
 
 
-def _misspelt_quantifier(err: UnexpectedToken) -> str | None:
-    """`ani(h in hazards: h.major)` reads as a call until the `:`: the name of the call being read when it is
-    close to a quantifier (`any`), else None."""
+def _misspelt_quantifier(err: UnexpectedToken) -> tuple[Token, str] | None:
+    """`ani(h in hazards: h.major)` reads as a call until the `:`: the name of the call being read (its token)
+    and the quantifier it is close to (`any`); None when it is close to none."""
     stack = getattr(getattr(getattr(err, "interactive_parser", None), "parser_state", None), "value_stack", None)
     if not stack or str(err.token) not in (":", "where", "by"):
         return None
@@ -292,7 +292,7 @@ def _misspelt_quantifier(err: UnexpectedToken) -> str | None:
             return None
         near = difflib.get_close_matches(str(before), [*_TERMINAL_KEYWORDS["QUANT"], *_TERMINAL_KEYWORDS["ORDER"]],
                                          n=1, cutoff=0.6)
-        return f"{before}\0{near[0]}" if near else None
+        return (before, near[0]) if near else None
     return None
 
 
@@ -327,9 +327,12 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, file: str) -> Diagnostic
             near = difflib.get_close_matches(word, list(all_keywords()), n=1, cutoff=0.7) or [keyword]
             message = f"unexpected `{word}` (read as `{keyword}` followed by `{word[len(keyword):]}`); " \
                       f"`{word}` is not a keyword"
-        elif call is not None:
-            name, quantifier = call.split("\0")
-            message = f"unexpected `{shown}`: `{name}(…)` is read as a function call (`{name}` is not a quantifier)"
+        elif call is not None:  # the mistake is the name: point at it
+            name, quantifier = call
+            message = (f"`{name}` is not a quantifier: `{name}(…)` is read as a function call, which cannot "
+                       f"have `{shown}`")
+            at_line, at_col = name.line or line, name.column or col
+            span = Span(file, at_line, at_col, at_line, at_col + len(str(name)))
             near = [quantifier]
         if near:
             suggestion = f"did you mean `{near[0]}`?"
