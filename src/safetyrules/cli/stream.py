@@ -26,11 +26,13 @@ from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_d
 
 if TYPE_CHECKING:  # the stream package is imported when the command runs: `safetyrules --help` stays quick
     from safetyrules.stream.monitor import Alert, Refusal
+    from safetyrules.stream.shards import ShardedMonitor
 
 
 def render_alert(alert: Alert) -> str:
-    from safetyrules.stream.monitor import ALERT_ZH
     """Three lines: the day, the kind, the enterprise, the rule and its catalogue ids; then zh and en."""
+    from safetyrules.stream.monitor import ALERT_ZH
+
     ids = ", ".join(alert.implements)
     head = f"{alert.day}  {ALERT_ZH[alert.kind]} {alert.kind}  {alert.enterprise}  {alert.rule} [{ids}]"
     if alert.event:
@@ -56,8 +58,12 @@ def render_alert(alert: Alert) -> str:
               help="Events dated more than DAYS before the monitor's day are final: kept only in the records "
               "(memory bounded by the window, not the stream); later ones dated that early are refused. "
               "Default: keep every event, so a late event of any age is inserted in its place.")
+@click.option("--shards", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Monitor the enterprises in this many processes (split by a hash of the id; the reference "
+              "backend): the same alerts, those of different enterprises possibly interleaved differently.")
 def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: str | None, backend: str,
-                    alert_days: int, params: tuple[str, ...], fmt: str, reorder_window: int | None) -> None:
+                    alert_days: int, params: tuple[str, ...], fmt: str, reorder_window: int | None,
+                    shards: int) -> None:
     """Replay a stream of events and print every alert when it is raised.
 
     Alerts: an obligation becomes violated or compliant again, a credit trigger fires or expires, a deadline
@@ -75,10 +81,14 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
 
     def emit(alert: Alert) -> None:
         kinds[str(alert.kind)] += 1
-        if fmt == "jsonl":
-            click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
-        else:
-            click.echo(render_alert(alert))
+        click.echo(rendered(alert))
+
+    def rendered(alert: Alert) -> str:
+        return json.dumps(alert.to_json(), ensure_ascii=False) if fmt == "jsonl" else render_alert(alert)
+
+    def emit_text(kind: str, text: str) -> None:  # an alert a shard rendered
+        kinds[kind] += 1
+        click.echo(text)
 
     def refused(refusal: Refusal) -> None:
         label = "refused" if refusal.status == "invalid" else "rejected"
@@ -86,10 +96,19 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
                   markup=True, highlight=False)
         err.print(f"  {refusal.reason_zh}", markup=False, highlight=False)
 
+    monitor: Monitor | ShardedMonitor
     try:
-        monitor = Monitor(policy, alert_days, backend="rete" if backend == "rete" else "reference",
-                          params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window,
-                          on_refused=refused, keep_refusals=False, limits=run_limits())
+        if shards > 1:
+            if backend == "rete":
+                fail("--shards runs the reference backend only", Exit.USAGE)
+            from safetyrules.stream.shards import ShardedMonitor
+
+            monitor = ShardedMonitor(policy, shards, rendered, emit_text, refused, alert_days=alert_days,
+                                     params=overrides, reorder_window=reorder_window, limits=run_limits())
+        else:
+            monitor = Monitor(policy, alert_days, backend="rete" if backend == "rete" else "reference",
+                              params=overrides, on_alert=emit, keep_alerts=False, reorder_window=reorder_window,
+                              on_refused=refused, keep_refusals=False, limits=run_limits())
     except (RuntimeError, ImportError, ValueError) as e:
         fail(str(e), Exit.USAGE)
         return
@@ -118,11 +137,14 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
         read_failed = False
     if stop is not None:
         monitor.advance_to(stop)
-    monitor.flush()
-    for refusal in monitor.refusals():  # the events that still do not fit, now that every event is in
-        refused(refusal)
+    if isinstance(monitor, Monitor):
+        monitor.flush()
+        for refusal in monitor.refusals():  # the events that still do not fit, now that every event is in
+            refused(refusal)
+        s = monitor.stats
+    else:
+        s = monitor.finish()  # each shard reports its standing refusals itself
     elapsed = time.perf_counter() - started
-    s = monitor.stats
     summary: dict[str, Any] = {"events": s.events, "applied": s.applied, "duplicates": s.duplicates,
                                "refused": s.invalid + s.rejected, "alerts": dict(sorted(kinds.items())),
                                "today": monitor.today.isoformat() if isinstance(monitor.today, dt.date) else None,
