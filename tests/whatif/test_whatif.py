@@ -128,8 +128,10 @@ def test_html_report_has_charts_and_tables(report: Path) -> None:
 
 def test_excel_report_has_every_table(report: Path) -> None:
     wb = load_workbook(report / "whatif.xlsx")
-    assert wb.sheetnames == ["by_rule", "by_village", "by_industry", "changes"]
+    assert wb.sheetnames == ["scenario", "by_rule", "by_village", "by_industry", "changes"]
     assert wb["by_rule"].max_row > 41 and wb["changes"].max_row > 1
+    assert wb["by_rule"]["C1"].value == "义务" and wb["by_rule"]["G2"].number_format == "0.0%"
+    assert any(row[1] == "other_assessment_period" for row in wb["scenario"].iter_rows(values_only=True))
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

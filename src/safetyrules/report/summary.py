@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from safetyrules.engine.results import OUTCOME_ZH, EnterpriseResult, Outcome, RuleResult
@@ -157,28 +158,35 @@ class Summary:
     def _render_candidates(self, console: Console) -> None:
         console.print(f"[bold]依法查处对象 Enforcement candidates: {len(self.candidates)}[/bold]")
         for e, name, village, rules in sorted(self.candidates, key=lambda c: (c[2], c[0]))[: self.top]:
-            console.print(f"  {e}  {name}  {village}  ← {', '.join(rules)}")
+            violated = "；".join(f"{', '.join(self.rule_ids.get(r, ()))} {self._title(r, 16)}".strip() for r in rules)
+            console.print(f"  {e}  {name}  {village}  ← {violated}")
         if len(self.candidates) > self.top:
             console.print(f"  … {len(self.candidates) - self.top} more (--format json lists all)")
 
     def _render_triggers(self, console: Console) -> None:
         console.print(f"[bold]有效失信记录 Active credit triggers: {len(self.triggers)}[/bold]")
         for e, name, rule, ids, until in sorted(self.triggers, key=lambda t: (t[3], t[0]))[: self.top]:
-            console.print(f"  {e}  {name}  {', '.join(ids)} {rule}  until {until}")
+            console.print(f"  {e}  {name}  {', '.join(ids)} {self._title(rule, 24)}  until {until}")
         if len(self.triggers) > self.top:
             console.print(f"  … {len(self.triggers) - self.top} more (--format json lists all)")
 
     def _overdue_table(self) -> Table:
         table = Table(title=f"逾期最久的 {self.top} 项 The {self.top} most overdue items", title_justify="left")
         who = "企业 enterprise" if self.subject == "enterprise" else f"对象 {self.subject}"
-        heads = (who, "名称 name", *(("村 village",) if self.villages else ()), "条款 id", "规则 rule", "到期 due",
-                 "逾期天数 days")
+        heads = (who, "名称 name", *(("村 village",) if self.villages else ()), "条款 id", "义务 obligation",
+                 "到期 due", "逾期天数 days")
         for head in heads:
             table.add_column(head, justify="right" if head.endswith("days") else "left")
         for o in self.most_overdue():
             table.add_row(o.enterprise, _clip(o.name, 18), *((o.village,) if self.villages else ()),
-                          ", ".join(o.implements), o.rule, str(o.due_on), str(o.days_overdue))
+                          ", ".join(o.implements), self._title(o.rule, 24), str(o.due_on), str(o.days_overdue))
         return table
+
+    def _title(self, rule: str, n: int) -> str:
+        """A rule as a person reads it: its title (Chinese), clipped, as rich markup (the name only when it has no
+        title)."""
+        title = self.rule_titles.get(rule)
+        return escape(_clip(title[0], n) if title else rule)
 
 
 def _violated_uses(r: RuleResult, result: EnterpriseResult) -> list[str]:

@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from safetyrules import __version__
 from safetyrules.api import as_date
+from safetyrules.console import console_routes
 from safetyrules.engine.params import ParamError
 from safetyrules.engine.results import EnterpriseResult
 from safetyrules.engine.values import to_json
@@ -503,17 +504,20 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def create_app(policy_dir: str | Path | None, db_url: str, token: str | None = None, read_only: bool = False,
                *, max_body: int = DEFAULT_MAX_BODY, max_records: int = DEFAULT_MAX_RECORDS,
-               limits: Limits = DEFAULT) -> Starlette:
+               limits: Limits = DEFAULT, facts: str | Path | None = None) -> Starlette:
     """The service for the policy at `policy_dir` (a folder, a `.policy` file or a bundle; None: the bundled
     附件4 policy), storing decisions at `db_url` (`sqlite:///decisions.db`, `postgresql://…`). `token`
     (default: `SAFETYRULES_TOKEN`, if set) guards evaluate and whatif; `read_only` refuses them. Raises
     `PolicyError`, `BundleError` or `RecordsError` when the policy or the records cannot be opened. `limits`
-    bound the records as the loaders' (docs/limits.md)."""
+    bound the records as the loaders' (docs/limits.md). The console (`/console/`) shows the population in
+    `facts` (default: the bundled example town)."""
     opened = open_policy(policy_dir, limits)
     records = open_records(db_url)
     secret = token if token is not None else (os.environ.get("SAFETYRULES_TOKEN") or None)
-    app = Starlette(routes=ROUTES, exception_handlers={ApiError: _api_error, HTTPException: _http_error,
+    service = Service(opened, records, secret, read_only, max_body, max_records)
+    routes = [*ROUTES, *console_routes(service, facts)]
+    app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error,
                                                        Exception: _internal_error})
-    app.state.service = Service(opened, records, secret, read_only, max_body, max_records)
+    app.state.service = service
     app.state.openapi = openapi_document(opened.name, opened.version, max_body, max_records)
     return app
