@@ -18,6 +18,7 @@ from safetyrules.cli.check import check_command
 from safetyrules.cli.evaluate import eval_command, explain_command
 from safetyrules.cli.fmt import fmt_command
 from safetyrules.cli.inspect import inspect_command
+from safetyrules.cli.lsp import lsp_command
 from safetyrules.cli.replay import replay_command
 from safetyrules.cli.schema import schema_command
 from safetyrules.cli.serve import serve_command
@@ -56,7 +57,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 
 for command in (check_command, fmt_command, eval_command, explain_command, test_command, inspect_command,
                 whatif_command, monitor_command, synth_command, schema_command, serve_command, bundle_command,
-                replay_command, audit_command):
+                replay_command, audit_command, lsp_command):
     cli.add_command(command)
 
 
