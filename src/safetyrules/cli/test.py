@@ -228,8 +228,8 @@ def _print_json(outcomes: list[_Outcome], opts: _Options) -> None:
 def _print_failure(r: CaseResult, lang: str) -> None:
     from safetyrules.report.explain import render_tree
 
-    for line in r.failures:
-        out.print(f"     {line}", markup=False)
+    for line in r.failures:  # the rule's message, after ` — `, is the first line of its explanation below
+        out.print(f"     {line.split(' — ', 1)[0] if r.mismatches else line}", markup=False)
     for m in r.mismatches:
         out.print(f"     {m.key} ({m.result.rule})", markup=False)
         out.print(f"       expected: {m.expected_text()}", markup=False)
