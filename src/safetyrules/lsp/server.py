@@ -72,8 +72,9 @@ class _State:
         return text.split("\n")
 
     def range(self, span: Span, lines: Sequence[str]) -> lsp.Range:
-        server_range = ServerTextRange(ServerTextPosition(span.line - 1, span.column - 1),
-                                       ServerTextPosition(span.end_line - 1, span.end_column - 1))
+        start = ServerTextPosition(max(span.line, 1) - 1, max(span.column, 1) - 1)  # a span nowhere: the top
+        end = ServerTextPosition(max(span.end_line, span.line, 1) - 1, max(span.end_column, 1) - 1)
+        server_range = ServerTextRange(start, max(start, end))
         return self.server.workspace.position_codec.range_to_client_units(lines, server_range)
 
     def location(self, analysis: Analysis, span: Span) -> lsp.Location:
