@@ -71,24 +71,34 @@ def _as_of(value: str | None, facts: Path | None) -> dt.date:
               "evaluation starts.")
 @click.option("--fail-on", type=click.Choice(["never", "violated", "triggered", "any"]), default="never",
               show_default=True, help="Exit 1 when a result of this kind is found.")
-@click.option("--engine", type=click.Choice(["compiled", "reference", "columnar"]), default="compiled",
+@click.option("--engine", type=click.Choice(["compiled", "reference", "columnar", "spark"]), default="compiled",
               show_default=True,
               help="compiled: the row engine, with messages and explanations (written by the reference "
               "interpreter when shown); reference: the interpreter alone (the semantics' oracle); columnar "
               "(polars): a whole population at once, outcomes and dates only (explain any row with "
-              "`safetyrules explain`). A folder of Parquet tables as --facts needs the columnar engine.")
+              "`safetyrules explain`). A folder of Parquet tables as --facts needs the columnar engine. spark: "
+              "the columnar engine on Apache Spark (pip install 'safetyrules[spark]'), Parquet results and "
+              "rejections written to the --out folder (docs/distributed.md).")
+@click.option("--master", default="local[2]", show_default=True, help="The Spark master (--engine spark).")
 def eval_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: str | None, params: tuple[str, ...],
-                 fmt: str, explain: bool | None, top: int, out_path: Path | None, fail_on: str, engine: str) -> None:
+                 fmt: str, explain: bool | None, top: int, out_path: Path | None, fail_on: str, engine: str,
+                 master: str) -> None:
     """Evaluate a policy over a population of enterprises.
 
     With no arguments: the bundled 附件4 policy over the bundled example town, as of 2022-12-31.
     """
     given = parse_date(as_of)  # every usage error before any work
     if out_path is not None:
-        check_output(out_path)
+        check_output(out_path, folder=engine == "spark")
+    elif engine == "spark":
+        fail("--engine spark writes Parquet files: give their folder with --out DIR", Exit.USAGE)
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
     day = _as_of(as_of, facts) if given is None else given
+    if engine == "spark":
+        assert out_path is not None
+        _eval_spark(policy, overrides, day, facts_path(facts, policy), master, out_path)
+        return
     with output_to(out_path):
         _eval(policy, overrides, day, facts, fmt, explain, top, fail_on, engine)
 
@@ -147,6 +157,17 @@ def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path |
     hit = {"never": False, "violated": found["violated"] > 0, "triggered": found["triggered"] > 0,
            "any": found["violated"] + found["triggered"] > 0}[fail_on]
     sys.exit(int(Exit.FINDINGS if hit else Exit.OK))
+
+
+def _eval_spark(policy: Policy, overrides: dict[str, Any], day: dt.date, path: Path, master: str, out_dir: Path,
+                ) -> None:
+    try:
+        from safetyrules.spark import run_cli  # pyspark is imported only here
+    except ImportError as e:
+        fail(f"the spark engine needs pyspark ({e}): pip install 'safetyrules[spark]'", Exit.USAGE)
+        return
+    rejected = run_cli(policy, overrides, day, path, master, out_dir)
+    sys.exit(int(Exit.BAD_INPUT if rejected else Exit.OK))
 
 
 @click.command("explain")
