@@ -117,13 +117,26 @@ def report(policy: Policy, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_html_report_has_charts_and_tables(report: Path) -> None:
+def test_html_report_has_charts_and_tables(report: Path, policy: Policy) -> None:
     page = (report / "whatif.html").read_text(encoding="utf-8")
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
-    assert len(re.findall(r"<polyline", page)) >= 20  # compliance curves
-    assert len(re.findall(r"<rect ", page)) >= 4  # villages: base and scenario bars
+    # the headline first, then the charts: only the obligations whose compliance the scenario moves
+    assert page.index('id="headline"') < page.index('id="curves"') < page.index('id="by-rule"')
+    curves = len(re.findall(r"<polyline", page))
+    assert 2 <= curves < 2 * len(policy.rules()) and curves % 2 == 0  # base and scenario per moved obligation
     assert re.search(r'<table id="by-rule">.*?<td class=l>3\.1-b</td>', page, re.S)
     assert page.count("<tr>") > 40
+    assert "@media print" in page
+    # obligations by title, never by rule name, where a person reads
+    visible = re.sub(r"<[^>]+>", " ", page.split("</style>", 1)[1])
+    assert not [r.name for r in policy.rules() if re.search(rf"\b{re.escape(r.name)}\b", visible)]
+
+
+def test_html_report_without_changes_draws_no_chart(policy: Policy) -> None:
+    result = run_whatif(policy, policy, Scenario("same"), population()[:20], [dt.date(2022, 6, 30)])
+    page = render_html(result)
+    assert "<polyline" not in page and "<rect " not in page
+    assert "changes no obligation" in page and "(+0)" in page
 
 
 def test_excel_report_has_every_table(report: Path) -> None:
