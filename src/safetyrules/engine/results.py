@@ -75,7 +75,19 @@ class EventResult:
     done_on: dt.date | None = None
     delay_days: int | None = None
     listed_until: dt.date | None = None
-    missing: tuple[str, ...] = ()
+    # the facts whose absence left it unknown: named when first read (see `MissingNamer`)
+    _missing: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _namer: MissingNamer | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        if self._namer is not None:
+            self._namer.name()
+        return self._missing
+
+    @missing.setter
+    def missing(self, value: tuple[str, ...]) -> None:
+        self._missing = value
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,7 +121,6 @@ class RuleResult:
     period: Duration | None = None  # the period of a periodic duty (a value: report/ writes it as text)
     reason: Text | None = None  # why not_applicable, or what is unknown
     exception: str | None = None
-    missing: tuple[str, ...] = ()
     params: tuple[ParamUse, ...] = ()
     rules_used: tuple[str, ...] = ()
     events: list[EventResult] = field(default_factory=list)
@@ -122,6 +133,19 @@ class RuleResult:
     _message: Text | None = field(default=None, compare=False, repr=False)
     _remedy: Text | None = field(default=None, compare=False, repr=False)
     _annotations: Annotations | None = field(default=None, compare=False, repr=False)
+    # the facts whose absence left it unknown (`missing`), named when first read (see `MissingNamer`)
+    _missing: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    _namer: MissingNamer | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        if self._namer is not None:
+            self._namer.name()
+        return self._missing
+
+    @missing.setter
+    def missing(self, value: tuple[str, ...]) -> None:
+        self._missing = value
 
     def annotate_later(self, annotations: Annotations) -> None:
         """Leave the steps, message and remedy to `annotations`, written when one of them is first read."""
@@ -208,6 +232,13 @@ class RuleResult:
         if explanation:
             out["explanation"] = [step_json(s) for s in self.steps]
         return out
+
+
+class MissingNamer(Protocol):
+    """Names the missing facts of an unknown result (and of its events) when first read: the compiled engine
+    decides outcomes without tracking fact paths; the reference interpreter names them."""
+
+    def name(self) -> None: ...
 
 
 class Annotations(Protocol):

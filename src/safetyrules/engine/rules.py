@@ -186,10 +186,7 @@ class RuleEngine:
         except Deferred:
             return self._rule(rule, self._reference(interp, view, as_of), view, as_of, facts)
         if result.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
-            named = self._rule(rule, self._reference(interp, view, as_of), view, as_of)
-            result.missing = named.missing
-            for mine, theirs in zip(result.events, named.events, strict=False):
-                mine.missing = theirs.missing
+            _Namer(self, rule, view, as_of, interp.context.rule_outcome, result)
         return result
 
     def _reference(self, compiled: CompiledEvaluator, view: Mapping[str, Any], as_of: dt.date) -> Interpreter:
@@ -518,7 +515,9 @@ class RuleEngine:
             due_on = record(label, due.deadline, env)
             if not isinstance(due_on, dt.date):  # no deadline on record (a plan without a time limit)
                 deadline_path = self._path(due.deadline, env)
-                return EventResult(path, Outcome.UNKNOWN, missing=(deadline_path,) if deadline_path else ())
+                unknown = EventResult(path, Outcome.UNKNOWN)
+                unknown.missing = (deadline_path,) if deadline_path else ()
+                return unknown
         done = record("done", due.done, env)
         dated = isinstance(done, dt.date)
         seen = dated and done <= as_of  # an act dated later has not happened yet on the evaluation day
@@ -568,6 +567,36 @@ class RuleEngine:
             return self.params.value(name, as_of)
         except KeyError:
             return default
+
+
+class _Namer:
+    """Names an unknown compiled result's missing facts when first read: the reference interpreter evaluates
+    the rule again on the same view, with the outcomes its rule reads as they were (a later change of another
+    rule's outcome, in a monitor, does not reach it)."""
+
+    __slots__ = ("as_of", "engine", "outcomes", "result", "rule", "view")
+
+    def __init__(self, engine: RuleEngine, rule: RuleIR, view: Mapping[str, Any], as_of: dt.date,
+                 rule_outcome: Callable[[str], str], result: RuleResult) -> None:
+        self.engine, self.rule, self.view, self.as_of, self.result = engine, rule, view, as_of, result
+        self.outcomes = {name: rule_outcome(name) for name in rule.rules_read}
+        result._namer = self
+        for event in result.events:
+            event._namer = self
+
+    def name(self) -> None:
+        result = self.result
+        if result._namer is not self:  # named already
+            return
+        engine = self.engine
+        interp = Interpreter(self.view, self.as_of, engine.params.value, engine.params.definitions,
+                             lambda name: self.outcomes.get(name, "unknown"), False)
+        named = engine._rule(self.rule, interp, self.view, self.as_of)
+        result._namer, result._missing = None, named.missing
+        for mine, theirs in zip(result.events, named.events, strict=False):
+            mine._namer, mine._missing = None, theirs.missing
+        for event in result.events:
+            event._namer = None
 
 
 def _continuous(holds: Any) -> Outcome:
