@@ -39,7 +39,7 @@ ALL_CODES = {
     "too-costly", "definition-chain-too-deep", "number-too-large", "duration-too-large",
     # the fact schema (check/schema.py)
     "duplicate-code", "empty-enum", "bad-set", "duplicate-field", "missing-subject", "duplicate-subject",
-    "missing-key", "bad-key", "bad-timezone", "bad-dated", "bad-option", "recursive-record",
+    "missing-key", "bad-key", "bad-timezone", "bad-dated", "bad-option", "recursive-record", "reserved-name",
 }
 
 

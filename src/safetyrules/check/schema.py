@@ -38,6 +38,11 @@ def _enum(decl: ast.EnumDecl, sink: DiagnosticSink) -> EnumSpec:
     codes: dict[str, Label] = {}
     spans: dict[str, Span] = {}
     for code in decl.codes:
+        if len(code.code) > 1 and code.code.startswith("_") and code.code.endswith("_"):
+            sink.error("reserved-name", f"the code `{code.code}` is reserved: a code may not start and end with "
+                       "`_` (the enumeration's own names)", code.span, suggestion=f"call it `{code.code.strip('_')}`"
+                       if code.code.strip("_") else None)
+            continue
         if code.code in codes:
             sink.error("duplicate-code", f"enum `{decl.name}` has the code `{code.code}` twice", code.span,
                        related=(Related(spans[code.code], "first here"),))
@@ -122,6 +127,11 @@ class _SchemaChecker:
         fields: dict[str, FieldSpec] = {}
         spans: dict[str, Span] = {}
         for f in decl.fields:
+            if f.name.startswith(("_", "model_")):
+                self.sink.error("reserved-name", f"the field name `{f.name}` is reserved: names starting with `_` or "
+                                "`model_` belong to the fact models themselves", f.name_span,
+                                suggestion=f"call it `{f.name.lstrip('_').removeprefix('model_') or 'value'}`")
+                continue
             if f.name in fields or f.name in spans:
                 self.sink.error("duplicate-field", f"`{decl.name}` has the field `{f.name}` twice", f.name_span,
                                 related=(Related(spans[f.name], "first here"),))

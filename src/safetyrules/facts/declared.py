@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -154,9 +155,11 @@ def build_models(schema: FactSchema) -> DeclaredModels:
                 validators[f"_{f.name}_strict"] = field_validator(f.name, mode="before")(parse)
             if f.not_before is not None:
                 validators[f"_{f.name}_order"] = field_validator(f.name)(_order(f.name, f.not_before))
-        model: type[BaseModel] = create_model(
-            _camel(name), __base__=FactModel, __doc__=_description(spec.label, spec.doc),
-            __validators__=validators, **fields)
+        with warnings.catch_warnings():  # a field named `copy`, `json`, `schema`…: the field wins, as it should
+            warnings.filterwarnings("ignore", message=".*shadows an attribute in parent", category=UserWarning)
+            model: type[BaseModel] = create_model(
+                _camel(name), __base__=FactModel, __doc__=_description(spec.label, spec.doc),
+                __validators__=validators, **fields)
         setattr(model, ORDERS, tuple((f.name, f.not_before) for f in spec.fields.values() if f.not_before))
         records[name] = model
         return model
