@@ -71,7 +71,9 @@ def session(master: str = "local[2]", app_name: str = "safetyrules", **conf: str
         "spark.sql.session.timeZone": "UTC",
         "spark.executorEnv.POLARS_MAX_THREADS": "1",
         "spark.executorEnv.PYSPARK_PYTHON": os.environ["PYSPARK_PYTHON"],
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+        # rows per Arrow batch sent to a worker: Spark's conversion of nested rows to Arrow grows faster than
+        # the batch (100,000 nested enterprises: 17 s at 10,000 rows, 6 s at 1,000); workers regroup them
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
         **conf,
     }
     builder = SparkSession.builder.master(master).appName(app_name)

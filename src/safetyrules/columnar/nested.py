@@ -15,10 +15,12 @@ Layout (Arrow types; the Spark types in brackets), derived from the policy's fac
   list of plain values (`internal_assessments`, `risk_control.levels`) a `list<date32>` or `list<string>`;
 - **null, empty and absent stay distinct**: a null struct or list is an explicit `null` (known: the thing does
   not exist); an empty list is `[]`; a fact that is *absent* (unknown) is named in the row's `_absent` column,
-  a `list<string>` of field paths relative to the row (`"principal"`, `"principal.name"`, `"hazards"`), its
-  value null. Each list item's struct has its own `_absent` (`"plan.time_limit"`). Only the outermost absent
-  path is written (the fields of an absent object are absent too); a null or missing `_absent` means nothing
-  is absent. A field missing from the data's schema altogether is absent in every row.
+  a `string` of field paths relative to the row separated by commas (`"principal.name,hazards"`), its value
+  null. Each list item's struct has its own `_absent` (`"plan.time_limit"`). Only the outermost absent path is
+  written (the fields of an absent object are absent too); a null, empty or missing `_absent` means nothing is
+  absent. A field missing from the data's schema altogether is absent in every row. (`_absent` is read as a
+  `list<string>` of paths too; it is written as text because Spark's Arrow transfer of a list inside the
+  structs of a list is more than ten times slower: docs/distributed.md.)
 
     from safetyrules.columnar.nested import to_nested, from_nested, write_nested_parquet, read_nested_parquet
     table = to_nested(FactTables.from_records(records))   # pa.Table, one row per enterprise
@@ -54,7 +56,7 @@ from safetyrules.columnar.tables import (
 from safetyrules.facts._shapes import Shape, field_shapes
 from safetyrules.facts.errors import FactsFileError
 
-ABSENT = "_absent"  # the per-row (and per-item) list of absent field paths
+ABSENT = "_absent"  # the per-row (and per-item) absent field paths, separated by commas
 _LIST = "_list"  # scratch: one exploded list element
 
 _ARROW: dict[str, pa.DataType] = {
@@ -113,7 +115,7 @@ def _arrow_fields(nodes: tuple[Node, ...]) -> list[pa.Field]:
         elif node.kind == "object":
             out.append(pa.field(node.name, pa.struct(_arrow_fields(node.fields))))
         elif node.fields:
-            item = pa.struct([*_arrow_fields(node.fields), pa.field(ABSENT, pa.list_(pa.string()))])
+            item = pa.struct([*_arrow_fields(node.fields), pa.field(ABSENT, pa.string())])
             out.append(pa.field(node.name, pa.list_(item)))
         else:
             assert node.scalar is not None
@@ -125,7 +127,7 @@ def nested_schema(layout: Schema | None = None) -> pa.Schema:
     """The Arrow schema of the nested layout for a subject's model (default: the built-in 附件4 enterprise;
     `layout_for(policy.contract)` for a declared one)."""
     sch = layout or schema()
-    return pa.schema([*_arrow_fields(_row_nodes(sch)), pa.field(ABSENT, pa.list_(pa.string()))])
+    return pa.schema([*_arrow_fields(_row_nodes(sch)), pa.field(ABSENT, pa.string())])
 
 
 # ------------------------------------------------------------------------------------------ flat → nested
@@ -137,9 +139,9 @@ def _parent_unk(path: str, objects: set[str]) -> str | None:
 
 
 def _absent_expr(paths: list[str], objects: set[str]) -> pl.Expr:
-    """The row's outermost absent paths as a list (null when none)."""
+    """The row's outermost absent paths, separated by commas (null when none)."""
     if not paths:
-        return pl.lit(None, dtype=pl.List(pl.String)).alias(ABSENT)
+        return pl.lit(None, dtype=pl.String).alias(ABSENT)
     parts = []
     for p in paths:
         cond = pl.col(p + UNK)
@@ -147,8 +149,8 @@ def _absent_expr(paths: list[str], objects: set[str]) -> pl.Expr:
         if parent is not None:
             cond = cond & ~pl.col(parent)
         parts.append(pl.when(cond).then(pl.lit(p)))
-    listed = pl.concat_list(parts).list.drop_nulls()
-    return pl.when(listed.list.len() > 0).then(listed).alias(ABSENT)
+    listed = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.when(listed != "").then(listed).alias(ABSENT)
 
 
 def _value_exprs(nodes: tuple[Node, ...], lists: dict[str, str]) -> list[pl.Expr]:
@@ -255,8 +257,10 @@ class _Flattener:
     """The flat columns of one nested row or list item: value, `#unk` and presence columns; and the list
     fields met (node, getter, type, unknown) for the child tables."""
 
-    def __init__(self, absent: pl.Expr | None) -> None:
-        self.absent = absent
+    def __init__(self, absent: pl.Expr | None, dtype: pl.DataType | None) -> None:
+        self.listing = isinstance(dtype, pl.List)
+        # text: `,a,b,` so that a path is found whole (`plan` is not inside `plan.made_on`)
+        self.absent = absent if absent is None or self.listing else pl.lit(",") + absent + pl.lit(",")
         self.exprs: list[pl.Expr] = []
         self.lists: list[tuple[Node, pl.Expr | None, pl.DataType | None, pl.Expr]] = []
 
@@ -264,7 +268,9 @@ class _Flattener:
         """Whether the row's (or item's) `_absent` names `path`."""
         if self.absent is None:
             return pl.lit(False)
-        return self.absent.list.contains(pl.lit(path)).fill_null(False)
+        if self.listing:
+            return self.absent.list.contains(pl.lit(path)).fill_null(False)
+        return self.absent.str.contains(f",{path},", literal=True).fill_null(False)
 
     def fields(self, nodes: tuple[Node, ...], lookup: Lookup, parent_unk: pl.Expr, lists: bool) -> None:
         for node in nodes:
@@ -345,7 +351,7 @@ def nested_frames(data: pa.Table | pa.RecordBatch | pl.DataFrame, layout: Schema
         dtype = columns.get(name)
         return (pl.col(name), _as_type(dtype)) if dtype is not None and name != IDX else (None, None)
 
-    flat = _Flattener(pl.col(ABSENT) if ABSENT in columns else None)
+    flat = _Flattener(*top(ABSENT))
     flat.fields(nodes, top, pl.lit(False), lists=True)
     out = {ROOT: frame.select(IDX, *flat.exprs)}
     for node, getter, ftype, unk in flat.lists:
@@ -358,7 +364,7 @@ def nested_frames(data: pa.Table | pa.RecordBatch | pl.DataFrame, layout: Schema
         inner = _as_type(ftype.inner)
         if node.fields:
             item = pl.col(_LIST)
-            item_flat = _Flattener(_field(item, inner, ABSENT)[0])
+            item_flat = _Flattener(*_field(item, inner, ABSENT))
             item_flat.fields(node.fields, _in_struct(item, inner), pl.lit(False), lists=False)
             out[node.path] = items.select(IDX, ELEM, *item_flat.exprs)
         else:
