@@ -35,6 +35,7 @@ from safetyrules.engine.interpreter import (
     compare,
     either,
     elements,
+    fact_path,
     int_range,
     is_test,
     kleene_not,
@@ -382,16 +383,4 @@ class CompiledEvaluator:
 
     def path_of(self, e: ast.Expr, env: Env) -> str | None:
         """The fact path an expression reads, as the interpreter names it."""
-        names: list[str] = []
-        while isinstance(e, ast.Field):
-            names.append(e.name)
-            e = e.target
-        if not isinstance(e, ast.Name):
-            return None
-        if e.id in env:
-            base = env[e.id].path
-        elif e.id in self.compiler.definitions:
-            return None
-        else:
-            base = e.id
-        return ".".join([base, *reversed(names)])
+        return fact_path(e, env, self.compiler.definitions)

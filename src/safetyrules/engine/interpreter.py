@@ -353,19 +353,7 @@ class Interpreter:
 
     def path_of(self, e: ast.Expr, env: Env) -> str | None:
         """The fact path an expression reads (`hazards[H-1].plan.time_limit`), when it reads one."""
-        names: list[str] = []
-        while isinstance(e, ast.Field):
-            names.append(e.name)
-            e = e.target
-        if not isinstance(e, ast.Name):
-            return None
-        if e.id in env:
-            base = env[e.id].path
-        elif e.id in self.definitions:
-            return None
-        else:
-            base = e.id
-        return ".".join([base, *reversed(names)])
+        return fact_path(e, env, self.definitions)
 
     def _field(self, e: ast.Field, env: Env) -> Any:
         target = self._dispatch[type(e.target)](e.target, env)  # `eval`, inlined
@@ -687,6 +675,24 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> tuple[Any,
     if best is None:
         return None, []
     return (best[0] if isinstance(q, ast.OrderPick) else best[2]), [best[3]]
+
+
+def fact_path(e: ast.Expr, env: Env, definitions: Mapping[str, ast.DefineDecl]) -> str | None:
+    """The fact path an expression reads (`hazards[H-1].plan.time_limit`), when it reads one: a field chain
+    over a bound element (named by its path) or a fact; None for a definition or anything computed."""
+    names: list[str] = []
+    while isinstance(e, ast.Field):
+        names.append(e.name)
+        e = e.target
+    if not isinstance(e, ast.Name):
+        return None
+    if e.id in env:
+        base = env[e.id].path
+    elif e.id in definitions:
+        return None
+    else:
+        base = e.id
+    return ".".join([base, *reversed(names)])
 
 
 # ------------------------------------------------------------------------------------------ the operators

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 from safetyrules.engine.decisions import SEVERITY_ORDER, Outcome
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.values import Duration, show, to_json
 
 RESULT_SCHEMA_VERSION = "1.0"
+T = TypeVar("T")
 __all__ = ["OUTCOME_ZH", "RESULT_SCHEMA_VERSION", "SEVERITY_ORDER", "EnterpriseResult", "EventResult", "Outcome",
            "ParamUse", "RuleResult", "Text"]
 
@@ -102,6 +103,28 @@ class EventResult:
         }
 
 
+class _Written(Generic[T]):
+    """A result attribute that is written when first read (`RuleResult.annotate_later`): reading or setting
+    it first has the pending annotations written; the value lives in the private slot `_<name>`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    @overload
+    def __get__(self, result: None, owner: type) -> _Written[T]: ...
+    @overload
+    def __get__(self, result: RuleResult, owner: type) -> T: ...
+    def __get__(self, result: RuleResult | None, owner: type) -> T | _Written[T]:
+        if result is None:
+            return self
+        result._written()
+        return cast(T, getattr(result, self.slot))
+
+    def __set__(self, result: RuleResult, value: T) -> None:
+        result._written()
+        setattr(result, self.slot, value)
+
+
 @dataclass(slots=True)
 class RuleResult:
     enterprise: str
@@ -157,45 +180,10 @@ class RuleResult:
             self._annotations = None
             pending.write(self)
 
-    @property
-    def steps(self) -> list[Step]:
-        self._written()
-        return self._steps
-
-    @steps.setter
-    def steps(self, value: list[Step]) -> None:
-        self._written()
-        self._steps = value
-
-    @property
-    def observed(self) -> set[tuple[Any, bool]]:
-        self._written()
-        return self._observed
-
-    @observed.setter
-    def observed(self, value: set[tuple[Any, bool]]) -> None:
-        self._written()
-        self._observed = value
-
-    @property
-    def message(self) -> Text | None:
-        self._written()
-        return self._message
-
-    @message.setter
-    def message(self, value: Text | None) -> None:
-        self._written()
-        self._message = value
-
-    @property
-    def remedy(self) -> Text | None:
-        self._written()
-        return self._remedy
-
-    @remedy.setter
-    def remedy(self, value: Text | None) -> None:
-        self._written()
-        self._remedy = value
+    steps = _Written[list[Step]]()
+    observed = _Written[set[tuple[Any, bool]]]()
+    message = _Written[Text | None]()
+    remedy = _Written[Text | None]()
 
     @property
     def is_finding(self) -> bool:

@@ -75,6 +75,7 @@ from safetyrules.facts.as_of import as_of_view
 from safetyrules.lower.program import Program, RuleIR
 from safetyrules.stream.analysis import IMPLICIT_FIELDS
 from safetyrules.syntax import ast
+from safetyrules.syntax.walk import chain
 
 Path = Literal["rete", "reference"]
 
@@ -181,15 +182,6 @@ def _field_of(e: ast.Expr, var: str) -> str:
     raise _Unsupported(f"not a field of {var}")
 
 
-def _chain(e: ast.Expr, op: str) -> list[ast.Expr]:
-    parts: list[ast.Expr] = []
-    while isinstance(e, ast.Binary) and e.op == op:
-        parts.append(e.right)
-        e = e.left
-    parts.append(e)
-    return parts[::-1]
-
-
 # `==` and `!=` are both false with null (docs/semantics.md), so `not x == "a"` is not `x != "a"`: see `_test`
 _NEGATED = {"in": "not in", "not in": "in"}
 
@@ -283,7 +275,7 @@ class _Compiler:
         if where is None:
             return ((),)
         choices: list[list[tuple[dict[str, Any], ...]]] = []
-        for part in _chain(where, "and"):
+        for part in chain(where, "and"):
             choices.append(self._test(part, var, slots, compares))
         return tuple(tuple(itertools.chain.from_iterable(combo)) for combo in itertools.product(*choices))
 
