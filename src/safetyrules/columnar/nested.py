@@ -257,20 +257,15 @@ class _Flattener:
     """The flat columns of one nested row or list item: value, `#unk` and presence columns; and the list
     fields met (node, getter, type, unknown) for the child tables."""
 
-    def __init__(self, absent: pl.Expr | None, dtype: pl.DataType | None) -> None:
-        self.listing = isinstance(dtype, pl.List)
-        # text: `,a,b,` so that a path is found whole (`plan` is not inside `plan.made_on`)
-        self.absent = absent if absent is None or self.listing else pl.lit(",") + absent + pl.lit(",")
+    def __init__(self, absent: dict[str, str]) -> None:
+        self.absent = absent  # path → the Boolean column saying where `_absent` names it
         self.exprs: list[pl.Expr] = []
         self.lists: list[tuple[Node, pl.Expr | None, pl.DataType | None, pl.Expr]] = []
 
     def listed(self, path: str) -> pl.Expr:
         """Whether the row's (or item's) `_absent` names `path`."""
-        if self.absent is None:
-            return pl.lit(False)
-        if self.listing:
-            return self.absent.list.contains(pl.lit(path)).fill_null(False)
-        return self.absent.str.contains(f",{path},", literal=True).fill_null(False)
+        column = self.absent.get(path)
+        return pl.lit(False) if column is None else pl.col(column)
 
     def fields(self, nodes: tuple[Node, ...], lookup: Lookup, parent_unk: pl.Expr, lists: bool) -> None:
         for node in nodes:
@@ -334,6 +329,28 @@ def _check_shape(node: Node, dtype: pl.DataType | None) -> None:
                              "safetyrules.columnar.nested)")
 
 
+_MASK = "#absent:"
+
+
+def _absent_masks(frame: pl.DataFrame, absent: pl.Expr | None, dtype: pl.DataType | None,
+                  ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """One Boolean column per path some row's `_absent` names (text separated by commas, or a list), true in
+    those rows: each path is then read as a column, not searched for in every row's text."""
+    if absent is None or not isinstance(dtype, (pl.String, pl.List)):
+        return frame, {}
+    paths = absent.str.split(",") if isinstance(dtype, pl.String) else absent.cast(pl.List(pl.String))
+    pairs = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"), paths.alias("_p")).explode("_p") \
+        .with_columns(pl.col("_p").str.strip_chars()).filter(pl.col("_p").is_not_null() & (pl.col("_p") != ""))
+    if pairs.height == 0:
+        return frame, {}
+    masks, names = [], {}
+    for (path,), group in pairs.group_by("_p"):
+        names[str(path)] = name = _MASK + str(path)
+        masks.append(pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+                     .scatter(group.get_column("_r"), True).alias(name))
+    return frame.with_columns(masks), names
+
+
 def nested_frames(data: pa.Table | pa.RecordBatch | pl.DataFrame, layout: Schema | None = None,
                   ) -> dict[str, pl.DataFrame]:
     """Raw flat frames (table name → frame; the enterprise table is "") of nested rows, in the flat layout's
@@ -351,22 +368,26 @@ def nested_frames(data: pa.Table | pa.RecordBatch | pl.DataFrame, layout: Schema
         dtype = columns.get(name)
         return (pl.col(name), _as_type(dtype)) if dtype is not None and name != IDX else (None, None)
 
-    flat = _Flattener(*top(ABSENT))
+    frame, masks = _absent_masks(frame, *top(ABSENT))
+    flat = _Flattener(masks)
     flat.fields(nodes, top, pl.lit(False), lists=True)
-    out = {ROOT: frame.select(IDX, *flat.exprs)}
+    # lazily: the common parts (an object's unknown state under each of its fields, the `_absent` text) once
+    out = {ROOT: frame.lazy().select(IDX, *flat.exprs).collect()}
     for node, getter, ftype, unk in flat.lists:
         if getter is None or not isinstance(ftype, pl.List):  # not in the data: unknown, no rows
             out[node.path] = pl.DataFrame(schema=sch.tables[node.path].schema())
             continue
         items = frame.select(IDX, pl.when(~unk).then(getter).alias(_LIST)) \
-            .filter(pl.col(_LIST).list.len() > 0).explode(_LIST) \
-            .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over(IDX).alias(ELEM))
+            .with_columns(pl.int_ranges(0, pl.col(_LIST).list.len(), dtype=pl.UInt32).alias(ELEM)) \
+            .explode(_LIST, ELEM)
+        items = items.filter(pl.col(ELEM).is_not_null())  # an empty or null list explodes to one null row
         inner = _as_type(ftype.inner)
         if node.fields:
             item = pl.col(_LIST)
-            item_flat = _Flattener(*_field(item, inner, ABSENT))
+            items, masks = _absent_masks(items, *_field(item, inner, ABSENT))
+            item_flat = _Flattener(masks)
             item_flat.fields(node.fields, _in_struct(item, inner), pl.lit(False), lists=False)
-            out[node.path] = items.select(IDX, ELEM, *item_flat.exprs)
+            out[node.path] = items.lazy().select(IDX, ELEM, *item_flat.exprs).collect()
         else:
             out[node.path] = items.select(IDX, ELEM, pl.col(_LIST).alias(VALUE), pl.lit(False).alias(VALUE + UNK))
     return out
