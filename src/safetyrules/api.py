@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,14 +26,17 @@ from safetyrules.diagnostics import Diagnostic, PolicyError
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
 from safetyrules.engine.rules import RuleEngine
+from safetyrules.engine.values import to_json
 from safetyrules.errors import DateError, InputError
 from safetyrules.facts.checks import validate_record
 from safetyrules.facts.contract import FactContract, builtin_contract
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.lower import Program, RuleIR, lower
+from safetyrules.provenance import sources_digest
 from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
+from safetyrules.version import __version__
 
 
 def bundled_policy_path() -> Path:
@@ -158,6 +162,18 @@ class Policy:
     def title(self) -> Text:
         t = self.program.title
         return Text(t.zh, t.en) if t else Text(self.name, self.name)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The policy's content digest (`sha256:…`): the same wherever the same policy is loaded from, and
+        the digest of a bundle built from it (safetyrules.provenance)."""
+        return sources_digest(self.compilation.sources, self.compilation.roots)
+
+    def provenance(self, params: Mapping[str, Any] | None = None, engine: str = "compiled") -> dict[str, Any]:
+        """What every result carries: the policy's name and digest, the engine and its version, and the
+        params overridden (each result lists the params in force it read)."""
+        return {"policy": self.name, "digest": self.digest, "engine": engine, "safetyrules": __version__,
+                "params": {k: to_json(v) for k, v in sorted((params or {}).items())}}
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -297,7 +313,8 @@ class Policy:
         annotations = _Explanations(self, record, as_of, params, disabled, explain, rules)
         for r in results:
             r.annotate_later(annotations)
-        return EnterpriseResult(str(record.get(self.contract.key, "")), as_of, results)
+        return EnterpriseResult(str(record.get(self.contract.key, "")), as_of, results,
+                                self.provenance(params, "compiled" if compiled else "reference"))
 
 
 ENGINES_KEPT = 32  # row engines a Policy keeps, one per distinct (params, rules off, compiled)

@@ -135,6 +135,7 @@ def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path |
         doc = {
             "schema_version": RESULT_SCHEMA_VERSION,
             "policy": policy.name,
+            "provenance": policy.provenance(overrides, engine),
             "as_of": day.isoformat(),
             "params": {k: to_json(v) for k, v in overrides.items()},
             "facts": str(path),
@@ -200,7 +201,8 @@ def explain_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: s
         fail(f"no rule or catalogue id {', '.join(rules)}; the rules are: {known}", Exit.USAGE)
     if fmt == "json":
         click.echo(json.dumps({"schema_version": RESULT_SCHEMA_VERSION, "enterprise": enterprise_id,
-                               "as_of": day.isoformat(), "results": [r.to_json() for r in chosen]},
+                               "as_of": day.isoformat(), "provenance": res.provenance,
+                               "results": [r.to_json() for r in chosen]},
                               ensure_ascii=False, indent=2))
         return
     order = {Outcome.VIOLATED: 0, Outcome.TRIGGERED: 0, Outcome.UNKNOWN: 1, Outcome.PENDING: 2}

@@ -252,6 +252,8 @@ class EnterpriseResult:
     enterprise: str
     as_of: dt.date
     results: list[RuleResult]
+    # where it comes from: the policy's name and digest, the engine, the params overridden (`Policy.provenance`)
+    provenance: dict[str, Any] | None = None
 
     def by_rule(self, rule: str) -> RuleResult:
         for r in self.results:
@@ -264,8 +266,12 @@ class EnterpriseResult:
 
     def to_json(self, explanation: bool = True) -> dict[str, Any]:
         """The enterprise's results as JSON-ready data (the shape `safetyrules explain --format json` prints)."""
-        return {"schema_version": RESULT_SCHEMA_VERSION, "enterprise": self.enterprise,
-                "as_of": self.as_of.isoformat(), "results": [r.to_json(explanation) for r in self.results]}
+        out: dict[str, Any] = {"schema_version": RESULT_SCHEMA_VERSION, "enterprise": self.enterprise,
+                               "as_of": self.as_of.isoformat()}
+        if self.provenance is not None:
+            out["provenance"] = self.provenance
+        out["results"] = [r.to_json(explanation) for r in self.results]
+        return out
 
 
 def fact_text(path: str, value: Any, lang: str) -> str:

@@ -23,7 +23,6 @@ import shutil
 import tarfile
 import tempfile
 import weakref
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,45 +31,14 @@ from safetyrules import __version__
 from safetyrules.api import Policy, bundled_policy_path, load_policy
 from safetyrules.errors import InputError
 from safetyrules.limits import DEFAULT, Limits
+from safetyrules.provenance import digest_files, policy_file_paths
 
 BUNDLE_FORMAT = "safetyrules-bundle/1"
-POLICY_SUFFIX = ".policy"
-TEST_SUFFIX = ".test.yaml"
 MAX_BUNDLE_FILES = 10_000
 
 
 class BundleError(InputError):
     """A bundle that cannot be used: unreadable, not a bundle, or its contents do not match its manifest."""
-
-
-def _is_policy_file(relative: PurePosixPath) -> bool:
-    if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
-        return False
-    return relative.name.endswith(POLICY_SUFFIX) or relative.name.endswith(TEST_SUFFIX)
-
-
-def policy_file_paths(policy_path: Path) -> list[tuple[str, Path]]:
-    """The files a policy is made of, as (path relative to the policy folder, file): its `.policy` sources and
-    `*.test.yaml` tests, sorted by relative path. A single `.policy` file is itself."""
-    if not policy_path.is_dir():
-        return [(policy_path.name, policy_path)]
-    found = []
-    for path in policy_path.rglob("*"):
-        relative = PurePosixPath(path.relative_to(policy_path).as_posix())
-        if path.is_file() and _is_policy_file(relative):
-            found.append((str(relative), path))
-    return sorted(found)
-
-
-def digest_files(files: Iterable[tuple[str, bytes]]) -> str:
-    """`sha256:` and the hex SHA-256 over the files sorted by path, each framed by its path and length (so that
-    no two different sets of files give the same stream)."""
-    h = hashlib.sha256()
-    for path, data in sorted(files):
-        name = path.encode("utf-8")
-        h.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big"))
-        h.update(data)
-    return "sha256:" + h.hexdigest()
 
 
 def policy_digest(policy_path: str | Path | None = None) -> str:
