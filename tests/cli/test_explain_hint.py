@@ -70,3 +70,20 @@ def test_a_facts_file_is_named_and_the_hint_runs(town: tuple[Path, Path], engine
     explained = invoke(*shlex.split(command))
     assert explained.exit_code == 0, explained.output
     assert enterprise in explained.stdout
+
+
+@pytest.mark.parametrize("engine", ["compiled", "columnar"])
+def test_the_hint_carries_the_param_overrides(town: tuple[Path, Path], engine: str) -> None:
+    """explain then shows the outcomes eval counted, not those of the default params."""
+    jsonl, _ = town
+    params = ["--param", "other_assessment_period=1 day", "--param", "high_risk_industries=[retail, mining]"]
+    result = invoke("eval", "--facts", str(jsonl), "--as-of", DAY, "--engine", engine, *params)
+    assert result.exit_code == 0, result.output
+    hint = _hint(result.stdout)
+    assert "--param 'other_assessment_period=1 day'" in hint
+    assert "high_risk_industries=[" in hint and "retail" in hint and "mining" in hint
+    enterprise = json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])["id"]
+    command = re.sub(r" \[--rule RULE\]", "", hint.removeprefix("详情 Details: safetyrules ")).replace("ID", enterprise)
+    explained = invoke(*shlex.split(command), "--format", "json")
+    assert explained.exit_code == 0, explained.output
+    assert json.loads(explained.stdout)["provenance"]["params"]["other_assessment_period"] == "1 day"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import shlex
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,8 @@ def _eval(policy: Policy, overrides: dict[str, Any], day: dt.date, facts: Path |
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     elif fmt == "table":
         summary.render(out)
-        out.print(f"详情 Details: safetyrules explain{_policy_args(policy)} --enterprise ID [--rule RULE]"
+        out.print(f"详情 Details: safetyrules explain{_policy_args(policy)}{_param_args(overrides)} "
+                  "--enterprise ID [--rule RULE]"
                   f"{' --facts ' + str(facts) if facts else ''} --as-of {day}", markup=False)
     err.print(report.summary(), markup=False)
     for w in report.warnings:
@@ -293,7 +295,7 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         err.print(source.report.summary(), markup=False)
     if fmt == "table":
         summary_from_frame(frame, info, policy, day, top).render(out)
-        out.print(_explain_hint(policy, path, day), markup=False)
+        out.print(_explain_hint(policy, path, day, overrides), markup=False)
     else:
         rows = frame.with_columns(pl.col("rule").cast(pl.String), pl.col("outcome").cast(pl.String))
         if fmt == "jsonl":
@@ -313,17 +315,30 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
     sys.exit(int(Exit.FINDINGS if hit else Exit.OK))
 
 
-def _explain_hint(policy: Policy, path: Path, day: dt.date) -> str:
+def _explain_hint(policy: Policy, path: Path, day: dt.date, overrides: Mapping[str, Any]) -> str:
     """The `explain` command for a row of the columnar summary. `explain` reads one enterprise from a facts
     file (JSON Lines, JSON, CSV, Excel), not from a folder of Parquet tables: for a folder, the hint asks for the
     file the tables were made from instead of naming the folder, which `explain` would refuse."""
-    command = f"详情 Details: safetyrules explain{_policy_args(policy)} --enterprise ID [--rule RULE]"
+    command = (f"详情 Details: safetyrules explain{_policy_args(policy)}{_param_args(overrides)} "
+               "--enterprise ID [--rule RULE]")
     if path.is_dir():
         return (f"{command} --facts FILE --as-of {day}\n  FILE: the file of facts the tables were made from "
                 f"({', '.join(SUFFIXES)}): explain does not read a folder of Parquet tables / explain 不读取 Parquet "
                 "表文件夹，请给出生成这些表的事实文件")
     given = "" if path == bundled_example_path() else f" --facts {path}"
     return f"{command}{given} --as-of {day}"
+
+
+def _param_args(overrides: Mapping[str, Any]) -> str:
+    """` --param NAME=VALUE` for each override of the run, written so that `--param` reads the same value."""
+    def text(value: Any) -> str:
+        shown = to_json(value)
+        if isinstance(shown, bool):
+            return "true" if shown else "false"
+        if isinstance(shown, list):
+            return "[" + ", ".join(str(v) for v in shown) + "]"
+        return str(shown)
+    return "".join(f" --param {shlex.quote(f'{name}={text(value)}')}" for name, value in overrides.items())
 
 
 def _policy_args(policy: Policy) -> str:
