@@ -449,9 +449,10 @@ def nest(enterprises: DataFrame, lists: Mapping[str, DataFrame], policy: Policy 
     `enterprises` has one row per enterprise (top-level fields as columns, objects as struct columns); each of
     `lists` (list field → DataFrame) has the key in column `link` (default `<subject>_<key>`: `enterprise_id`)
     and the item's fields as columns (a nested object of an item as a struct column; a list of plain values: one
-    value column). Items are gathered with `collect_list`, ordered by `order_by[field]` when given (else in the
-    order Spark meets them); an enterprise without rows gets `[]` (the table says it has none); a list not given
-    is absent (unknown). Lists inside objects (`risk_control.levels`) go in the enterprises' struct columns."""
+    value column besides the key and the order). Items are gathered with `collect_list`, ordered by
+    `order_by[field]` when given (else in the order Spark meets them); an enterprise without rows gets `[]` (the
+    table says it has none); a list not given is absent (unknown). Lists inside objects (`risk_control.levels`)
+    go in the enterprises' struct columns."""
     from safetyrules.columnar.nested import nested_schema
     from safetyrules.columnar.tables import layout_for
     from safetyrules.facts.contract import builtin_contract
@@ -467,8 +468,11 @@ def nest(enterprises: DataFrame, lists: Mapping[str, DataFrame], policy: Policy 
         field_type = target[name].dataType
         assert isinstance(field_type, ArrayType)
         order = (order_by or {}).get(name)
-        columns = [c for c in table.columns if c not in (link, order)]
-        item: Column = F.struct(*columns) if isinstance(field_type.elementType, StructType) else F.col(columns[0])
+        columns = [c for c in table.columns if c != link]  # the order column too, when it is an item field
+        if isinstance(field_type.elementType, StructType):
+            item: Column = F.struct(*columns)  # columns the layout does not know are ignored when read
+        else:
+            item = F.col(next(c for c in columns if c != order))
         if order is not None:
             gathered = F.transform(F.sort_array(F.collect_list(F.struct(F.col(order).alias("o"), item.alias("v")))),
                                    lambda x: x["v"])
