@@ -64,7 +64,7 @@ def test_evaluate_one_record_gives_the_library_result_and_a_stored_decision(clie
     assert r["message"]["zh"].startswith("违反 3.1-a") and r["message"]["en"].startswith("Violated 3.1-a")
     assert "explanation" not in r
 
-    stored = client.get(f"/v1/decisions/{body['decision_id']}")
+    stored = client.get(f"/v1/decisions/{body['decision_id']}", headers=AUTH)
     assert stored.status_code == 200
     decision = stored.json()
     assert decision["facts"] == E1 and decision["facts_sha256"] == sha256_hex(E1)
@@ -89,7 +89,8 @@ def test_evaluate_a_list_with_params_and_explanations(client: TestClient) -> Non
     for item, record in zip(body["results"], records, strict=True):
         expected = policy.evaluate(record, AS_OF, params={"other_assessment_period": "2 years"})
         assert item["results"] == expected.to_json()["results"]
-    assert client.get(f"/v1/decisions/{ids[2]}").json()["params"] == {"other_assessment_period": "2 years"}
+    stored = client.get(f"/v1/decisions/{ids[2]}", headers=AUTH).json()
+    assert stored["params"] == {"other_assessment_period": "2 years"}
 
 
 def test_evaluate_streams_json_lines_when_asked(client: TestClient) -> None:
@@ -104,7 +105,7 @@ def test_evaluate_streams_json_lines_when_asked(client: TestClient) -> None:
     assert ids == list(range(ids[0], ids[0] + len(records)))
     policy = load_policy()
     assert lines[123]["results"] == policy.evaluate(records[123], AS_OF, explain=False).to_json(False)["results"]
-    assert client.get(f"/v1/decisions/{ids[-1]}").json()["subject"] == records[-1]["id"]
+    assert client.get(f"/v1/decisions/{ids[-1]}", headers=AUTH).json()["subject"] == records[-1]["id"]
 
 
 def test_a_record_failing_validation_is_named_by_place_and_field(client: TestClient) -> None:
@@ -224,7 +225,9 @@ def test_read_only_refuses_writes(tmp_path: Path) -> None:
     with TestClient(create_app(None, db, token=TOKEN, read_only=True)) as c:
         _error(c.post("/v1/evaluate", json={"record": E1, "as_of": AS_OF}, headers=AUTH), 403, "read_only")
         _error(c.post("/v1/whatif", json={"records": [E1], "as_of": AS_OF}, headers=AUTH), 403, "read_only")
-        assert c.get(f"/v1/decisions/{decided}").json()["subject"] == "E1"
+        assert c.get(f"/v1/decisions/{decided}", headers=AUTH).json()["subject"] == "E1"
+        # a stored decision holds the enterprise's facts: no token, no read (read-only mode too)
+        _error(c.get(f"/v1/decisions/{decided}"), 401, "unauthorized")
         assert c.post("/v1/explain", json={"record": E1, "as_of": AS_OF}).status_code == 200
         health = c.get("/v1/health").json()
         assert health["read_only"] is True and health["decisions"] == 1
@@ -306,10 +309,10 @@ def test_health_and_unknown_routes(client: TestClient) -> None:
     health = client.get("/v1/health").json()
     assert health["status"] == "ok" and health["auth"] is True and health["read_only"] is False
     assert health["policy"]["name"] == "annex4" and isinstance(health["decisions"], int)
-    _error(client.get("/v1/decisions/999999"), 404, "no_decision")
+    _error(client.get("/v1/decisions/999999", headers=AUTH), 404, "no_decision")
     _error(client.get("/v1/nothing"), 404, "not_found")
     _error(client.get("/v1/evaluate"), 405, "method_not_allowed")
-    assert client.get("/v1/decisions/abc").status_code == 404
+    assert client.get("/v1/decisions/abc", headers=AUTH).status_code == 404
 
 
 def test_openapi_lists_every_route(client: TestClient) -> None:

@@ -107,6 +107,11 @@ class Service:
         if self.read_only:
             raise ApiError(403, "read_only", "this service is read-only: evaluate and whatif are refused",
                            "本服务为只读模式，不受理评估和情景推演请求")
+        self.authorize(request)
+
+    def authorize(self, request: Request) -> None:
+        """The bearer token, when the service has one (a read-only service too: reads of stored decisions
+        return an enterprise's facts)."""
         if self.token is None:
             return
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -457,6 +462,7 @@ async def health(request: Request) -> Response:
 
 async def decision(request: Request) -> Response:
     s = _service(request)
+    s.authorize(request)  # a stored decision holds an enterprise's facts
     decision_id = request.path_params["id"]
     found = await run_in_threadpool(s.records.get, decision_id)
     if found is None:
