@@ -436,7 +436,7 @@ def test_town_messages_remedies_and_steps_equal_the_reference(day: str, explain:
     for record in records:
         compiled = SEED.evaluate(record, day, explain=explain)
         reference = SEED.evaluate(record, day, explain=explain, engine="reference")
-        got, want = compiled.to_json(), reference.to_json()
+        got, want = _same_source(compiled.to_json()), _same_source(reference.to_json())
         if got != want:
             differ.append(f"{record['id']}: {json.dumps(got, default=str)[:400]} vs "
                           f"{json.dumps(want, default=str)[:400]}")
@@ -563,3 +563,8 @@ def test_the_comparison_finds_a_planted_defect(monkeypatch: pytest.MonkeyPatch) 
     policy = load_policy()  # a Policy of its own: its engines are built with the defect in place
     problems = disagreements(policy, TOWN_RECORDS[:100], [dt.date(2022, 6, 30), dt.date(2020, 12, 31)])
     assert problems, "a wrong comparison in the compiled engine went unnoticed"
+
+
+def _same_source(doc: dict[str, Any]) -> dict[str, Any]:
+    """The result as data, but for the engine its provenance names (which is what differs by design)."""
+    return {**doc, "provenance": {k: v for k, v in doc["provenance"].items() if k != "engine"}}
