@@ -94,10 +94,11 @@ def openapi_document(policy_name: str, policy_version: str, max_body: int, max_r
                 "responses": {"200": _json(_ref("Health"), "Up"), **_errors(503)}}},
             "/v1/decisions/{id}": {"get": {
                 "operationId": "decision",
-                "summary": "One stored decision, with its hash chain fields",
+                "summary": "One stored decision, with its hash chain fields (it holds the record's facts)",
+                "security": write,
                 "parameters": [{"name": "id", "in": "path", "required": True,
                                 "schema": {"type": "integer", "minimum": 1}}],
-                "responses": {"200": _json(_ref("Decision"), "The decision"), **_errors(404)}}},
+                "responses": {"200": _json(_ref("Decision"), "The decision"), **_errors(401, 404)}}},
             "/openapi.json": {"get": {
                 "operationId": "openapi",
                 "summary": "This document",
@@ -105,8 +106,9 @@ def openapi_document(policy_name: str, policy_version: str, max_body: int, max_r
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "Needed by evaluate and whatif when the service has a "
-                                                          "token (SAFETYRULES_TOKEN)"}},
+                                           "description": "Needed by evaluate, whatif and reading a stored "
+                                                          "decision when the service has a token "
+                                                          "(SAFETYRULES_TOKEN)"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message", "message_zh"],
