@@ -65,6 +65,25 @@ class Citation:
         return {"document": self.document, "section": self.section, "quote": self.quote}
 
 
+class _NamedWhenRead:
+    """`missing` of a result or an event: the facts whose absence left it unknown, named when first read (a
+    pending `MissingNamer` in the slot `_namer`); the value lives in the slot `_missing`."""
+
+    @overload
+    def __get__(self, owner_object: None, owner: type) -> _NamedWhenRead: ...
+    @overload
+    def __get__(self, owner_object: object, owner: type) -> tuple[str, ...]: ...
+    def __get__(self, owner_object: Any, owner: type) -> tuple[str, ...] | _NamedWhenRead:
+        if owner_object is None:
+            return self
+        if owner_object._namer is not None:
+            owner_object._namer.name()
+        return cast(tuple[str, ...], owner_object._missing)
+
+    def __set__(self, owner_object: Any, value: tuple[str, ...]) -> None:
+        owner_object._missing = value
+
+
 @dataclass(slots=True)
 class EventResult:
     """One event of an event-triggered obligation or a trigger (a hazard, a change, an accident…)."""
@@ -80,15 +99,7 @@ class EventResult:
     _missing: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _namer: MissingNamer | None = field(default=None, compare=False, repr=False)
 
-    @property
-    def missing(self) -> tuple[str, ...]:
-        if self._namer is not None:
-            self._namer.name()
-        return self._missing
-
-    @missing.setter
-    def missing(self, value: tuple[str, ...]) -> None:
-        self._missing = value
+    missing = _NamedWhenRead()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,15 +171,7 @@ class RuleResult:
     _missing: tuple[str, ...] = field(default=(), compare=False, repr=False)
     _namer: MissingNamer | None = field(default=None, compare=False, repr=False)
 
-    @property
-    def missing(self) -> tuple[str, ...]:
-        if self._namer is not None:
-            self._namer.name()
-        return self._missing
-
-    @missing.setter
-    def missing(self, value: tuple[str, ...]) -> None:
-        self._missing = value
+    missing = _NamedWhenRead()
 
     def annotate_later(self, annotations: Annotations) -> None:
         """Leave the steps, message and remedy to `annotations`, written when one of them is first read."""

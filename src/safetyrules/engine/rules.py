@@ -593,10 +593,10 @@ class _Namer:
                              lambda name: self.outcomes.get(name, "unknown"), False)
         named = engine._rule(self.rule, interp, self.view, self.as_of)
         result._namer, result._missing = None, named.missing
-        for mine, theirs in zip(result.events, named.events, strict=False):
-            mine._namer, mine._missing = None, theirs.missing
         for event in result.events:
             event._namer = None
+        for mine, theirs in zip(result.events, named.events, strict=False):
+            mine._missing = theirs.missing
 
 
 def _continuous(holds: Any) -> Outcome:
