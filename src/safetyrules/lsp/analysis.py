@@ -38,7 +38,7 @@ from safetyrules.facts.contract import FactContract, builtin_contract, contract_
 from safetyrules.facts.schema import FactSchema
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
-from safetyrules.syntax.formatter import format_expr
+from safetyrules.syntax.formatter import field_option_text, field_type_text, format_expr
 from safetyrules.syntax.parser import UNITS, all_keywords
 from safetyrules.syntax.walk import children, nodes
 
@@ -401,7 +401,7 @@ class Analysis:
                 return Symbol(decl.name, "enum", _label_text(decl.label), decl.span, decl.name_span, codes)
             case ast.RecordDecl():
                 label = decl.first(ast.Label)
-                fields = [Symbol(f.name, "field", _field_type_text(f.type), f.span, f.name_span)
+                fields = [Symbol(f.name, "field", field_type_text(f.type), f.span, f.name_span)
                           for f in decl.fields]
                 return Symbol(decl.name, decl.kind, _label_text(label), decl.span, decl.name_span, fields)
         raise TypeError(decl)  # pragma: no cover
@@ -423,7 +423,7 @@ class Analysis:
             return _join(f"**enum** `{name}` — {_label_text(e.label)}", _doc(e.doc), codes)
         if kind == "record" and name in self.records:
             r = self.records[name]
-            fields = "\n".join(f"- `{f.name}`: {_field_type_text(f.type)} {_label_text(f.first(ast.Label))}"
+            fields = "\n".join(f"- `{f.name}`: {field_type_text(f.type)} {_label_text(f.first(ast.Label))}"
                                for f in r.fields)
             return _join(f"**{r.kind}** `{name}` — {_label_text(r.first(ast.Label))}", _doc(r.doc), fields)
         if kind == "code":
@@ -461,8 +461,8 @@ class Analysis:
         decl = self.records.get(record)
         f = next((x for x in decl.fields if x.name == name), None) if decl is not None else None
         if f is not None:
-            options = [o for o in (_option_text(o) for o in f.options) if o]
-            head = f"**field** `{record}.{name}`: {_field_type_text(f.type)}"
+            options = [field_option_text(o) for o in f.options if not isinstance(o, ast.Label)]
+            head = f"**field** `{record}.{name}`: {field_type_text(f.type)}"
             return _join(head + (f" ({', '.join(options)})" if options else ""),
                          _label_text(f.first(ast.Label)), _doc(f.doc))
         model = next((m for m, n in self.record_of_model.items() if n == record), None)
@@ -664,25 +664,6 @@ def _type_text(t: ast.TypeRef | None) -> str:
     if t is None:
         return ""
     return f"set<{t.name}>" if t.is_set else t.name
-
-
-def _field_type_text(t: ast.FieldType) -> str:
-    return t.name if t.kind == "simple" else f"{t.kind}<{t.name}>"
-
-
-def _option_text(o: ast.FieldOption) -> str:
-    match o:
-        case ast.FieldKept():
-            return "kept"
-        case ast.FieldDated():
-            return "dated"
-        case ast.FieldMin(value=v):
-            return f">= {v}"
-        case ast.FieldMax(value=v):
-            return f"<= {v}"
-        case ast.FieldNotBefore(other=other):
-            return f">= {other}"
-    return ""
 
 
 def _label_text(label: ast.Label | None) -> str:

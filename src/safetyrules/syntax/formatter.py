@@ -219,11 +219,13 @@ def _param_item(item: ast.ParamItem, indent: str) -> list[str]:
     raise TypeError(item)  # pragma: no cover
 
 
-def _field_type(t: ast.FieldType) -> str:
+def field_type_text(t: ast.FieldType) -> str:
+    """A field's type as written (`date`, `list<hazard>`)."""
     return t.name if t.kind == "simple" else f"{t.kind}<{t.name}>"
 
 
-def _field_option(option: ast.FieldOption) -> str:
+def field_option_text(option: ast.FieldOption) -> str:
+    """A field's option as written (`kept`, `>= 1`, `label zh "…" en "…"`)."""
     match option:
         case ast.Label(text=t):
             return _bilingual("label", t)
@@ -257,7 +259,7 @@ def _record_item(item: ast.RecordItem, indent: str) -> list[str]:
         case ast.RecordDated(name=f):
             return [f"{indent}dated {f}"]
         case ast.FieldDecl(name=n, type=t, options=options, doc=doc):
-            line = " ".join([f"{indent}field {n}: {_field_type(t)}", *(_field_option(o) for o in options)])
+            line = " ".join([f"{indent}field {n}: {field_type_text(t)}", *(field_option_text(o) for o in options)])
             return [*(f"{indent}/// {d}".rstrip() for d in doc), line]
     raise TypeError(item)  # pragma: no cover
 
