@@ -35,6 +35,7 @@ from safetyrules.engine.values import to_json
 from safetyrules.facts.loaders import SUFFIXES
 from safetyrules.report.explain import render_tree
 from safetyrules.report.summary import OUTCOME_STYLE, Summary
+from safetyrules.report.vocabulary import Vocabulary
 
 EXAMPLE_AS_OF = dt.date(2022, 12, 31)  # the end of the action period: the bundled town's horizon
 
@@ -211,16 +212,17 @@ def explain_command(policy_paths: tuple[Path, ...], facts: Path | None, as_of: s
     if not rules:
         chosen.sort(key=lambda r: order.get(r.outcome, 3))
         table = Table(title=f"{enterprise_id} {record.get('name', '')} — as of {day}", title_justify="left")
-        for head in ("条款 id", "规则 rule", "结果 outcome", "到期 due"):
+        for head in ("条款 id", "义务 obligation", "结果 outcome", "到期 due"):
             table.add_column(head)
         for r in chosen:
-            table.add_row(", ".join(r.implements), r.rule,
+            table.add_row(", ".join(r.implements), r.title.zh,
                           f"[{OUTCOME_STYLE[r.outcome]}]{OUTCOME_ZH[r.outcome]} {r.outcome.value}[/]",
                           str(r.due_on or ""))
         out.print(table)
         chosen = [r for r in chosen if r.outcome in order]
+    vocab = Vocabulary(policy)  # every step in words: the facts' labels, the params' values, titles
     for r in chosen:
-        out.print(render_tree(r, lang), markup=False)
+        out.print(render_tree(r, lang, vocab), markup=False)
         out.print("")
 
 

@@ -16,6 +16,7 @@ from safetyrules.console.layout import Ctx, e, meter, outcome_badge, page, pct, 
 from safetyrules.console.population import Headline, Member, Population, TownView, applicable, rate
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
+from safetyrules.report.words import Explained, explained_steps
 
 MAX_LISTED = 500  # enterprises listed on an obligation page (all are counted)
 RATE_NOTE = Text("合规率＝符合 ÷（符合＋违反）：义务适用且已到期、可以判断的企业中符合的比例；"
@@ -312,28 +313,45 @@ def village_page(ctx: Ctx, vocab: Vocabulary, view: TownView, population: Popula
 # ---------------------------------------------------------------------- one enterprise
 ORDER = {Outcome.VIOLATED: 0, Outcome.TRIGGERED: 0, Outcome.UNKNOWN: 1, Outcome.PENDING: 2, Outcome.SATISFIED: 3,
          Outcome.EXPIRED: 4, Outcome.NOT_TRIGGERED: 5, Outcome.NOT_APPLICABLE: 6}
-NOTES = {"applies": Text("适用条件", "applies when"), "require": Text("要求", "requires"),
-         "deadline": Text("期限", "deadline"), "period": Text("周期", "period"),
-         "last": Text("最近一次", "latest"), "first": Text("首次", "first"), "each": Text("逐项", "each"),
-         "met": Text("履行", "met"), "done": Text("完成", "done"), "unless": Text("例外", "exception"),
-         "on": Text("事件日期", "event date"), "listing": Text("失信记录期限", "listed for")}
+def tree_html(ctx: Ctx, vocab: Vocabulary, result: RuleResult) -> str:
+    """An explanation as nested lists, in words: each condition with its outcome and the facts it read (the
+    page's language first, the other beside it)."""
+    return _tree_items(ctx, explained_steps(result, vocab))
 
 
-def tree_html(ctx: Ctx, vocab: Vocabulary, steps: Iterable[Step], depth: int = 0) -> str:
-    """An explanation as nested lists: what each condition is, its value, the facts it read."""
+def _tree_items(ctx: Ctx, nodes: Sequence[Explained]) -> str:
     items = []
-    for step in steps:
-        note = (step.note or "").split(" ")[0]
-        label = NOTES.get(note)
-        head = (f"<b>{ctx.bix(label)}</b> " if label is not None
-                else f"<b>{ctx.bi('定义', 'definition')}</b> " if step.note else "")
-        value = vocab.value("", step.value, ctx.lang)
-        facts = "".join(f"<li>{e(vocab.field(path, ctx.lang))}：{e(vocab.value(path, v, ctx.lang))}</li>"
-                        for path, v in step.facts if not isinstance(v, dict | list))
-        inner = tree_html(ctx, vocab, step.children, depth + 1) if step.children and depth < 12 else ""
+    for node in nodes:
+        w = node.words
+        head = f"<b>{ctx.bix(w.note)}</b> " if w.note is not None else ""
+        first, second = (w.head.en, w.head.zh) if ctx.en else (w.head.zh, w.head.en)
+        value = w.shown_value(ctx.lang)
+        value_html = f" → <b>{e(value)}</b>" if value else ""
+        other = f'<span class="alt">{e(second)}</span>' if second != first else ""
+        facts = "".join(f"<li>{ctx.bix(f)}</li>" for f in node.words.facts)
         facts_html = f'<ul class="facts-read">{facts}</ul>' if facts else ""
-        items.append(f"<li>{head}<code>{e(step.expr)}</code> → <b>{e(value)}</b>{facts_html}{inner}</li>")
+        inner = _tree_items(ctx, node.children) if node.children else ""
+        items.append(f"<li>{head}{e(first)}{value_html}{other}{facts_html}{inner}</li>")
     return f'<ul class="tree">{"".join(items)}</ul>' if items else ""
+
+
+def policy_text_html(ctx: Ctx, result: RuleResult) -> str:
+    """The steps as the policy writes them, with their source positions: folded, for the policy's authors (not
+    printed)."""
+    lines: list[str] = []
+
+    def walk(steps: Iterable[Step], depth: int) -> None:
+        for step in steps:
+            where = f"   ({step.span})" if step.span else ""
+            lines.append(f"{'  ' * depth}{step.expr}{where}")
+            if depth < 12:
+                walk(step.children, depth + 1)
+
+    walk(result.steps, 0)
+    if not lines:
+        return ""
+    return (f'<details class="policy-text noprint"><summary>{ctx.bi("政策原文", "policy text")}</summary>'
+            f'<pre><code>{e(chr(10).join(lines))}</code></pre></details>')
 
 
 def _outcome_block(ctx: Ctx, vocab: Vocabulary, r: RuleResult, open_tree: bool) -> str:
@@ -353,13 +371,13 @@ def _outcome_block(ctx: Ctx, vocab: Vocabulary, r: RuleResult, open_tree: bool) 
     for c in r.citations:
         parts.append(f"<blockquote><b>{ctx.bi('依据', 'clause')}</b> {e(c.label())}：“{e(c.quote)}”</blockquote>")
     if r.params:
-        shown = "；".join(f"<code>{e(p.name)}</code> = {e(vocab.param_value(p.name, p.value, ctx.lang))}"
+        shown = "；".join(f"{ctx.bix(vocab.param_title(p.name))} = {e(vocab.param_value(p.name, p.value, ctx.lang))}"
                          + (ctx.t("（情景调整）", " (overridden)") if p.overridden else "") for p in r.params)
         parts.append(f'<p class="note">{ctx.bi("参数", "params")}：{shown}</p>')
-    tree = tree_html(ctx, vocab, r.steps)
+    tree = tree_html(ctx, vocab, r)
     if tree:
         parts.append(f"<details{' open' if open_tree else ''}><summary>{ctx.bi('判断过程', 'how it was decided')}"
-                     f"</summary>{tree}</details>")
+                     f"</summary>{tree}{policy_text_html(ctx, r)}</details>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -371,9 +389,9 @@ def _compact_rows(ctx: Ctx, vocab: Vocabulary, results: Sequence[RuleResult]) ->
         info = vocab.rules.get(r.rule)
         title = pick(info.title, ctx.lang) if info is not None else pick(r.title, ctx.lang)
         said = message_details(vocab.humanize(pick(r.message, ctx.lang), ctx.lang), title) if r.message else ""
-        tree = tree_html(ctx, vocab, r.steps)
-        folded = (f"<details><summary>{ctx.bi('判断过程', 'how it was decided')}</summary>{tree}</details>"
-                  if tree else "")
+        tree = tree_html(ctx, vocab, r)
+        folded = (f"<details><summary>{ctx.bi('判断过程', 'how it was decided')}</summary>{tree}"
+                  f"{policy_text_html(ctx, r)}</details>" if tree else "")
         rows.append(f'<tr id="r-{e(r.rule)}"><td>{_ids(r.implements)}</td>'
                     f"<td>{ctx.link('/obligation/' + segment(r.rule), e(title))}</td><td>{e(said)}{folded}</td></tr>")
     return (f'<table class="compact"><thead><tr><th>{ctx.bi("条款", "clause")}</th><th>{ctx.bi("义务", "obligation")}'

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import OUTCOME_ZH, EventResult, Outcome, RuleResult, Text
 from safetyrules.engine.values import shift_date, show
 from safetyrules.facts.models import ENUM_LABELS_ZH
+
+if TYPE_CHECKING:
+    from safetyrules.report.vocabulary import Vocabulary
 
 _LABELS: dict[str, str] = {code: zh for labels in ENUM_LABELS_ZH.values() for code, zh in labels.items()}
 
@@ -240,8 +243,14 @@ def _false_leaves(steps: list[Step]) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ trees
 
-def render_tree(result: RuleResult, lang: str = "both") -> str:
-    """The explanation as an indented text tree (lang: "zh", "en" or "both")."""
+def render_tree(result: RuleResult, lang: str = "both", vocab: Vocabulary | None = None,
+                policy_text: bool = False) -> str:
+    """The explanation as an indented text tree (lang: "zh", "en" or "both"). With the policy's vocabulary,
+    every step is said in words (obligation titles, the facts' labels, the params' values), as the console
+    says it; `policy_text` adds each step's policy text and source position (for the policy's authors).
+    Without a vocabulary, the steps are the policy text."""
+    if vocab is not None:
+        return _render_words(result, lang, vocab, policy_text)
     langs = ("zh", "en") if lang == "both" else (lang,)
     lines: list[str] = []
     msg = result.message or message(result)
@@ -280,3 +289,49 @@ def _render_step(step: Step, depth: int, lines: list[str]) -> None:
         lines.append(f"{pad}    · {path} = {value_text(value, 'zh')}")
     for child in step.children:
         _render_step(child, depth + 1, lines)
+
+
+def _render_words(result: RuleResult, lang: str, vocab: Vocabulary, policy_text: bool) -> str:
+    from safetyrules.report.words import explained_steps
+
+    langs = ("zh", "en") if lang == "both" else (lang,)
+    lines: list[str] = []
+    msg = result.message or message(result)
+    for la in langs:
+        lines.append(vocab.humanize(msg.zh if la == "zh" else msg.en, la))
+
+    def walk(node: Any, depth: int) -> None:
+        pad = "  " * depth
+        for la in langs:
+            lines.append(pad + node.words.line(la))
+        if policy_text:
+            lines.append(f"{pad}    ⟨{node.words.code}⟩" + (f"   ({node.words.where})" if node.words.where else ""))
+        for fact in node.words.facts:
+            lines.append(f"{pad}    · " + " / ".join(fact.zh if la == "zh" else fact.en for la in langs))
+        for child in node.children:
+            walk(child, depth + 1)
+
+    for node in explained_steps(result, vocab):
+        walk(node, 1)
+    for e in result.events:
+        lines.append("  " + " / ".join(vocab.humanize(_event_line(e, la), la) for la in langs))
+    if result.params:
+        label = {"zh": "参数", "en": "params"}
+        for la in langs:
+            sep = "；" if la == "zh" else "; "
+            lines.append(f"  {label[la]}{'：' if la == 'zh' else ': '}" + sep.join(
+                f"{_param_name(vocab, p.name, la)} = {vocab.param_value(p.name, p.value, la)}"
+                + (("（情景调整）" if la == "zh" else " (overridden)") if p.overridden else "") for p in result.params))
+    for c in result.citations:
+        zh = "zh" in langs
+        lines.append(f"  {'依据：' if zh else 'source: '}{c.label()} “{c.quote}”")
+    if result.remedy:
+        for la in langs:
+            fix = vocab.humanize(result.remedy.zh if la == "zh" else result.remedy.en, la)
+            lines.append(("  整改建议：" + fix) if la == "zh" else ("  remedy: " + fix))
+    return "\n".join(lines)
+
+
+def _param_name(vocab: Vocabulary, name: str, lang: str) -> str:
+    title = vocab.param_title(name)
+    return title.zh if lang == "zh" else title.en

@@ -43,6 +43,7 @@ from safetyrules.errors import DateError, InputError
 from safetyrules.facts import validate_record
 from safetyrules.facts.checks import RecordDecoder
 from safetyrules.limits import DEFAULT, Limits
+from safetyrules.report.vocabulary import Vocabulary
 from safetyrules.service.bundle import OpenedPolicy, open_policy
 from safetyrules.service.openapi import openapi_document
 from safetyrules.service.records import DecisionLog, NewDecision, PolicyRef, open_records, outcomes_of
@@ -103,6 +104,14 @@ class Service:
         self.max_records = max_records
 
     # ------------------------------------------------------------------ request plumbing
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The policy's titles and the facts' labels, for explanations in words (built when first needed)."""
+        vocab = self.__dict__.get("_vocabulary")
+        if vocab is None:
+            vocab = self.__dict__["_vocabulary"] = Vocabulary(self.policy)
+        return vocab
+
     def authorize_write(self, request: Request) -> None:
         if self.read_only:
             raise ApiError(403, "read_only", "this service is read-only: evaluate and whatif are refused",
@@ -382,7 +391,7 @@ async def explain(request: Request) -> Response:
 
     chosen = [r for r in result.results if names is None or r.rule in names]
     return JSONResponse({"policy": s.ref.to_json(), "params": params, **result.to_json(True),
-                         "results": [{**r.to_json(True), "text": render_tree(r, lang)} for r in chosen],
+                         "results": [{**r.to_json(True), "text": render_tree(r, lang, s.vocabulary)} for r in chosen],
                          "warnings": checked.warnings})
 
 
