@@ -182,3 +182,32 @@ def test_serve_refuses_a_facts_file_that_does_not_exist(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no such facts file (--facts)" in result.stderr
     assert "--facts" in CliRunner().invoke(cli, ["serve", "--help"]).output
+
+
+def test_the_base_is_evaluated_once_per_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs on one date reuse the population's base evaluation: each run evaluates only its scenario, and
+    gives what a run from scratch gives."""
+    from safetyrules.console import whatif as console_whatif
+    from safetyrules.whatif import run as whatif_run
+
+    monkeypatch.delenv("SAFETYRULES_TOKEN", raising=False)
+    calls: list[tuple[str, ...]] = []
+    plain = whatif_run.evaluate_rows
+
+    def counted(policy, records, day, params, disabled, compiled=True):  # type: ignore[no-untyped-def]
+        calls.append(tuple(sorted(params)))
+        return plain(policy, records, day, params, disabled, compiled)
+
+    monkeypatch.setattr(console_whatif, "evaluate_rows", counted)
+    app = create_app(bundled_policy_path(), f"sqlite:///{tmp_path / 'd.db'}", facts=small_town(tmp_path, 40))
+    pages = []
+    with TestClient(app) as c:
+        for period in ("2 years", "5 years", "2 years"):
+            response = c.get("/console/whatif", params={"run": "1", "p.other_assessment_period": period,
+                                                        "as_of": "2022-12-31"})
+            assert response.status_code == 200, response.text
+            pages.append(visible(response.text))
+        c.get("/console/whatif", params={"run": "1", "off": "apprenticeship", "as_of": "2022-06-30"})
+    assert calls == [(), ("other_assessment_period",), ("other_assessment_period",), ("other_assessment_period",),
+                     (), ()]  # the base once per date, then each run's scenario
+    assert pages[0] == pages[2]  # a kept base gives the page a fresh one gave

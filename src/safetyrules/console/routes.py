@@ -38,7 +38,7 @@ from safetyrules.engine.results import Text
 from safetyrules.errors import DateError
 
 if TYPE_CHECKING:
-    from safetyrules.console.whatif import ConsoleWhatIf
+    from safetyrules.console.whatif import BaseCache, ConsoleWhatIf
 
 MAX_FORM_FIELDS = 500
 
@@ -74,6 +74,7 @@ class Console:
         self.policy = service.policy
         self.vocab = Vocabulary(self.policy)
         self.population = Population(self.policy, facts)
+        self._bases: BaseCache | None = None  # what-if bases of the population, per (policy digest, as-of)
         ref = service.ref
         short = ref.digest[:19]
         version = ref.version if ref.version == short else f"{ref.version} ({short})"
@@ -290,7 +291,7 @@ class Console:
             return self.refused(request, r)
 
     async def whatif(self, request: Request) -> Response:
-        from safetyrules.console.whatif import read_form, run_console_whatif, whatif_body
+        from safetyrules.console.whatif import BaseCache, read_form, run_console_whatif, whatif_body
         from safetyrules.whatif.scenario import ScenarioError
 
         try:
@@ -311,9 +312,12 @@ class Console:
                     error, status = f"{ctx.tx(r.message)}", r.status
                 else:
                     records = await run_in_threadpool(self._records)
+                    if self._bases is None:
+                        self._bases = BaseCache()
                     try:
                         run = await run_in_threadpool(run_console_whatif, self.policy, records, form,
-                                                      self.population.sets)
+                                                      self.population.sets, "console", self._bases,
+                                                      self.service.ref.digest)
                     except ScenarioError as exc:
                         error, status = e(str(exc)), 422
             if run is None:

@@ -6,7 +6,8 @@ bars only where base and scenario differ. Scenarios are hypothetical: nothing is
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from safetyrules.console.pages import headline_html
 from safetyrules.console.population import Headline, RuleSets, headline
 from safetyrules.engine.results import Outcome
 from safetyrules.engine.values import to_json
-from safetyrules.whatif.run import Change, Row, WhatIfResult, evaluate_rows, run_whatif
+from safetyrules.whatif.run import Change, EvaluateSide, Row, WhatIfResult, evaluate_rows, run_whatif
 from safetyrules.whatif.scenario import Scenario
 
 MAX_CHANGES_SHOWN = 200  # changed enterprises listed per obligation (all are counted)
@@ -73,20 +74,71 @@ class ConsoleWhatIf:
     scenario: Headline
 
 
+COLUMNAR_MIN = 5_000  # enterprises from which a scenario is evaluated by the columnar engine (when installed)
+BASES_KEPT = 4  # as-of dates whose base is kept
+
+
+class BaseCache:
+    """The base side of the console's what-ifs: the loaded population evaluated without overrides, computed
+    once per (policy digest, as-of date) and reused by every run on that date — a run evaluates only its
+    scenario. From COLUMNAR_MIN enterprises the scenario is evaluated by the columnar engine, which keeps the
+    population's tables and its base evaluation and re-runs only the rules the scenario can change
+    (`columnar.whatif.ColumnarWhatIf`); below, by the compiled row engine."""
+
+    def __init__(self, kept: int = BASES_KEPT) -> None:
+        self.kept = kept
+        self._rows: OrderedDict[tuple[str, dt.date, int], list[Row]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._columnar: Any = None
+        self.computed = 0  # base evaluations made (what the cache saves is the rest)
+
+    def side(self, records: list[dict[str, Any]]) -> EvaluateSide:
+        """How a side of `records` is evaluated: columnar for a large population when polars is installed."""
+        if len(records) < COLUMNAR_MIN:
+            return evaluate_rows
+        if self._columnar is None:
+            try:
+                from safetyrules.columnar.whatif import ColumnarWhatIf
+            except ImportError:  # the columnar extra is not installed: rows
+                return evaluate_rows
+            self._columnar = ColumnarWhatIf()
+        return self._columnar  # type: ignore[no-any-return]
+
+    def base(self, digest: str, policy: Policy, records: list[dict[str, Any]], day: dt.date) -> list[Row]:
+        key = (digest, day, id(records))
+        with self._lock:  # one base at a time: a date asked twice is evaluated once
+            rows = self._rows.get(key)
+            if rows is None:
+                rows = self.side(records)(policy, records, day, {}, frozenset())
+                self.computed += 1
+                self._rows[key] = rows
+                while len(self._rows) > self.kept:
+                    self._rows.popitem(last=False)
+            self._rows.move_to_end(key)
+            return rows
+
+
 def run_console_whatif(policy: Policy, records: list[dict[str, Any]], form: WhatIfForm, sets: RuleSets,
-                       name: str = "console") -> ConsoleWhatIf:
-    """Base and scenario over the population on the form's date; the headline of each side. Raises
-    `ScenarioError` for an override that does not fit its param's type."""
+                       name: str = "console", bases: BaseCache | None = None, digest: str = "") -> ConsoleWhatIf:
+    """Base and scenario over the population (records the loaders validated) on the form's date; the headline
+    of each side. With `bases`, the base is the one kept for (`digest`, the date), computed when first asked.
+    Raises `ScenarioError` for an override that does not fit its param's type."""
     captured: list[list[Row]] = []
+    cache = bases or BaseCache(kept=0)
+    side = cache.side(records)
 
     def evaluate(p: Policy, recs: list[dict[str, Any]], day: dt.date, params: Mapping[str, Any],
                  disabled: frozenset[str]) -> list[Row]:
-        rows = evaluate_rows(p, recs, day, params, disabled)
+        if not captured and bases is not None and recs is records:  # the base: kept
+            rows = bases.base(digest, p, recs, day)
+        else:
+            rows = side(p, recs, day, params, disabled)
         captured.append(rows)
         return rows
 
     scenario = Scenario(name=name, dates=(form.as_of,), params=dict(form.params), rules_off=frozenset(form.rules_off))
-    result = run_whatif(policy, policy, scenario, records, [form.as_of], evaluate=evaluate, limits=policy.limits)
+    result = run_whatif(policy, policy, scenario, records, [form.as_of], evaluate=evaluate, limits=policy.limits,
+                        validated=True)
     base_rows, scen_rows = captured[0], captured[1]
     n = len(records)
     return ConsoleWhatIf(result, headline(((r.enterprise, r.rule, r.outcome) for r in base_rows), sets, n),

@@ -171,11 +171,15 @@ def check_scenario(scenario: Scenario, scenario_policy: Policy, limits: Limits =
 
 def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, records: Iterable[dict[str, Any]],
                dates: list[dt.date], evaluate: EvaluateSide = evaluate_rows,
-               progress: Callable[[int], None] | None = None, limits: Limits = DEFAULT) -> WhatIfResult:
-    """Evaluate base and scenario on every date and compare. `records` are raw fact dicts."""
+               progress: Callable[[int], None] | None = None, limits: Limits = DEFAULT,
+               validated: bool = False) -> WhatIfResult:
+    """Evaluate base and scenario on every date and compare. `records` are raw fact dicts, or records the
+    loaders validated already (`validated`: a list, passed to `evaluate` as it is — an evaluator that keeps
+    what it computed for a population knows it again)."""
     params = check_scenario(scenario, scenario_policy, limits)
     contract, key = base.contract, base.contract.key
-    base_records = [fact_record(r, contract=contract) for r in records]
+    base_records = records if validated and isinstance(records, list) else [
+        fact_record(r, contract=contract) for r in records]
     matched = [0] * len(scenario.patches)
     scen_records = [_patched(scenario, r, matched, scenario_policy) for r in base_records] \
         if scenario.changes_facts else base_records
