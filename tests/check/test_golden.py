@@ -40,6 +40,9 @@ ALL_CODES = {
     # the fact schema (check/schema.py)
     "duplicate-code", "empty-enum", "bad-set", "duplicate-field", "missing-subject", "duplicate-subject",
     "missing-key", "bad-key", "bad-timezone", "bad-dated", "bad-option", "recursive-record", "reserved-name",
+    # the language revision (docs/language.md, "Deprecated forms"): warnings for the earlier forms
+    "deprecated-source", "deprecated-met", "deprecated-every", "deprecated-candidate", "deprecated-implicit-param",
+    "wrong-engine-param",
 }
 
 

@@ -61,7 +61,7 @@ HEADER = 'policy p {\n  title zh "题" en "t"\n}\n'
 
 
 def _rule(name: str, require: str) -> str:
-    return (f'\nobligation {name} {{\n  implements "1"\n  title zh "a" en "b"\n  source "s" "q"\n'
+    return (f'\nobligation {name} {{\n  implements "1"\n  title zh "a" en "b"\n  source "s" quote "q"\n'
             f"  require {require}\n  due continuous\n}}\n")
 
 
@@ -76,7 +76,7 @@ def test_violated_of_a_rule_that_failed_to_parse_is_not_a_second_error() -> None
 
 
 def test_param_at_of_a_param_that_failed_to_parse_is_not_a_second_error() -> None:
-    text = (HEADER + '\nparam p: number {\n  default 1 +\n  source "s" "q"\n}\n'
+    text = (HEADER + '\nparam p: number {\n  default 1 +\n  source "s" quote "q"\n}\n'
             + _rule("b", "employee_count > p at as_of"))
     assert [d.code for d in compile_sources({"f": text}).errors] == ["syntax"]
 

@@ -22,7 +22,7 @@ HEADER = """policy demo {
 }
 param window: duration {
   default 30 days
-  source "s" "q"
+  source "s" quote "q"
 }
 define big = employee_count >= 100
 """
@@ -31,38 +31,38 @@ RULES = """
 obligation plan_by_date {
   implements "a"
   title zh "按期制定" en "Plan by date"
-  source "一" "条文一"
-  source "二" "条文二"
+  source "一" quote "条文一"
+  source "二" quote "条文二"
   severity high
   effective 2021-01-01
   applies big
   require responsibility_system is not null
   require employee_count > 0
-  unless tiny source "三" "例外" when employee_count < 5
-  due by 2021-12-31
+  unless tiny source "三" quote "例外" when employee_count < 5
+  due by 2021-12-31 grace new_entrant_grace
   remedy zh "制定" en "Make it"
 }
 
 obligation fix_hazards {
   implements "b"
   title zh "整改" en "Fix"
-  source "四" "条文四"
+  source "四" quote "条文四"
   each h in hazards where h.major
-  due within window after h.found_on done h.remediated_on
+  due within window after h.found_on done h.remediated_on late for late_act_memory
 }
 
 obligation assess {
   implements "c"
   title zh "评估" en "Assess"
-  source "五" "条文五"
+  source "五" quote "条文五"
   applies not violated(plan_by_date)
-  due every 1 year last max(a in risk_assessments: a.date)
+  due every 1 year from periodic_first_due_anchor last done max(a in risk_assessments: a.date)
 }
 
 trigger concealed {
   implements "d"
   title zh "瞒报" en "Concealed"
-  source "六" "条文六"
+  source "六" quote "条文六"
   effect zh "列入" en "Listed"
   each x in accidents where x.report_false
   on date(x.occurred_at)

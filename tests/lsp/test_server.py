@@ -93,6 +93,12 @@ def test_diagnostics_on_open_and_change_with_codes_and_did_you_mean(client: Clie
     assert client.diagnostics(doc) == []
 
 
+def _enforcement_line(snippet: str) -> int:
+    """The line (from 0) of 60-enforcement.policy that holds `snippet`."""
+    lines = (FOLDER / "60-enforcement.policy").read_text(encoding="utf-8").split("\n")
+    return next(i for i, line in enumerate(lines) if snippet in line)
+
+
 def test_diagnostics_check_the_folder_with_the_edited_text(client: Client, doc: str) -> None:
     # rename a rule that 60-enforcement.policy reads: the error appears in that file, which is not open
     client.change(doc, TEXT.replace("obligation risk_list_reporting", "obligation risk_list_reports"), 2)
@@ -100,7 +106,7 @@ def test_diagnostics_check_the_folder_with_the_edited_text(client: Client, doc: 
     problems = client.diagnostics(enforcement)
     assert [d["code"] for d in problems] == ["not-a-rule"]
     assert problems[0]["message"].endswith("help: did you mean `risk_list_reports`?")
-    assert problems[0]["range"]["start"]["line"] == 8  # `violated(risk_list_reporting)`
+    assert problems[0]["range"]["start"]["line"] == _enforcement_line("violated(risk_list_reporting)")
     client.change(doc, TEXT, 3)
     assert client.diagnostics(enforcement) == []
 
@@ -148,7 +154,7 @@ def _place(location: dict[str, Any]) -> tuple[str, int]:
 
 
 def test_go_to_definition(client: Client, doc: str) -> None:
-    define = client.request("textDocument/definition", at(doc, "last last_comprehensive_assessment", 1, 6))
+    define = client.request("textDocument/definition", at(doc, "last done last_comprehensive_assessment", 1, 11))
     assert _place(define) == ("30-risk.policy", where("define last_comprehensive_assessment")["line"])
     assert define["range"]["start"]["character"] == len("define ")
     param = client.request("textDocument/definition", at(doc, "high_risk_industries"))
@@ -172,7 +178,8 @@ def test_find_references(client: Client, doc: str) -> None:
     assert refs("param risk_report_period", False, 7) == [("30-risk.policy",
                                                            where("due every risk_report_period")["line"])]
     rule = refs("obligation risk_list_reporting", True, 12)
-    assert ("60-enforcement.policy", 8) in rule and len(rule) == 2  # read by violated(…) in another file
+    # read by violated(…) in another file
+    assert ("60-enforcement.policy", _enforcement_line("violated(risk_list_reporting)")) in rule and len(rule) == 2
     field = refs("a.date)", False, 2)
     assert len(field) >= 4 and {f for f, _ in field} >= {"30-risk.policy"}
 

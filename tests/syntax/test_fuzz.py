@@ -161,7 +161,7 @@ def _too_deep_only(text: str) -> None:
 
 
 HEADER = 'policy p { title zh "题" en "t" }\ndefine deep = '
-USE = ('\nobligation o {\n  implements "1"\n  title zh "a" en "b"\n  source "s" "q"\n  require deep\n'
+USE = ('\nobligation o {\n  implements "1"\n  title zh "a" en "b"\n  source "s" quote "q"\n  require deep\n'
        "  due continuous\n}\n")
 
 
@@ -292,7 +292,7 @@ def test_comment_positions_are_kept_where_the_formatter_keeps_lines() -> None:
 
 
 def test_trailing_comment_of_a_multi_line_item_stays_on_its_line() -> None:
-    text = ("obligation o {\n  due every 1 year  # period\n    last as_of  # last\n  require true\n}\n")
+    text = ("obligation o {\n  due every 1 year  # period\n    last done as_of  # last\n  require true\n}\n")
     formatted = format_module(parse(text).module)
     assert "  due every 1 year  # period" in formatted.splitlines()
 

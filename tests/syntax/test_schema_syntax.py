@@ -62,7 +62,7 @@ def test_a_schema_other_than_the_built_in_contract_types_the_rules() -> None:
     assert compilation.errors == []
     assert compilation.policy is not None and compilation.policy.contract.subject == "enterprise"
     assert not compilation.policy.contract.builtin  # it declares fewer fields than the built-in contract
-    rule = ('obligation o { implements "x" title zh "题" en "t" source "一" "原文" '
+    rule = ('obligation o { implements "x" title zh "题" en "t" source "一" quote "原文" '
             'require management.full_time_safety_staff >= 1 due continuous }\n')
     (unknown,) = compile_sources({"p.policy": header + TEXT + rule}).errors
     assert unknown.code == "unknown-name" and "management" in unknown.message

@@ -45,6 +45,7 @@ from safetyrules.facts.schema import FactSchema
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.parser import UNPARSED_HEADER
+from safetyrules.syntax.revision import candidate_condition, engine_param, named_param
 from safetyrules.syntax.walk import children, free_names
 
 SEVERITIES = ("high", "medium", "low")
@@ -72,18 +73,13 @@ ESTABLISHED_FIELD = "established_on"
 
 
 def reserved_params_of(rule: ast.RuleDecl, contract: FactContract) -> set[str]:
-    """The reserved params the engines read for `rule`'s kind of deadline, not named in its text:
+    """The reserved params the engines read for `rule`'s kind of deadline (its text names it, or did not have to
+    in the earlier revision of the language):
     `late_act_memory` for `due within` / `due on` (a late act leaves the duty violated that long),
     `new_entrant_grace` for `due by` (when the subject has an establishment date), `periodic_first_due_anchor`
     for `due every` without `first` (the first due date with no event on record)."""
-    due = rule.due
-    if isinstance(due, ast.DueWithin | ast.DueOn):
-        return {"late_act_memory"}
-    if isinstance(due, ast.DueBy) and ESTABLISHED_FIELD in contract.model.model_fields:
-        return {"new_entrant_grace"}
-    if isinstance(due, ast.DueEvery) and due.first is None:
-        return {"periodic_first_due_anchor"}
-    return set()
+    read = engine_param(rule.due, ESTABLISHED_FIELD in contract.model.model_fields)
+    return {read} if read is not None else set()
 
 # Built-in functions: name → (arities, description). Typed in `_call`.
 FUNCTIONS = {
@@ -415,7 +411,7 @@ class Checker:
                    ast.Applies: "applies", ast.Effect: "effect", ast.Each: "each", ast.TriggerOn: "on",
                    ast.Listing: "listing", ast.Remedy: "remedy",
                    ast.DueContinuous: "due", ast.DueBy: "due", ast.DueEvery: "due", ast.DueWithin: "due",
-                   ast.DueOn: "due"}
+                   ast.DueOn: "due", ast.When: "when"}
         self._single_items(r.items, r.name, singles)
         if not r.implements:
             self.sink.error("missing-implements", f"`{r.name}` does not say which catalogue id it implements",
@@ -438,6 +434,7 @@ class Checker:
             self.sink.error("unknown-severity", f"unknown severity `{sev.level}`; use high, medium or low",
                             sev.span, suggestion=suggest(sev.level, SEVERITIES))
         self._rule_shape(r)
+        self._revision(r)
 
         scope = _Scope()
         for applies in r.all(ast.Applies):
@@ -480,6 +477,8 @@ class Checker:
                 case ast.DueOn(deadline=dl, done=d):
                     self._expect(dl, DATE, scope, "a deadline")
                     self._expect(d, DATE, scope, "the date the act was done")
+                case ast.When(cond=c):
+                    self._expect(c, BOOL, scope, "a candidate condition")
                 case ast.TriggerOn(date=d):
                     self._expect(d, DATE, scope, "the date of the behaviour")
                 case ast.Listing(duration=d):
@@ -497,11 +496,55 @@ class Checker:
         self.sink.error("unknown-catalogue-id", f"catalogue id \"{cid}\" is not in the policy's catalogue",
                         span, related=related, suggestion=fix)
 
+    def _revision(self, r: ast.RuleDecl) -> None:
+        """The forms of the earlier revision of the language that need the whole policy to be told: an
+        obligation whose `violated` means "is a candidate", a deadline whose engine-read param is not named in
+        its text (the others are told by the parser). And a named param the engines do not read there."""
+        if candidate_condition(r) is not None:
+            self.sink.warning("deprecated-candidate",
+                              "已弃用：以义务的“违反”表示依法查处对象，应声明 `candidate` / deprecated: an obligation "
+                              "whose `violated` means \"is a candidate\": declare a `candidate`", r.name_span,
+                              suggestion=f"write `candidate {r.name} {{ when … }}` with the condition inside "
+                              "`require not (…)`, without `due continuous` (`safetyrules fmt` rewrites it)")
+        due = r.due
+        if due is None or isinstance(due, ast.DueContinuous):
+            return
+        word = "grace" if isinstance(due, ast.DueBy) else "from" if isinstance(due, ast.DueEvery) else "late for"
+        wanted = engine_param(due, ESTABLISHED_FIELD in self.contract.model.model_fields)
+        named = named_param(due)
+        if named is None and wanted is not None:
+            self.sink.warning("deprecated-implicit-param",
+                              f"引擎读取参数 `{wanted}`，应在规则中写明 / the engine reads the param `{wanted}` for "
+                              f"this deadline: name it in the rule", due.span,
+                              suggestion=f"add `{word} {wanted}` to the deadline (`safetyrules fmt` adds it)")
+        elif named is not None and wanted is None:
+            why = ("with `first due` the first due date is written, no anchor is read"
+                   if isinstance(due, ast.DueEvery) else f"the subject has no `{ESTABLISHED_FIELD}`, so no new "
+                   "entrant has a grace period")
+            self.sink.error("wrong-engine-param", f"引擎在此不读取参数 / the engine reads no param here: {why}",
+                            named.span, suggestion=f"remove `{word} {named.id}`")
+        elif named is not None and named.id != wanted:
+            self.sink.error("wrong-engine-param", f"引擎读取的是 `{wanted}` / the engine reads `{wanted}` for this "
+                            f"deadline, not `{named.id}`", named.span, suggestion=f"write `{word} {wanted}`")
+
     def _rule_shape(self, r: ast.RuleDecl) -> None:
         """Which items a rule of each kind must and must not have."""
         due = r.due
         each = r.first(ast.Each)
-        if r.kind == "obligation":
+        if r.kind != "candidate":
+            for when in r.all(ast.When):
+                self.sink.error("misplaced-item", "`when` belongs to a `candidate` (who is an enforcement "
+                                "candidate)", when.span, suggestion=f"write `candidate {r.name} {{ … }}`")
+        if r.kind == "candidate":
+            for item in r.items:
+                if isinstance(item, ast.DueContinuous | ast.DueBy | ast.DueEvery | ast.DueWithin | ast.DueOn
+                              | ast.Require | ast.Each | ast.TriggerOn | ast.Listing | ast.Effect):
+                    self.sink.error("misplaced-item", "a candidate has no requirement, deadline or events: it is "
+                                    "a candidate `when` its condition holds", item.span)
+            if r.first(ast.When) is None:
+                self.sink.error("missing-item", f"candidate `{r.name}` needs `when …`: who is a candidate?",
+                                r.name_span)
+        elif r.kind == "obligation":
             if due is None:
                 self.sink.error("missing-due", f"obligation `{r.name}` has no `due …` clause", r.name_span,
                                 suggestion="add `due continuous`, `due by DATE`, `due every PERIOD last DATE`, "
@@ -747,8 +790,8 @@ class Checker:
                                 suggestion=suggest(arg.id, self.rules) if isinstance(arg, ast.Name) else None)
                 return BOOL
             self._read(arg.id)
-            set_type(arg, RuleType(self.rules[arg.id].kind))
-            if self.rules[arg.id].kind != want:
+            set_type(arg, RuleType(self.rules[arg.id].outcome_kind))  # a candidate is read as an obligation
+            if self.rules[arg.id].outcome_kind != want:
                 self.sink.error("not-a-rule", f"`{arg.id}` is a {self.rules[arg.id].kind}; `{f}` takes "
                                 f"{_a_word(want)}", arg.span)
             return BOOL

@@ -119,6 +119,24 @@ def compile_paths(paths: list[Path], extensions: list[Path] | None = None, limit
     return compilation
 
 
+def subject_established(folder: Path) -> bool:
+    """Whether the subject of the policy in `folder` (its `.policy` files, as `safetyrules check FOLDER` and
+    the language server read them) has an establishment date, so that `due by` reads `new_entrant_grace`. A
+    policy that declares no subject reads the built-in contract. What `safetyrules fmt` needs to name the
+    params the engines read in the deadlines' text."""
+    from safetyrules.check.checker import ESTABLISHED_FIELD
+    from safetyrules.facts.contract import builtin_contract
+
+    for path in sorted(folder.glob(f"*{POLICY_SUFFIX}")):
+        text, problem = read_policy_file(path)
+        if problem is not None:
+            continue
+        for decl in parse(text, str(path)).module.decls:
+            if isinstance(decl, ast.RecordDecl) and decl.kind == "subject":
+                return any(f.name == ESTABLISHED_FIELD for f in decl.fields)
+    return ESTABLISHED_FIELD in builtin_contract().model.model_fields
+
+
 def read_schema(paths: list[Path], limits: Limits = DEFAULT) -> tuple[FactSchema | None, dict[str, str],
                                                                       list[Diagnostic]]:
     """The fact schema declared in the policy files at ``paths`` (only the `enum`, `record` and `subject`

@@ -1,4 +1,5 @@
-"""`safetyrules fmt PATH…`: rewrite policies in the canonical layout (or --check / --diff)."""
+"""`safetyrules fmt PATH…`: rewrite policies in the canonical layout and the current forms of the language
+(or --check / --diff)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,37 @@ from pathlib import Path
 
 import click
 
-from safetyrules.check.pipeline import policy_files, read_policy_file
+from safetyrules.check.pipeline import policy_files, read_policy_file, subject_established
 from safetyrules.cli.common import Exit, err, out
 from safetyrules.diagnostics import render
-from safetyrules.syntax.formatter import format_module
+from safetyrules.syntax import ast
+from safetyrules.syntax.formatter import format_module, name_engine_params
 from safetyrules.syntax.parser import parse
+from safetyrules.syntax.revision import as_candidate
+
+
+def deprecated_forms(module: ast.Module, established: bool, parse_warnings: int) -> int:
+    """How many forms of the earlier revision of the language the file uses (the parser's deprecation warnings,
+    obligations written for a candidate, deadlines whose engine-read param is not named)."""
+    count = parse_warnings
+    for decl in module.decls:
+        if isinstance(decl, ast.RuleDecl):
+            count += as_candidate(decl) is not decl
+            count += name_engine_params(decl, established) is not decl
+    return count
 
 
 @click.command("fmt")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing; exit 1 if a file would change (its layout, or forms that are deprecated).")
 @click.option("--diff", is_flag=True, help="Print what would change as a unified diff; change nothing.")
 def fmt_command(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
-    """Format policy files. Files with syntax errors, or that cannot be read as UTF-8 text, are reported and left
-    alone (exit 4); a file that cannot be written back is reported (exit 2)."""
+    """Format policy files in the canonical layout, rewriting deprecated forms of the language to the current
+    ones (docs/language.md, "Deprecated forms"). Files with syntax errors, or that cannot be read as UTF-8 text,
+    are reported and left alone (exit 4); a file that cannot be written back is reported (exit 2)."""
     changed: list[Path] = []
+    established: dict[Path, bool] = {}  # folder → whether its policy's subject has an establishment date
     broken = 0
     unwritable = 0
     for root in paths:
@@ -38,10 +55,21 @@ def fmt_command(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
                 for d in result.diagnostics:
                     err.print(render(d, text), markup=False)
                 continue
-            formatted = format_module(result.module)
+            folder = path.resolve().parent
+            if folder not in established:
+                established[folder] = subject_established(folder)
+            formatted = format_module(result.module, established[folder])
             if formatted == text:
                 continue
             changed.append(path)
+            if check_only:
+                warnings = [d for d in result.diagnostics if d.code.startswith("deprecated-")]
+                for d in warnings:
+                    err.print(render(d, text), markup=False)
+                old = deprecated_forms(result.module, established[folder], len(warnings))
+                if old:
+                    err.print(f"{path}: uses {old} deprecated form(s); `safetyrules fmt` rewrites them",
+                              markup=False)
             if diff:
                 out.print("".join(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
                                                        f"{path}", f"{path} (formatted)")), end="", markup=False)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TypeVar
 
 from safetyrules.check.checker import CheckedPolicy, reserved_params_of
+from safetyrules.check.types import BOOL, set_type
 from safetyrules.lower.program import Program, RuleIR
 from safetyrules.syntax import ast
+from safetyrules.syntax.revision import canonical
 
 _P = TypeVar("_P")
 
@@ -34,7 +36,13 @@ def lower(policy: CheckedPolicy) -> Program:
     )
 
 
-def _rule(r: ast.RuleDecl, position: int, policy: CheckedPolicy) -> RuleIR:
+def _rule(decl: ast.RuleDecl, position: int, policy: CheckedPolicy) -> RuleIR:
+    # The form every engine runs: a `candidate` as its obligation, a deadline without the param name its text
+    # gives (the engines read the reserved param by name). Equal to the rule written in the earlier revision.
+    r = canonical(decl)
+    for require in r.all(ast.Require):
+        if require.cond.checked_type is None:  # the `not C` of a candidate's `when C`
+            set_type(require.cond, BOOL)
     title = r.first(ast.Title)
     severity = r.first(ast.SeverityItem)
     effect = r.first(ast.Effect)
@@ -66,6 +74,7 @@ def _rule(r: ast.RuleDecl, position: int, policy: CheckedPolicy) -> RuleIR:
         reserved_read=frozenset(reserved_params_of(r, policy.contract)),
         defines_read=frozenset(policy.defines_used.get(r.name, set())),
         rules_read=frozenset(policy.rule_deps.get(r.name, set())),
+        candidate=decl.kind == "candidate",
     )
 
 

@@ -36,7 +36,7 @@ class RuleIR:
     """One rule, lowered."""
 
     name: str
-    kind: str  # "obligation" | "trigger" (a credit-record entry)
+    kind: str  # "obligation" | "trigger" (a credit-record entry); a `candidate` is an obligation (see `candidate`)
     position: int  # its place among the rules in the order the policy declares them (results follow it)
     decl: ast.RuleDecl  # the source declaration: spans for explanations and coverage
     implements: tuple[str, ...]  # catalogue ids
@@ -57,6 +57,9 @@ class RuleIR:
     reserved_read: frozenset[str]  # of those, the reserved params its kind of deadline makes the engines read
     defines_read: frozenset[str]  # the definitions it reads, directly or through other definitions
     rules_read: frozenset[str]  # the rules whose outcomes it reads (`violated(…)`, `triggered(…)`)
+    # declared as a `candidate` (who is an enforcement candidate): run as the obligation it stands for
+    # (`require not C`, `due continuous`), so "violated" is "a candidate"; results do not tell it yet
+    candidate: bool = False
 
     @property
     def is_trigger(self) -> bool:

@@ -346,8 +346,8 @@ class Analysis:
                     self._index_expr(c)
                     if w is not None:
                         self._index_expr(w, inner)
-                case ast.DueBy(deadline=d, met=m):
-                    for x in (d, m):
+                case ast.DueBy(deadline=d, met=m, reserved=g):
+                    for x in (d, m, g):
                         if x is not None:
                             self._index_expr(x)
                 case _:
@@ -647,14 +647,14 @@ def _size(s: Span) -> tuple[int, int]:
 def _item_exprs(item: object) -> list[ast.Expr]:
     """The expressions directly inside a rule item."""
     match item:
-        case ast.Require(cond=c) | ast.Applies(cond=c):
+        case ast.Require(cond=c) | ast.Applies(cond=c) | ast.When(cond=c):
             return [c]
-        case ast.DueEvery(period=p, last=last, first=f):
-            return [x for x in (p, last, f) if x is not None]
-        case ast.DueWithin(window=w, after=a, done=d):
-            return [w, a, d]
-        case ast.DueOn(deadline=dl, done=d):
-            return [dl, d]
+        case ast.DueEvery(period=p, last=last, first=f, reserved=r):  # `from PARAM`: the param it names
+            return [x for x in (p, r, last, f) if x is not None]
+        case ast.DueWithin(window=w, after=a, done=d, reserved=r):
+            return [x for x in (w, a, d, r) if x is not None]
+        case ast.DueOn(deadline=dl, done=d, reserved=r):
+            return [x for x in (dl, d, r) if x is not None]
         case ast.TriggerOn(date=d) | ast.Listing(duration=d):
             return [d]
     return []

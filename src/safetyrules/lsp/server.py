@@ -18,6 +18,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from safetyrules import __version__
+from safetyrules.check.pipeline import subject_established
 from safetyrules.diagnostics import Diagnostic, Severity, Span
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.lsp.analysis import Analysis, Completion, Symbol, analyse
@@ -33,6 +34,7 @@ _COMPLETION_KIND = {"field": lsp.CompletionItemKind.Field, "variable": lsp.Compl
                     "unit": lsp.CompletionItemKind.Unit}
 _SYMBOL_KIND = {"policy": lsp.SymbolKind.Namespace, "param": lsp.SymbolKind.Constant,
                 "define": lsp.SymbolKind.Variable, "obligation": lsp.SymbolKind.Class,
+                "candidate": lsp.SymbolKind.Interface,
                 "trigger": lsp.SymbolKind.Event, "enum": lsp.SymbolKind.Enum, "code": lsp.SymbolKind.EnumMember,
                 "record": lsp.SymbolKind.Struct, "subject": lsp.SymbolKind.Struct, "field": lsp.SymbolKind.Field}
 
@@ -230,7 +232,8 @@ def build_server(limits: Limits = DEFAULT) -> LanguageServer:
         result = parse(text, uri)
         if not result.ok:
             return None  # a file that does not parse is not formatted (as `safetyrules fmt`)
-        formatted = format_module(result.module)
+        path = _path(uri)  # the deadlines name the params the engines read, as `safetyrules fmt` writes them
+        formatted = format_module(result.module, subject_established(path.parent) if path is not None else None)
         if formatted == text:
             return []
         lines = text.split("\n")

@@ -327,32 +327,44 @@ class DueContinuous:
 
 @dataclass(frozen=True, slots=True)
 class DueBy:
+    """`due by DEADLINE [done DATE] [grace PARAM]` (`met` is the deprecated word for `done`)."""
+
     deadline: Expr
-    met: Expr | None
+    met: Expr | None  # the date of the act (`done …`)
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    reserved: Name | None = None  # `grace new_entrant_grace`: the engine-read param the text names
 
 
 @dataclass(frozen=True, slots=True)
 class DueEvery:
+    """`due every PERIOD [from PARAM] last done DATE [first due DATE]`."""
+
     period: Expr
-    last: Expr
-    first: Expr | None
+    last: Expr  # the date of the latest act (`last done …`)
+    first: Expr | None  # the first due date (`first due …`)
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    reserved: Name | None = None  # `from periodic_first_due_anchor`: the engine-read param the text names
 
 
 @dataclass(frozen=True, slots=True)
 class DueWithin:
+    """`due within WINDOW after DATE done DATE [late for PARAM]`."""
+
     window: Expr
     after: Expr
     done: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    reserved: Name | None = None  # `late for late_act_memory`: the engine-read param the text names
 
 
 @dataclass(frozen=True, slots=True)
 class DueOn:
+    """`due on DATE done DATE [late for PARAM]`."""
+
     deadline: Expr
     done: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    reserved: Name | None = None  # `late for late_act_memory`: the engine-read param the text names
 
 
 Due = (
@@ -362,6 +374,14 @@ Due = (
     | DueWithin
     | DueOn
 )
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """`when COND` of a `candidate`: the subject is an enforcement candidate when COND holds."""
+
+    cond: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +446,7 @@ RuleItem = (
     | TriggerOn
     | Listing
     | Remedy
+    | When
 )
 
 # ------------------------------------------------------------------------------------------ declarations
@@ -472,9 +493,9 @@ _I = TypeVar("_I")
 
 @dataclass(frozen=True, slots=True)
 class RuleDecl:
-    """An `obligation` or a `trigger` (credit-record entry)."""
+    """An `obligation`, a `trigger` (credit-record entry) or a `candidate` (who is an enforcement candidate)."""
 
-    kind: str  # "obligation" | "trigger"
+    kind: str  # "obligation" | "trigger" | "candidate"
     name: str
     items: tuple[RuleItem, ...]
     doc: tuple[str, ...] = ()
@@ -500,6 +521,11 @@ class RuleDecl:
     @property
     def implements(self) -> tuple[str, ...]:
         return tuple(i for item in self.all(Implements) for i in item.ids)
+
+    @property
+    def outcome_kind(self) -> str:
+        """What `violated(…)`/`triggered(…)` see: a candidate is an obligation (violated: a candidate)."""
+        return "trigger" if self.kind == "trigger" else "obligation"
 
 
 # ------------------------------------------------------------------------------------------ the fact schema

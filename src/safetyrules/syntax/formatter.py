@@ -3,13 +3,22 @@
 The layout is fixed (two-space indent, one item a line, minimal parentheses, a blank line between
 declarations); item order is the author's. `#` comments are kept: each is put back before the item it
 preceded, or at the end of the line it ended.
+
+The text is always in the current revision of the language (docs/language.md, "Deprecated forms"): a file in
+an earlier form comes out in the new one — `done` for `met`, `last done`, `first due`, `source … quote …`, a
+`candidate` for an obligation whose `violated` means "is a candidate" and, when asked (`engine_params`), the
+params the engines read for a kind of deadline named in its text. A title or a quote too wide for a line is
+laid out over several, a long text as several strings one after the other.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
+from safetyrules.diagnostics import display_width
 from safetyrules.syntax import ast
+from safetyrules.syntax.revision import as_candidate, engine_param
 from safetyrules.syntax.walk import chain
 
 INDENT = "  "
@@ -176,7 +185,56 @@ def _bilingual(keyword: str, text: ast.Bilingual) -> str:
 
 
 def _source(s: ast.Source) -> str:
-    return f"source {_string(s.section)} {_string(s.quote)}"
+    return f"source {_string(s.section)} quote {_string(s.quote)}"
+
+
+_MIN_ROOM = 24  # a continued text never gets pieces narrower than this, however deep it is indented
+_BREAK_AFTER = frozenset(" ，、；：。！？）》”")
+_BREAK_BEFORE = frozenset("“（《")
+
+
+def _pieces(text: str, first_room: int, room: int) -> list[str]:
+    """`text` cut into pieces whose strings (quotes included) fit in `first_room` then `room` display cells,
+    each cut after a space or a punctuation mark, or before an opening quote or bracket, when there is one in
+    the second half of the piece (the latest such place)."""
+    pieces: list[str] = []
+    rest, avail = text, max(first_room, _MIN_ROOM)
+    while len(rest) > 1 and display_width(_string(rest)) > avail:
+        cut = 1
+        while cut < len(rest) and display_width(_string(rest[:cut + 1])) <= avail:
+            cut += 1
+        nice = max((i + 1 for i in range(cut // 2, cut) if rest[i] in _BREAK_AFTER), default=cut)
+        nice = max((i for i in range(cut // 2 + 1, cut) if rest[i] in _BREAK_BEFORE), default=nice)
+        if nice == len(rest):  # a piece must leave something for the next one
+            break
+        pieces.append(rest[:nice])
+        rest, avail = rest[nice:], max(room, _MIN_ROOM)
+    return [*pieces, rest]
+
+
+def text_lines(head: str, text: str) -> list[str]:
+    """`head "text"` on one line, or with the text continued as further strings, each on its own line under
+    the opening quote of the first (`head` is ASCII, so its length is its width)."""
+    room = MAX_WIDTH - len(head)
+    pieces = _pieces(text, room, room)
+    pad = " " * len(head)
+    return [f"{head if i == 0 else pad}{_string(p)}" for i, p in enumerate(pieces)]
+
+
+def _title_lines(t: ast.Bilingual, indent: str) -> list[str]:
+    """`title zh "…" en "…"` on one line when it fits, else `en` under `zh`, each text over lines as needed."""
+    flat = indent + _bilingual("title", t)
+    if display_width(flat) <= MAX_WIDTH:
+        return [flat]
+    return [*text_lines(f"{indent}title zh ", t.zh), *text_lines(f"{indent}      en ", t.en)]
+
+
+def _source_lines(s: ast.Source, indent: str, head: str = "") -> list[str]:
+    """`source "section" quote "…"` on one line when it fits, else the quote on the next line."""
+    flat = f"{indent}{head}{_source(s)}"
+    if display_width(flat) <= MAX_WIDTH:
+        return [flat]
+    return [f"{indent}{head}source {_string(s.section)}", *text_lines(f"{indent}{INDENT}quote ", s.quote)]
 
 
 def _type(t: ast.TypeRef) -> str:
@@ -186,7 +244,7 @@ def _type(t: ast.TypeRef) -> str:
 def _policy_item(item: ast.PolicyItem, indent: str) -> list[str]:
     match item:
         case ast.Title(text=t):
-            return [indent + _bilingual("title", t)]
+            return _title_lines(t, indent)
         case ast.Document(name=n):
             return [f"{indent}document {_string(n)}"]
         case ast.Period(start=s, end=e):
@@ -215,7 +273,7 @@ def _param_item(item: ast.ParamItem, indent: str) -> list[str]:
         case ast.ParamFrom(start=s, value=v):
             return [f"{indent}from {s.isoformat()} {format_expr(v)}"]
         case ast.Source():
-            return [indent + _source(item)]
+            return _source_lines(item, indent)
     raise TypeError(item)  # pragma: no cover
 
 
@@ -264,14 +322,52 @@ def _record_item(item: ast.RecordItem, indent: str) -> list[str]:
     raise TypeError(item)  # pragma: no cover
 
 
+def _engine_param(due: ast.Due, indent: str) -> list[str]:
+    """`grace …`, `from …`, `late for …`: the param the engines read for this deadline, named in its text."""
+    named = None if isinstance(due, ast.DueContinuous) else due.reserved
+    return [] if named is None else [f"{indent}{_word_of(due)} {named.id}"]
+
+
+def _word_of(due: ast.Due) -> str:
+    return "grace" if isinstance(due, ast.DueBy) else "from" if isinstance(due, ast.DueEvery) else "late for"
+
+
+def _due(item: ast.Due, indent: str) -> list[str]:
+    cont = indent + INDENT * 2
+    deeper = cont + INDENT * 2
+    match item:
+        case ast.DueContinuous():
+            return [f"{indent}due continuous"]
+        case ast.DueBy(deadline=d, met=m):
+            flat = f"{indent}due by {format_expr(d)}{_opt('done', m)}"
+            named = _engine_param(item, " ")
+            if not named or len(flat + named[0]) <= MAX_WIDTH:
+                return [flat + (named[0] if named else "")]
+            return [flat, *_engine_param(item, cont)]
+        case ast.DueEvery(period=p, last=last, first=f):
+            anchor = _engine_param(item, " ")
+            lines = [f"{indent}due every {format_expr(p)}{anchor[0] if anchor else ''}",
+                     *layout(last, cont + "last done ", deeper)]
+            if f is not None:
+                lines.extend(layout(f, cont + "first due ", deeper))
+            return lines
+        case ast.DueWithin(window=w, after=a, done=d):
+            return [f"{indent}due within {format_expr(w)} after {format_expr(a)}",
+                    *layout(d, cont + "done ", deeper), *_engine_param(item, cont)]
+        case ast.DueOn(deadline=d, done=done):
+            return [f"{indent}due on {format_expr(d)}", *layout(done, cont + "done ", deeper),
+                    *_engine_param(item, cont)]
+    raise TypeError(item)  # pragma: no cover
+
+
 def _rule_item(item: ast.RuleItem, indent: str) -> list[str]:
     match item:
         case ast.Implements(ids=ids):
             return [f"{indent}implements {', '.join(_string(i) for i in ids)}"]
         case ast.Title(text=t):
-            return [indent + _bilingual("title", t)]
+            return _title_lines(t, indent)
         case ast.Source():
-            return [indent + _source(item)]
+            return _source_lines(item, indent)
         case ast.SeverityItem(level=level):
             return [f"{indent}severity {level}"]
         case ast.Effective(start=s):
@@ -279,26 +375,16 @@ def _rule_item(item: ast.RuleItem, indent: str) -> list[str]:
         case ast.Applies(cond=c):
             return _wrapped("applies ", c, indent)
         case ast.Unless(name=n, source=s, when=w):
-            return _wrapped(f"unless {n} {_source(s)} when ", w, indent)
+            flat = _wrapped(f"unless {n} {_source(s)} when ", w, indent)
+            if len(flat) == 1 and display_width(flat[0]) <= MAX_WIDTH:
+                return flat
+            return [*_source_lines(s, indent, f"unless {n} "), *_wrapped(f"{INDENT}when ", w, indent)]
         case ast.Require(cond=c):
             return _wrapped("require ", c, indent)
-        case ast.DueContinuous():
-            return [f"{indent}due continuous"]
-        case ast.DueBy(deadline=d, met=m):
-            return [f"{indent}due by {format_expr(d)}{_opt('met', m)}"]
-        case ast.DueEvery(period=p, last=last, first=f):
-            cont = indent + INDENT * 2
-            lines = [f"{indent}due every {format_expr(p)}", *layout(last, cont + "last ", cont + INDENT * 2)]
-            if f is not None:
-                lines.extend(layout(f, cont + "first ", cont + INDENT * 2))
-            return lines
-        case ast.DueWithin(window=w, after=a, done=d):
-            cont = indent + INDENT * 2
-            return [f"{indent}due within {format_expr(w)} after {format_expr(a)}",
-                    *layout(d, cont + "done ", cont + INDENT * 2)]
-        case ast.DueOn(deadline=d, done=done):
-            cont = indent + INDENT * 2
-            return [f"{indent}due on {format_expr(d)}", *layout(done, cont + "done ", cont + INDENT * 2)]
+        case ast.When(cond=c):
+            return _wrapped("when ", c, indent)
+        case ast.DueContinuous() | ast.DueBy() | ast.DueEvery() | ast.DueWithin() | ast.DueOn():
+            return _due(item, indent)
         case ast.Effect(text=t):
             return [indent + _bilingual("effect", t)]
         case ast.Remedy(text=t):
@@ -358,10 +444,29 @@ class _Comments:
         return out
 
 
-def format_module(module: ast.Module) -> str:
+def name_engine_params(rule: ast.RuleDecl, established: bool) -> ast.RuleDecl:
+    """`rule` with the param the engines read for its kind of deadline named in its text, when it is not yet
+    (`established`: the subject has an establishment date, which the grace of `due by` needs)."""
+    due = rule.due
+    wanted = engine_param(due, established)
+    if wanted is None or due is None or isinstance(due, ast.DueContinuous) or due.reserved is not None:
+        return rule
+    named = dataclasses.replace(due, reserved=ast.Name(wanted))
+    return dataclasses.replace(rule, items=tuple(named if item is due else item for item in rule.items))
+
+
+def format_module(module: ast.Module, engine_params: bool | None = None) -> str:
+    """The module's text in the canonical layout and the current forms. `engine_params`: None leaves the
+    deadlines as written; True or False names in each deadline's text the param the engines read for it
+    (`late for late_act_memory`, …), True when the policy's subject has an establishment date (`due by`
+    then reads `new_entrant_grace`)."""
     comments = _Comments(module.comments)
     out: list[str] = []
     for decl in module.decls:
+        if isinstance(decl, ast.RuleDecl):
+            decl = as_candidate(decl)
+            if engine_params is not None:
+                decl = name_engine_params(decl, engine_params)
         if out:
             out.append("")
         out.extend(comments.before(decl.span.line, ""))

@@ -81,10 +81,12 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
 
 
 _DECL_START = re.compile(
-    r"^(?:///|policy\b|param\b|define\b|obligation\b|trigger\b|enum\b|record\b|subject\b)", re.MULTILINE
+    r"^(?:///|policy\b|param\b|define\b|obligation\b|trigger\b|candidate\b|enum\b|record\b|subject\b)",
+    re.MULTILINE,
 )
 _DECL_NAME = re.compile(
-    r"^(param|define|obligation|trigger|policy|enum|record|subject)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE
+    r"^(param|define|obligation|trigger|candidate|policy|enum|record|subject)\s+([A-Za-z_][A-Za-z0-9_]*)",
+    re.MULTILINE,
 )
 
 
@@ -234,6 +236,8 @@ def _expected_words(expected: set[str]) -> str:
                    key=lambda w: (w not in _CLOSERS, not w.startswith("`"), w))
     if len(words) == 1:
         return words[0]
+    if len(words) == 2:
+        return f"{words[0]} or {words[1]}"
     if len(words) <= 10:
         return "one of " + ", ".join(words[:-1]) + " or " + words[-1]
     return "one of " + ", ".join(words[:10]) + f" and {len(words) - 10} more"
@@ -403,6 +407,11 @@ class _Builder(Transformer[Token, Any]):
     def _tok(self, tok: Token) -> Span:
         return Span(self.file, tok.line or 1, tok.column or 1, tok.end_line or 1, tok.end_column or 1)
 
+    def _deprecated(self, code: str, zh: str, en: str, instead: str, span: Span) -> None:
+        """A form of an earlier revision of the language: still read, with a warning saying what to write."""
+        self.sink.warning(code, f"{zh} / {en}", span,
+                          suggestion=f"{instead} (`safetyrules fmt` rewrites it)")
+
     def _date(self, tok: Token) -> dt.date:
         try:
             return dt.date.fromisoformat(str(tok))
@@ -419,8 +428,15 @@ class _Builder(Transformer[Token, Any]):
     def policy_decl(self, meta: Any, doc: Any, name: Token, *items: Any) -> ast.PolicyDecl:
         return ast.PolicyDecl(str(name), tuple(items), doc or (), self._span(meta), self._tok(name))
 
-    def title(self, meta: Any, zh: Token, en: Token) -> ast.Title:
-        return ast.Title(ast.Bilingual(_unquote(zh), _unquote(en)), self._span(meta))
+    def title(self, meta: Any, zh: str, en: str) -> ast.Title:
+        return ast.Title(ast.Bilingual(zh, en), self._span(meta))
+
+    def text(self, meta: Any, *parts: str) -> str:
+        """A text written as one string or several one after the other (joined as they are)."""
+        return "".join(_unquote(p) if isinstance(p, Token) else p for p in parts)
+
+    zh_text = text
+    quote_text = text
 
     def document(self, meta: Any, name: Token) -> ast.Document:
         return ast.Document(_unquote(name), self._span(meta))
@@ -458,6 +474,9 @@ class _Builder(Transformer[Token, Any]):
 
     def trigger_decl(self, meta: Any, doc: Any, name: Token, *items: Any) -> ast.RuleDecl:
         return ast.RuleDecl("trigger", str(name), tuple(items), doc or (), self._span(meta), self._tok(name))
+
+    def candidate_decl(self, meta: Any, doc: Any, name: Token, *items: Any) -> ast.RuleDecl:
+        return ast.RuleDecl("candidate", str(name), tuple(items), doc or (), self._span(meta), self._tok(name))
 
     # the fact schema -------------------------------------------------------------------
     def enum_decl(self, meta: Any, doc: Any, name: Token, *items: Any) -> ast.EnumDecl:
@@ -512,7 +531,13 @@ class _Builder(Transformer[Token, Any]):
     def implements(self, meta: Any, *ids: Token) -> ast.Implements:
         return ast.Implements(tuple(_unquote(t) for t in ids), self._span(meta))
 
-    def source(self, meta: Any, section: Token, quote: Token) -> ast.Source:
+    def source(self, meta: Any, section: Token, quote: str) -> ast.Source:
+        return ast.Source(_unquote(section), quote, self._span(meta))
+
+    def source_legacy(self, meta: Any, section: Token, quote: Token) -> ast.Source:
+        self._deprecated("deprecated-source", "已弃用未标明的引文：在引文前写 `quote`",
+                         "deprecated unlabelled quote: write `quote` before the quoted text",
+                         'write `source "…" quote "…"`', self._tok(quote))
         return ast.Source(_unquote(section), _unquote(quote), self._span(meta))
 
     def severity(self, meta: Any, level: Token) -> ast.SeverityItem:
@@ -533,17 +558,56 @@ class _Builder(Transformer[Token, Any]):
     def due_continuous(self, meta: Any) -> ast.DueContinuous:
         return ast.DueContinuous(self._span(meta))
 
-    def due_by(self, meta: Any, deadline: ast.Expr, met: ast.Expr | None) -> ast.DueBy:
-        return ast.DueBy(deadline, met, self._span(meta))
+    def due_by(self, meta: Any, deadline: ast.Expr, met: ast.Expr | None, grace: ast.Name | None) -> ast.DueBy:
+        return ast.DueBy(deadline, met, self._span(meta), grace)
 
-    def due_every(self, meta: Any, period: ast.Expr, last: ast.Expr, first: ast.Expr | None) -> ast.DueEvery:
-        return ast.DueEvery(period, last, first, self._span(meta))
+    def due_by_met(self, meta: Any, deadline: ast.Expr, word: Token, met: ast.Expr,
+                   grace: ast.Name | None) -> ast.DueBy:
+        self._deprecated("deprecated-met", "已弃用 `met`：行为完成的日期一律写 `done`",
+                         "deprecated `met`: the date of the act is always `done`", "write `due by … done …`",
+                         self._tok(word))
+        return ast.DueBy(deadline, met, self._span(meta), grace)
 
-    def due_within(self, meta: Any, window: ast.Expr, after: ast.Expr, done: ast.Expr) -> ast.DueWithin:
-        return ast.DueWithin(window, after, done, self._span(meta))
+    def due_every(self, meta: Any, period: ast.Expr, anchor: ast.Name | None, last: ast.Expr,
+                  first: ast.Expr | None) -> ast.DueEvery:
+        return ast.DueEvery(period, last, first, self._span(meta), anchor)
 
-    def due_on(self, meta: Any, deadline: ast.Expr, done: ast.Expr) -> ast.DueOn:
-        return ast.DueOn(deadline, done, self._span(meta))
+    def last_done(self, meta: Any, last: ast.Expr) -> ast.Expr:
+        return last
+
+    def last_legacy(self, meta: Any, word: Token, last: ast.Expr) -> ast.Expr:
+        self._deprecated("deprecated-every", "已弃用单独的 `last`：写 `last done`（最近一次行为的日期）",
+                         "deprecated bare `last`: write `last done` (the date of the latest act)",
+                         "write `last done …`", self._tok(word))
+        return last
+
+    def first_due(self, meta: Any, first: ast.Expr) -> ast.Expr:
+        return first
+
+    def first_legacy(self, meta: Any, word: Token, first: ast.Expr) -> ast.Expr:
+        self._deprecated("deprecated-every", "已弃用单独的 `first`：写 `first due`（首次到期日）",
+                         "deprecated bare `first`: write `first due` (the first due date)",
+                         "write `first due …`", self._tok(word))
+        return first
+
+    def due_within(self, meta: Any, window: ast.Expr, after: ast.Expr, done: ast.Expr,
+                   late: ast.Name | None) -> ast.DueWithin:
+        return ast.DueWithin(window, after, done, self._span(meta), late)
+
+    def due_on(self, meta: Any, deadline: ast.Expr, done: ast.Expr, late: ast.Name | None) -> ast.DueOn:
+        return ast.DueOn(deadline, done, self._span(meta), late)
+
+    def grace(self, meta: Any, name: Token) -> ast.Name:
+        return ast.Name(str(name), self._tok(name))
+
+    def anchor(self, meta: Any, name: Token) -> ast.Name:
+        return ast.Name(str(name), self._tok(name))
+
+    def late_for(self, meta: Any, name: Token) -> ast.Name:
+        return ast.Name(str(name), self._tok(name))
+
+    def candidate_when(self, meta: Any, cond: ast.Expr) -> ast.When:
+        return ast.When(cond, self._span(meta))
 
     def effect(self, meta: Any, zh: Token, en: Token) -> ast.Effect:
         return ast.Effect(ast.Bilingual(_unquote(zh), _unquote(en)), self._span(meta))
