@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,6 @@ from safetyrules import spark as sr  # noqa: E402
 
 AS_OF = dt.date(2022, 6, 30)
 COUNT = 300
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    session = sr.session("local[2]", **{"spark.sql.files.maxPartitionBytes": "32k",
-                                         "spark.sql.shuffle.partitions": "4",
-                                         "spark.ui.showConsoleProgress": "false"})
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

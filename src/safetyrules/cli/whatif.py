@@ -39,11 +39,14 @@ REPORTS = ("whatif.html", "whatif.xlsx", "whatif.json")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder for whatif.html, whatif.xlsx and "
               "whatif.json (default: whatif-<scenario name>/).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--engine", type=click.Choice(["compiled", "reference", "columnar"]), default="compiled",
+@click.option("--engine", type=click.Choice(["compiled", "reference", "columnar", "spark"]), default="compiled",
               show_default=True,
               help="The reference interpreter, or the columnar engine (polars; for large populations: the scenario "
-              "re-evaluates only the rules its changes can reach).")
-def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None, fmt: str, engine: str) -> None:
+              "re-evaluates only the rules its changes can reach). spark: the columnar what-if on Apache Spark "
+              "(pip install 'safetyrules[spark]'): Parquet changes, counts and rejections in --out, no reports.")
+@click.option("--master", default="local[2]", show_default=True, help="The Spark master (--engine spark).")
+def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None, fmt: str, engine: str,
+                   master: str) -> None:
     """Compare a what-if scenario with its base policy: counts per obligation, village and industry, the
     enterprises whose outcome changed and why, and (with `timeline`) the compliance curve over month-ends."""
     target = out_dir or Path(f"whatif-{scenario_path.stem}")
@@ -78,6 +81,14 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
     dates = list(scenario.dates) or [EXAMPLE_AS_OF if facts is None else dt.date.today()]
     if not scenario.dates:
         err.print(f"as of {dates[0]} (no `as_of` in the scenario)", markup=False)
+    if engine == "spark":  # base and scenario in one Spark job over nested Parquet (docs/distributed.md)
+        try:
+            from safetyrules.spark.cli import run_whatif_cli  # pyspark is imported only here
+        except ImportError as e:
+            fail(f"the spark engine needs pyspark ({e}): pip install 'safetyrules[spark]'", Exit.USAGE)
+            return
+        rejected = run_whatif_cli(base, scenario_policy, scenario, facts_path(facts, base), dates, master, target)
+        sys.exit(int(Exit.BAD_INPUT if rejected else Exit.OK))
     evaluate: EvaluateSide = evaluate_reference if engine == "reference" else evaluate_rows
     if engine == "columnar":
         try:

@@ -1,31 +1,5 @@
-"""The columnar engine on Apache Spark (`pip install 'safetyrules[spark]'`; docs/distributed.md).
-
-    from safetyrules import load_policy
-    from safetyrules import spark as sr
-    spark = sr.session("local[2]")
-    out = sr.evaluate(spark.read.parquet("province-nested/"), load_policy(), "2022-06-30")
-    sr.accepted(out).write.parquet("results/")          # one row per enterprise, one struct per rule
-    sr.rejections(out).write.parquet("rejected/")        # enterprise, row, field, code, message
-    sr.evaluate_files(spark, "province-nested/", "out/", load_policy(), "2022-06-30")   # batch mode
-
-Two ways to run:
-
-- **DataFrame mode** (`evaluate`): a DataFrame of nested rows (`safetyrules.columnar.nested`: one row per
-  enterprise, lists as arrays of structs) is mapped with `mapInArrow`; each Python worker evaluates its
-  partition in chunks of `chunk_rows` enterprises (`columnar.arrow.evaluate_arrow`), never a whole partition at
-  once. The compiled program is pickled once and broadcast. The result is a DataFrame with one row per input
-  row: `enterprise`, one struct per rule, and `rejected` (null when the enterprise was evaluated; else its
-  problems, and the rule columns are null). `accepted` and `rejections` split it.
-- **batch mode** (`evaluate_files`): Spark only schedules one task per input Parquet file; the task reads its
-  file in chunks with pyarrow, evaluates them and writes `results/part-NNNNN.parquet` and
-  `rejected/part-NNNNN.parquet` itself. No rows pass through the JVM.
-
-Both check keys across the whole input first (a key seen in two partitions or files is kept at its first row,
-in input order, and rejected elsewhere, as the record loaders do) and number rows across the whole input.
-
-`import safetyrules` never imports pyspark; this module does (and polars only inside the workers, after
-setting `POLARS_MAX_THREADS=1`: Spark runs one Python worker per core already).
-"""
+"""The Spark evaluation itself: sessions, DataFrame mode, batch mode, platform tables and `eval --engine spark`
+(re-exported by `safetyrules.spark`, whose docstring describes them)."""
 
 from __future__ import annotations
 
@@ -106,17 +80,17 @@ class _Shipped:
     payload: bytes | None  # in the closure (Spark Connect: no broadcast)
     broadcast: Any  # a pyspark Broadcast of the payload, or None
 
-    def load(self) -> ColumnarProgram:
+    def load(self) -> Any:
         program = _PROGRAMS.get(self.digest)
         if program is None:
             data = self.payload if self.payload is not None else self.broadcast.value
             program = pickle.loads(data)
             _PROGRAMS.clear()  # one program per worker at a time: a new run replaces the last one
             _PROGRAMS[self.digest] = program
-        return program  # type: ignore[no-any-return]
+        return program
 
 
-def _ship(spark: SparkSession, program: ColumnarProgram) -> _Shipped:
+def _ship(spark: SparkSession, program: Any) -> _Shipped:
     payload = pickle.dumps(program, protocol=pickle.HIGHEST_PROTOCOL)
     digest = hashlib.sha256(payload).hexdigest()
     try:
@@ -206,7 +180,7 @@ def _map_batches(batches: Iterator[pa.RecordBatch], shipped: _Shipped, as_of: dt
 
     from safetyrules.columnar.arrow import evaluate_arrow
 
-    program = shipped.load()
+    program: ColumnarProgram = shipped.load()
     context = TaskContext.get()
     row = numbering.offsets.get(context.partitionId() if context is not None else 0, 0)
     for chunk in _chunks(batches, chunk_rows):
@@ -377,7 +351,7 @@ def _evaluate_files(batches: Iterator[pa.RecordBatch], files: Sequence[str], off
 
     from safetyrules.columnar.arrow import REJECTED_SCHEMA, evaluate_arrow, result_schema
 
-    program = shipped.load()
+    program: ColumnarProgram = shipped.load()
     filesystem, out = _filesystem(output_dir)
     for batch in batches:
         for i in batch.column(0).to_pylist():
@@ -405,6 +379,39 @@ def _evaluate_files(batches: Iterator[pa.RecordBatch], files: Sequence[str], off
                                              schema=_FILE_SUMMARY)
 
 
+@dataclass(frozen=True, slots=True)
+class _FilesPlan:
+    """The input files of a batch run, the row number of each file's first row, the first row of every key
+    seen more than once across them, and the Spark job's tasks (one row, one task per file)."""
+
+    files: list[str]
+    offsets: list[int]
+    first_rows: dict[str, int]
+    tasks: DataFrame
+
+
+def _plan_files(spark: SparkSession, input_dir: str | Path, key: str, check_duplicates: bool,
+                tasks_per_file: int = 1) -> _FilesPlan:
+    files = input_files(input_dir)
+    if not files:
+        raise FileNotFoundError(f"no Parquet files in {input_dir}")
+    offsets, total = [], 0
+    for f in files:
+        offsets.append(total)
+        total += int(_open(f).metadata.num_rows)
+    first_rows: dict[str, int] = {}
+    if check_duplicates:
+        by_file = spark.range(len(files), numPartitions=len(files))
+        read = functools.partial(_keys_of_files, files=files, offsets=offsets, key=key)
+        repeated = (by_file.mapInArrow(read, _spark_schema(_KEYS)).where(F.col("k").isNotNull()
+                                                                          & (F.trim(F.col("k")) != ""))
+                    .groupBy("k").agg(F.count(F.lit(1)).alias("n"), F.min("row").alias("first"))
+                    .where(F.col("n") > 1).collect())
+        first_rows = {str(r["k"]): int(r["first"]) for r in repeated}
+    n = len(files) * tasks_per_file
+    return _FilesPlan(files, offsets, first_rows, spark.range(n, numPartitions=n))
+
+
 def evaluate_files(spark: SparkSession, input_dir: str | Path, output_dir: str | Path,
                    policy: Policy | ColumnarProgram, as_of: dt.date | str, *, params: Mapping[str, Any] | None = None,
                    chunk_rows: int = CHUNK_ROWS, limits: Limits = DEFAULT, check_duplicates: bool = True,
@@ -414,26 +421,11 @@ def evaluate_files(spark: SparkSession, input_dir: str | Path, output_dir: str |
     (`columnar.arrow.REJECTED_SCHEMA`). Paths must be readable and writable from every executor (a shared
     file system, HDFS or an object store for a cluster). Returns what each file gave."""
     program = _program(policy, params)
-    files = input_files(input_dir)
-    if not files:
-        raise FileNotFoundError(f"no Parquet files in {input_dir}")
-    offsets, total = [], 0
-    for f in files:
-        offsets.append(total)
-        total += int(_open(f).metadata.num_rows)
+    plan = _plan_files(spark, input_dir, program.policy.contract.key, check_duplicates)
+    files, offsets, first_rows, tasks = plan.files, plan.offsets, plan.first_rows, plan.tasks
     filesystem, out = _filesystem(str(output_dir))
     for name in ("results", REJECTED):
         filesystem.create_dir(f"{out}/{name}", recursive=True)
-    tasks = spark.range(len(files), numPartitions=len(files))  # one row, one task per file
-    first_rows: dict[str, int] = {}
-    key = program.policy.contract.key
-    if check_duplicates:
-        read = functools.partial(_keys_of_files, files=files, offsets=offsets, key=key)
-        repeated = (tasks.mapInArrow(read, _spark_schema(_KEYS)).where(F.col("k").isNotNull()
-                                                                         & (F.trim(F.col("k")) != ""))
-                    .groupBy("k").agg(F.count(F.lit(1)).alias("n"), F.min("row").alias("first"))
-                    .where(F.col("n") > 1).collect())
-        first_rows = {str(r["k"]): int(r["first"]) for r in repeated}
     run = functools.partial(_evaluate_files, files=files, offsets=offsets, output_dir=str(output_dir),
                             shipped=_ship(spark, program), as_of=_day(as_of), first_rows=first_rows,
                             chunk_rows=chunk_rows, limits=limits)
