@@ -34,9 +34,18 @@ def test_a_policy_lexes_without_errors(path: Path) -> None:
 
 
 def test_the_kinds_of_tokens() -> None:
-    text = 'obligation late {\n  due every 1 year last max(a in risk_assessments: a.date)\n  title zh "迟" en "x"\n}\n'
+    text = 'obligation late {\n  due every 1 year last done max(a in risk_assessments: a.date)\n  title zh "迟" en "x"\n}\n'
     kinds = {value: kind for kind, value in SafetyRulesLexer().get_tokens(text) if value.strip()}
+    assert kinds["done"] in Keyword
     assert kinds["obligation"] in Keyword.Declaration and kinds["late"] in Name.Class
     assert kinds["due"] in Keyword and kinds["max"] in Name.Builtin and kinds["date"] in Name.Attribute
     assert kinds['"迟"'] in String and kinds["year"] in Keyword
     assert list(SafetyRulesLexer().get_tokens("effective 2021-12-31\n"))[2][0] in Literal.Date
+
+
+def test_the_words_of_the_language_revision() -> None:
+    text = ('candidate c {\n  source "一" quote "原文"\n  when violated(a)\n}\n'
+            'obligation o {\n  due on x done y late for late_act_memory\n  due by z grace new_entrant_grace\n}\n')
+    kinds = {value: kind for kind, value in SafetyRulesLexer().get_tokens(text) if value.strip()}
+    assert kinds["candidate"] in Keyword.Declaration and kinds["c"] in Name.Class
+    assert all(kinds[w] in Keyword for w in ("quote", "when", "late", "for", "grace", "done"))

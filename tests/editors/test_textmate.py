@@ -147,8 +147,8 @@ def scopes(line: str) -> dict[str, str]:
 
 
 def test_the_scopes_of_keywords_literals_comments_and_operators() -> None:
-    got = scopes('  due every 1 year last max(a in risk_assessments where a.comprehensive: a.date) # late')
-    assert got["due"] == got["every"] == got["last"] == "keyword.control.due.safetyrules"
+    got = scopes('  due every 1 year last done max(a in risk_assessments where a.comprehensive: a.date) # late')
+    assert got["due"] == got["every"] == got["last"] == got["done"] == "keyword.control.due.safetyrules"
     assert got["1"] == "constant.numeric.integer.safetyrules" and got["year"] == "keyword.other.unit.safetyrules"
     assert got["max"] == "support.function.quantifier.safetyrules"
     assert got["in"] == got["where"] == "keyword.operator.word.safetyrules"
@@ -157,8 +157,12 @@ def test_the_scopes_of_keywords_literals_comments_and_operators() -> None:
     got = scopes("obligation risk_assessment_high_risk {")
     assert got["obligation"] == "storage.type.declaration.safetyrules"
     assert got["risk_assessment_high_risk"] == "entity.name.type.safetyrules"
-    got = scopes('  source "二（三）1" "含 # 号的引文" effective 2021-12-31 on 2021-08-09T10:20:00+08:00')
+    got = scopes('  source "二（三）1" quote "含 # 号的引文" effective 2021-12-31 on 2021-08-09T10:20:00+08:00')
     assert got['"二（三）1"'] == got['"含 # 号的引文"'] == "string.quoted.double.safetyrules"
+    assert got["source"] == got["quote"] == "keyword.other.item.safetyrules"
+    assert scopes("candidate enforcement_candidate {")["candidate"] == "storage.type.declaration.safetyrules"
+    due = scopes("  due by 2020-12-31 done x grace new_entrant_grace late for late_act_memory first due y")
+    assert due["grace"] == due["late"] == due["for"] == due["first"] == "keyword.control.due.safetyrules"
     assert got["2021-12-31"] == "constant.other.date.safetyrules"
     assert got["2021-08-09T10:20:00+08:00"] == "constant.other.instant.safetyrules"
     got = scopes("/// The seed policy's header.")

@@ -25,11 +25,12 @@ from pygments.token import (  # type: ignore[import-untyped]
 )
 
 _ID = r"[A-Za-z_][A-Za-z0-9_]*"
-_DECLARATIONS = ("policy", "param", "define", "obligation", "trigger", "enum", "record", "subject")
-_ITEMS = ("implements", "title", "source", "severity", "effective", "applies", "unless", "when", "require",
+_DECLARATIONS = ("policy", "param", "define", "obligation", "candidate", "trigger", "enum", "record", "subject")
+_ITEMS = ("implements", "title", "source", "quote", "severity", "effective", "applies", "unless", "when", "require",
           "effect", "each", "listing", "remedy", "document", "period", "catalogue", "default", "from", "label",
           "code", "key", "timezone", "dated", "field", "kept", "zh", "en")
-_DUE = ("due", "continuous", "by", "met", "every", "last", "first", "within", "after", "done", "on")
+_DUE = ("due", "continuous", "by", "done", "every", "last", "first", "within", "after", "on", "grace", "late", "for",
+        "met")  # `met`: deprecated, still read
 _CONTROL = ("if", "then", "else")
 _LOGIC = ("and", "or", "not", "implies")
 _WORDS = ("in", "is", "at", "where")
