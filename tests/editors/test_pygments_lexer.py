@@ -34,7 +34,8 @@ def test_a_policy_lexes_without_errors(path: Path) -> None:
 
 
 def test_the_kinds_of_tokens() -> None:
-    text = 'obligation late {\n  due every 1 year last done max(a in risk_assessments: a.date)\n  title zh "迟" en "x"\n}\n'
+    text = ('obligation late {\n  due every 1 year last done max(a in risk_assessments: a.date)\n'
+            '  title zh "迟" en "x"\n}\n')
     kinds = {value: kind for kind, value in SafetyRulesLexer().get_tokens(text) if value.strip()}
     assert kinds["done"] in Keyword
     assert kinds["obligation"] in Keyword.Declaration and kinds["late"] in Name.Class
