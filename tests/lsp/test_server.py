@@ -209,6 +209,8 @@ def test_completion(client: Client, doc: str) -> None:
                                 "  applies industry in high_risk_industries\n  require \n", 1), "  require ", 10)
     assert {"risk_report_period", "last_comprehensive_assessment", "risk_assessments", "industry", "coalesce",
             "violated", "obligation", "require", "any"} <= set(names)
+    # the words of the current revision of the language, not the deprecated ones
+    assert {"candidate", "when", "quote", "done", "grace", "late"} <= set(names) and "met" not in names
     client.change(doc, TEXT, 3)
     client.diagnostics(doc)
 

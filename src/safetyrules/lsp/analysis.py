@@ -39,7 +39,7 @@ from safetyrules.facts.schema import FactSchema
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import field_option_text, field_type_text, format_expr
-from safetyrules.syntax.parser import UNITS, all_keywords
+from safetyrules.syntax.parser import DEPRECATED_KEYWORDS, UNITS, all_keywords
 from safetyrules.syntax.walk import children, nodes
 
 # ------------------------------------------------------------------------------------------ compiling
@@ -547,7 +547,7 @@ class Analysis:
                 for n, t in record_fields(self.contract.model).items()]
         out += [Completion(n, "function", doc) for n, doc in FUNCTIONS.items()]
         out += [Completion("as_of", "keyword", "the evaluation date")]
-        out += [Completion(k, "keyword") for k in sorted(all_keywords())]
+        out += [Completion(k, "keyword") for k in sorted(all_keywords() - DEPRECATED_KEYWORDS)]
         return out
 
     def _enclosing(self, file: str, line: int) -> ast.Decl | None:

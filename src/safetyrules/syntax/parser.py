@@ -249,6 +249,11 @@ def _keywords(expected: set[str]) -> list[str]:
     return words + [w for t in sorted(expected) for w in _TERMINAL_KEYWORDS.get(t, ())]
 
 
+DEPRECATED_KEYWORDS = frozenset({"met"})
+"""Words the parser still reads, with a warning, that no longer belong to the language (docs/language.md,
+"Deprecated forms"): not offered by completion."""
+
+
 @cache
 def all_keywords() -> frozenset[str]:
     """Every word the grammar reserves or recognises: keywords, quantifiers, `is` tests, record kinds."""
