@@ -684,7 +684,8 @@ def as_of_days() -> st.SearchStrategy[list[dt.date]]:
 
 def load(text: str) -> Policy:
     policy = load_policy_text(text)  # PolicyError here: the generator or the checker is wrong
-    assert [str(w) for w in policy.warnings] == [], text
+    # the generator writes some forms of the earlier revision of the language, which warn (docs/language.md)
+    assert [str(w) for w in policy.warnings if not w.code.startswith("deprecated-")] == [], text
     return policy
 
 
