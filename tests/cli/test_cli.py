@@ -39,7 +39,7 @@ BROKEN_POLICY = """policy p {
 obligation r {
   implements "r"
   title zh "规则" en "Rule"
-  source "s" "q"
+  source "s" quote "q"
   require hazards_system.established_on is not null
   due continuous
 }
@@ -51,7 +51,7 @@ SYNTAX_ERROR_POLICY = """policy p {
 obligation s {
   implements "s"
   title zh "规则" en "Rule"
-  source "s" "q"
+  source "s" quote "q"
   require obsolete_equipment_in_use == 0 and
   due continuous
 }
