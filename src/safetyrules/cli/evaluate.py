@@ -283,6 +283,8 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
         with err.status(f"evaluating {len(tables):,} enterprises …", spinner="dots") if err.is_terminal \
                 else contextlib.nullcontext():
             frame = program.run(tables, day)
+    elif SUFFIXES.get(path.suffix.lower()) == "jsonl":
+        frame, rejected = _eval_jsonl_columnar(policy, program, path, day, info)
     else:
         # records are streamed in batches: each batch becomes fact tables and runs through the kernel (a pure
         # function of the batch), so memory holds one batch of records plus the compact result columns
@@ -315,6 +317,46 @@ def _eval_columnar(policy: Policy, overrides: dict[str, Any], day: dt.date, path
     hit = {"never": False, "violated": "violated" in outcomes, "triggered": "triggered" in outcomes,
            "any": bool({"violated", "triggered"} & outcomes)}[fail_on]
     sys.exit(int(Exit.FINDINGS if hit else Exit.OK))
+
+
+def _eval_jsonl_columnar(policy: Policy, program: Any, path: Path, day: dt.date, info: dict[str, tuple[str, str]],
+                         ) -> tuple[Any, int]:
+    """JSON Lines into the columnar tables without a record object per line (`columnar.jsonl`): the result
+    frame and the number of records rejected (printed to stderr as the record path prints them)."""
+    import polars as pl
+
+    from safetyrules.columnar import FactTables
+    from safetyrules.columnar.jsonl import read_jsonl_batches
+    from safetyrules.facts.errors import FactsFileError
+    from safetyrules.facts.loaders import FactSource
+
+    try:
+        source = FactSource(path, limits=run_limits(), contract=policy.contract)
+    except FactsFileError as e:
+        fail(str(e), Exit.BAD_INPUT)
+        raise  # unreachable: fail exits
+    frames = []
+    key = policy.contract.key
+    try:
+        with err.status(f"reading and evaluating {path} …", spinner="dots") if err.is_terminal \
+                else contextlib.nullcontext():
+            for batch in read_jsonl_batches(source, program.layout, COLUMNAR_BATCH):
+                for item in batch.rejected:
+                    err.print("[yellow]rejected[/yellow] ", end="")
+                    err.print(str(item), markup=False)
+                    err.print("  " + "；".join(e.message_zh for e in item.errors), markup=False)  # 拒收原因
+                root = batch.tables.enterprises
+                names = [pl.col(c).cast(pl.String).fill_null("") if c in root.columns else pl.lit("")
+                         for c in ("name", "village")]
+                info.update((str(k), (n, v)) for k, n, v in root.select(pl.col(key), *names).iter_rows())
+                frames.append(program.run(batch.tables, day))
+    except OSError as e:
+        fail(f"{path}: cannot read: {e.strerror or e}", Exit.BAD_INPUT)
+    frame = pl.concat(frames) if frames else program.run(FactTables.empty(program.layout), day)
+    err.print(source.report.summary(), markup=False)
+    for w in source.report.warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(str(w))}")
+    return frame, source.report.rejected
 
 
 def _explain_hint(policy: Policy, path: Path, day: dt.date, overrides: Mapping[str, Any]) -> str:

@@ -79,26 +79,50 @@ def as_of_tables(tables: FactTables, as_of: dt.date, names: set[str] | None = No
             dates = {_split(p)[1] for p in rules if _split(p)[0] == table}
             keep = [c for c in frames[table].columns if c in (IDX, ELEM) or c.split("#")[0] in dates
                     or c.split("#")[0] == VALUE or _read(table + "." + c.split("#")[0], names)]
-            frames[table] = frames[table].select(keep)
+            frames[table] = _columns(frames[table], keep)
+    queries = {name: frame.lazy() for name, frame in frames.items()}
     for path, effect in rules.items():
         table, column = _split(path)
         spec = sch.tables[table]
-        frame = frames[table]
+        query = queries[table]
+        present = frames[table].columns
         if effect is Effect.DROP_ITEM:
-            frames[table] = frame.filter(~_after(sch, table, column, as_of))
+            queries[table] = query.filter(~_after(sch, table, column, as_of))
         elif effect is Effect.NOT_YET:
             kind = next(leaf.kind for leaf in spec.leaves if leaf.path == column)
-            frames[table] = frame.with_columns(_nulled(column, kind, _after(sch, table, column, as_of)))
+            queries[table] = query.with_columns(_nulled(column, kind, _after(sch, table, column, as_of)))
         else:  # DROP_OBJECT: the object holding the date, and everything under it
             obj = column.rpartition(".")[0]
             cond = _after(sch, table, column, as_of)
             exprs: list[pl.Expr] = []
             for leaf in spec.leaves:
-                if leaf.path.startswith(obj + ".") and leaf.path in frame.columns:
+                if leaf.path.startswith(obj + ".") and leaf.path in present:
                     exprs.extend(_nulled(leaf.path, leaf.kind, cond))
             for sub in spec.objects:
-                if (sub == obj or sub.startswith(obj + ".")) and sub in frame.columns:
+                if (sub == obj or sub.startswith(obj + ".")) and sub in present:
                     exprs.extend(_nulled(sub, "bool", cond))
-            frames[table] = frame.with_columns(exprs)
+            queries[table] = query.with_columns(exprs)
+    changed = [name for name in frames if name in {_split(p)[0] for p in rules}]
+    if changed:  # one query per changed table, run together
+        done = pl.collect_all([queries[name] for name in changed])
+        frames.update(zip(changed, done, strict=True))
     root = frames.pop(ROOT)
     return FactTables(root, frames, sch)
+
+
+def read_columns(tables: FactTables, names: set[str], keep: tuple[str, ...] = ()) -> FactTables:
+    """The tables with the enterprise table cut to the columns a policy using `names` may read (and `keep`):
+    the kernel's root frame carries them from rule to rule, so an unread column costs at every rule."""
+    frame = tables.enterprises
+    columns = [c for c in frame.columns if c == IDX or c.split("#")[0] in keep or _read(c.split("#")[0], names)]
+    if len(columns) == frame.width:
+        return tables
+    return FactTables(_columns(frame, columns), tables.children, tables.layout)
+
+
+def _columns(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`frame.select(names)` without a query."""
+    if not names:
+        return frame.select()
+    first = frame.get_column(names[0]).to_frame()
+    return first.hstack([frame.get_column(c) for c in names[1:]])

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from safetyrules.columnar.asof import as_of_tables
+from safetyrules.columnar.asof import as_of_tables, read_columns
 from safetyrules.columnar.exprs import CODE_OF, NOT_APPLICABLE, OUTCOME_NAMES, PENDING, VIOLATED, Context, Evaluator
 from safetyrules.columnar.plan import affected_rules, names_read, still_used
 from safetyrules.columnar.rules import CODE, NULL_DATE, NULL_INT, RuleCompiler, RuleOut
@@ -115,7 +115,9 @@ class ColumnarProgram:
                 raise ValueError(f"the tables hold records of {tables.layout.model.__name__}, the policy reads "
                                  f"{self.layout.model.__name__}: build them with "
                                  "`FactTables.from_records(records, layout_for(policy.contract))`")
-            view = as_of_tables(tables, as_of, names_read(self.policy), self.policy.contract.events)
+            names = names_read(self.policy)
+            view = read_columns(as_of_tables(tables, as_of, names, self.policy.contract.events), names,
+                                (self.policy.contract.key,))
             counter = Counter()
         evaluation = Evaluation(self, tables, as_of, view, counter,
                                 view.enterprises.get_column(self.policy.contract.key))

@@ -309,7 +309,8 @@ def _instant(frame: pl.DataFrame, path: str, raw: pl.DataType, unk: pl.Expr,
     # time would be past the calendar's last instant: there the instant keeps its own offset
     local_offset = int(timezone.utcoffset(None).total_seconds())
     last = dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.timedelta(seconds=local_offset)
-    offset = pl.when(keep).then(pl.when(utc > last).then(off).otherwise(pl.lit(local_offset, dtype=pl.Int32)))
+    offset = pl.when(keep & col.is_not_null()).then(  # no offset for no instant (as the record path builds it)
+        pl.when(utc > last).then(off).otherwise(pl.lit(local_offset, dtype=pl.Int32)))
     local = (value + pl.duration(seconds=offset)).dt.date()
     return [value.alias(path), unk.alias(path + UNK), offset.alias(path + OFF), local.alias(path + LOCAL)]
 

@@ -235,6 +235,14 @@ class FactSource:
     # -- JSON Lines -----------------------------------------------------------------------------------
 
     def _read_jsonl(self) -> Iterator[Loaded | Rejected]:
+        for item in self.jsonl_lines():
+            yield item if isinstance(item, Rejected) else self.accept_text(*item)
+
+    def jsonl_lines(self) -> Iterator[Rejected | tuple[Position, str]]:
+        """A JSON Lines file's lines as text, not decoded yet: per line, a rejection (too long, not UTF-8) or
+        (position, text); blank lines are skipped. Give each to :meth:`accept_text`, or decode and validate
+        them in bulk (``safetyrules.columnar.jsonl``). Raises ``OSError`` where iterating would raise
+        :class:`FactsFileError`."""
         name = str(self.path)
         limit = self.limits.max_record_bytes
         with self.path.open("rb") as stream:
@@ -260,12 +268,15 @@ class FactSource:
                         ],
                     )
                     continue
-                try:
-                    raw = self.decoder.decode(text)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    yield self.reject(position, [_decode_error(exc, self.limits, with_line=False)])
-                    continue
-                yield self.accept(raw, position, thorough=self.decoder.suspect)
+                yield position, text
+
+    def accept_text(self, position: Position, text: str) -> Loaded | Rejected:
+        """Decode and validate the record of one JSON Lines line (see :meth:`accept`)."""
+        try:
+            raw = self.decoder.decode(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            return self.reject(position, [_decode_error(exc, self.limits, with_line=False)])
+        return self.accept(raw, position, thorough=self.decoder.suspect)
 
     # -- JSON -----------------------------------------------------------------------------------------
 
