@@ -51,7 +51,8 @@ from safetyrules.lower.program import Program
 from safetyrules.syntax import ast
 
 UNROLL_ITEMS = 16  # `any`/`all`/`count` over constant sets up to this size run without an expansion
-SIZE_LIMIT = 24  # materialize a value whose expressions grew beyond this (counted with repetition)
+SIZE_LIMIT = 4  # materialize a value whose expressions grew beyond this (counted with repetition): polars plans a
+# large expression slowly (more than computing a column), so values are stored early
 
 # Outcome codes: among obligations the larger is the worse (SEVERITY_ORDER of engine.results).
 NOT_APPLICABLE, SATISFIED, PENDING, UNKNOWN_CODE, VIOLATED = 1, 2, 3, 4, 5

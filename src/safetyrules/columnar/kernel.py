@@ -228,23 +228,23 @@ class Evaluation:
 
 def _part(frame: pl.DataFrame, ids: pl.Series, rule: RuleIR, rule_dtype: pl.DataType,
           ids_dtype: pl.DataType, as_of: dt.date) -> pl.DataFrame:
-    """One rule's rows of the long result, every column materialized (so that concatenating is free)."""
-    n = frame.height
+    """One rule's rows of the long result, every column materialized (so that concatenating is free), in one
+    query."""
     day = as_of.toordinal() - dt.date(1970, 1, 1).toordinal()
-    code, due = frame.get_column("code"), frame.get_column("due")
-    due_days = due.to_physical().cast(pl.Int64)
-    return pl.DataFrame({
-        "enterprise": ids,
-        "rule": pl.repeat(rule.name, n, dtype=rule_dtype, eager=True),
-        "implements": pl.repeat(list(rule.implements), n, dtype=pl.List(ids_dtype), eager=True),
-        "outcome": _OUTCOME_BY_CODE.gather(code),
-        "due_on": due,
-        "days_overdue": (day - due_days).zip_with((code == VIOLATED) & (day > due_days).fill_null(False),
-                                                  pl.Series([None], dtype=pl.Int64)),
-        "days_remaining": (due_days - day).zip_with(code == PENDING, pl.Series([None], dtype=pl.Int64)),
-        "delay_days": frame.get_column("delay"),
-        "listed_until": frame.get_column("listed"),
-    })
+    code = pl.col("code")
+    due_days = pl.col("due").to_physical().cast(pl.Int64)
+    n = pl.len()
+    return frame.with_columns(ids.alias("enterprise")).select(
+        "enterprise",
+        rule=pl.repeat(pl.lit(rule.name, dtype=rule_dtype), n),
+        implements=pl.repeat(pl.lit(pl.Series([list(rule.implements)], dtype=pl.List(ids_dtype))).first(), n),
+        outcome=pl.lit(_OUTCOME_BY_CODE).gather(code),
+        due_on=pl.col("due"),
+        days_overdue=pl.when((code == VIOLATED) & (day > due_days)).then(day - due_days),
+        days_remaining=pl.when(code == PENDING).then(due_days - day),
+        delay_days=pl.col("delay"),
+        listed_until=pl.col("listed"),
+    )
 
 
 def _named(out: RuleOut) -> list[pl.Expr]:
