@@ -508,7 +508,7 @@ def test_a_decided_record_never_reaches_the_reference_interpreter(monkeypatch: p
     compiled = RuleEngine(SEED.program, ParamTable(SEED.program), compiled=True)
     got = compiled.evaluate(record, day)
     assert (counter.evals, counter.built) == (0, 0)
-    assert compiled.compiler is not None and compiled.compiler.closed  # closures were built and run
+    assert compiled.compiler is not None and compiled.compiler.built  # closures were built and run
     assert result_problems(got, want) == []
     # the probe works: the reference engine does call the interpreter's eval
     RuleEngine(SEED.program, ParamTable(SEED.program), compiled=False).evaluate(record, day)

@@ -22,13 +22,17 @@ What the compiled engine does not do itself:
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from safetyrules.check.types import BOOL, type_of
+from safetyrules.engine.decisions import NULL_RESULT
 from safetyrules.engine.interpreter import (
     Env,
     Row,
     aggregate,
+    aggregate_decided,
     apply_function,
     arithmetic,
     coalesce,
@@ -38,7 +42,6 @@ from safetyrules.engine.interpreter import (
     fact_path,
     int_range,
     is_test,
-    kleene_not,
     negate,
     set_of,
     truth,
@@ -84,22 +87,29 @@ class Compiler:
     def __init__(self, definitions: Mapping[str, ast.DefineDecl], param_names: frozenset[str]) -> None:
         self.definitions = definitions
         self.param_names = param_names
-        self._top: dict[int, tuple[ast.Expr, tuple[str, ...], Fn, int]] = {}  # id(expr) → its closure
+        # id(expr) → (expr, its variables, its closure, slots): as evaluated, and as a rule reads its value
+        self._evals: dict[int, tuple[ast.Expr, tuple[str, ...], Fn, int]] = {}
+        self._values: dict[int, tuple[ast.Expr, tuple[str, ...], Fn, int]] = {}
         self._defines: dict[str, tuple[Fn, int]] = {}
-        self.closed: dict[int, tuple[ast.Expr, Fn, int]] = {}  # id(expr) → closure of those with no variables
 
     # ------------------------------------------------------------------ entry points
-    def top(self, e: ast.Expr, env_vars: tuple[str, ...]) -> tuple[Fn, int]:
+    def top(self, e: ast.Expr, env_vars: tuple[str, ...], as_value: bool = False) -> tuple[Fn, int]:
         """The closure of a rule's expression whose free variables are `env_vars` (slots 0..n-1), and the
-        number of slots it needs."""
-        hit = self._top.get(id(e))
+        number of slots it needs. `as_value`: a condition (bool-typed) gives its truth (a null is false), as
+        the rule semantics read it."""
+        table = self._values if as_value else self._evals
+        hit = table.get(id(e))
         if hit is None or hit[0] is not e or hit[1] != env_vars:
             size = [len(env_vars)]
-            fn = self._compile(e, {v: i for i, v in enumerate(env_vars)}, size)
-            hit = self._top[id(e)] = (e, env_vars, fn, size[0])
-            if not env_vars:
-                self.closed[id(e)] = (e, fn, size[0])
+            scope = {v: i for i, v in enumerate(env_vars)}
+            fn = self._truth(e, scope, size) if as_value and type_of(e) == BOOL else self._compile(e, scope, size)
+            hit = table[id(e)] = (e, env_vars, fn, size[0])
         return hit[2], hit[3]
+
+    @property
+    def built(self) -> int:
+        """How many top-level closures have been built (tests use it to see the compiled code ran)."""
+        return len(self._evals) + len(self._values)
 
     def define(self, c: Context, name: str) -> Any:
         """A definition's value for this evaluation, evaluated on first read; the params and rules it read
@@ -129,13 +139,9 @@ class Compiler:
     # ------------------------------------------------------------------ nodes
     def _compile(self, e: ast.Expr, scope: dict[str, int], size: list[int]) -> Fn:
         match e:
-            case ast.IntLit(value=value) | ast.StringLit(value=value) | ast.DateLit(value=value) \
-                    | ast.InstantLit(value=value) | ast.BoolLit(value=value):
-                return _constant(value)
-            case ast.DurationLit(amount=amount, unit=unit):
-                return _constant(Duration.of(amount, unit))
-            case ast.NullLit():
-                return _constant(None)
+            case ast.IntLit() | ast.StringLit() | ast.DateLit() | ast.InstantLit() | ast.BoolLit() \
+                    | ast.DurationLit() | ast.NullLit():
+                return _constant(_literal(e))
             case ast.AsOf():
                 return lambda c, v: c.as_of
             case ast.Name(id=name):
@@ -151,17 +157,23 @@ class Compiler:
                 lo, hi = self._compile(low, scope, size), self._compile(high, scope, size)
                 return lambda c, v: int_range(lo(c, v), hi(c, v))
             case ast.Unary(op="not", operand=operand):
-                f = self._compile(operand, scope, size)
-                return lambda c, v: kleene_not(f(c, v))
+                f = self._truth(operand, scope, size)
+                return lambda c, v: _NOT[f(c, v)]
             case ast.Unary(operand=operand):
                 f = self._compile(operand, scope, size)
                 return lambda c, v: negate(f(c, v))
             case ast.Binary(op="and" | "or" as op):
-                return _chain(op == "or", [self._compile(x, scope, size) for x in chain(e, op)])
+                return _chain(op == "or", [self._truth(x, scope, size) for x in chain(e, op)])
             case ast.Binary(op="implies", left=left, right=right):
-                return _implies(self._compile(left, scope, size), self._compile(right, scope, size))
+                return _implies(self._truth(left, scope, size), self._truth(right, scope, size))
             case ast.Binary(op="==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in" as op, left=left,
                             right=right):
+                constant = _literal(right)
+                if constant is not _NOT_LITERAL and op in _TESTS:
+                    if isinstance(left, ast.Field) and isinstance(left.target, ast.Name) \
+                            and left.target.id in scope and constant is not None:
+                        return _field_test(op, scope[left.target.id], left.name, constant)
+                    return _compare_constant(op, self._compile(left, scope, size), constant)
                 return _compare(op, self._compile(left, scope, size), self._compile(right, scope, size))
             case ast.Binary(op=op, left=left, right=right):
                 lf, rf = self._compile(left, scope, size), self._compile(right, scope, size)
@@ -170,7 +182,8 @@ class Compiler:
                 f = self._compile(operand, scope, size)
                 return lambda c, v: is_test(test, negated, f(c, v))
             case ast.IfThenElse(cond=cond, then=then, else_=else_):
-                return _if(*(self._compile(x, scope, size) for x in (cond, then, else_)))
+                return _if(self._truth(cond, scope, size), self._compile(then, scope, size),
+                           self._compile(else_, scope, size))
             case ast.Call(func="violated" | "triggered" as func, args=(ast.Name(id=rule),)):
                 return _rule_outcome(rule, "violated" if func == "violated" else "triggered")
             case ast.Call(func="coalesce", args=args):
@@ -182,6 +195,14 @@ class Compiler:
             case ast.Quantifier() | ast.OrderPick():
                 return self._quantifier(e, scope, size)
         raise TypeError(f"cannot compile {type(e).__name__}")  # pragma: no cover - the checker allows no other
+
+    def _truth(self, e: ast.Expr, scope: dict[str, int], size: list[int]) -> Fn:
+        """The closure of a condition, giving its truth (True, False or UNKNOWN: `truth` of its value); the
+        nodes that give nothing else already are not wrapped."""
+        f = self._compile(e, scope, size)
+        if _strict(e):
+            return f
+        return lambda c, v: truth(f(c, v))
 
     def _name(self, name: str, scope: dict[str, int]) -> Fn:
         # the interpreter's order: a bound variable, a definition, a param (or overridden definition), a fact
@@ -205,27 +226,64 @@ class Compiler:
         return lambda c, v: c.record.get(name, UNKNOWN)
 
     def _field(self, e: ast.Field, scope: dict[str, int], size: list[int]) -> Fn:
-        target, name = self._compile(e.target, scope, size), e.name
+        # a chain of fields over a bound variable or a fact is one closure (`s.plan.time_limit`): each step
+        # as a separate field's closure would give the same values, one call per name later
+        names: list[str] = []
+        base: ast.Expr = e
+        while isinstance(base, ast.Field):
+            names.append(base.name)
+            base = base.target
+        names.reverse()
+        if isinstance(base, ast.Name) and base.id in scope:
+            slot = scope[base.id]
+            start: Fn = lambda c, v: v[slot]  # noqa: E731
+        elif isinstance(base, ast.Name) and base.id not in self.definitions and base.id not in self.param_names:
+            fact = base.id
+            start = lambda c, v: c.record.get(fact, UNKNOWN)  # noqa: E731
+        else:
+            start = self._compile(base, scope, size)
+        if len(names) == 1 and isinstance(base, ast.Name) and base.id in scope:
+            name, slot = names[0], scope[base.id]
 
-        def field(c: Context, v: Slots) -> Any:
-            t = target(c, v)
-            if type(t) is dict:
-                return t.get(name, UNKNOWN)
-            if t is UNKNOWN or t is None:
-                return t
-            return t.get(name, UNKNOWN) if isinstance(t, Mapping) else UNKNOWN
-        return field
+            def element_field(c: Context, v: Slots) -> Any:  # `s.role`: the most common field of all
+                t = v[slot]
+                if type(t) is dict:
+                    return t.get(name, UNKNOWN)
+                return _step(t, name)
+            return element_field
+        if len(names) == 1:
+            name = names[0]
+
+            def field(c: Context, v: Slots) -> Any:
+                t = start(c, v)
+                if type(t) is dict:
+                    return t.get(name, UNKNOWN)
+                return _step(t, name)
+            return field
+
+        def fields(c: Context, v: Slots) -> Any:
+            t = start(c, v)
+            for name in names:
+                if type(t) is dict:
+                    t = t.get(name, UNKNOWN)
+                elif t is UNKNOWN or t is None:
+                    return t
+                else:
+                    t = _step(t, name)
+            return t
+        return fields
 
     def _quantifier(self, q: ast.Quantifier | ast.OrderPick, scope: dict[str, int], size: list[int]) -> Fn:
         collection = self._compile(q.collection, scope, size)
         slot = size[0]
         size[0] += 1
         inner = {**scope, q.var: slot}
-        where = self._compile(q.where, inner, size) if q.where is not None else None
+        where = self._truth(q.where, inner, size) if q.where is not None else None
         body_expr = q.key if isinstance(q, ast.OrderPick) else q.body
-        body = self._compile(body_expr, inner, size) if body_expr is not None else None
         kind = q.kind
         as_truth = isinstance(q, ast.Quantifier) and kind in ("any", "all", "count")
+        body = None if body_expr is None else (self._truth(body_expr, inner, size) if as_truth
+                                               else self._compile(body_expr, inner, size))
         decisive = {"any": True, "all": False}.get(kind) if isinstance(q, ast.Quantifier) else None
         over_range = isinstance(q.collection, ast.IntRange) or (
             isinstance(q.collection, ast.Name) and q.collection.id in self.definitions
@@ -239,21 +297,25 @@ class Compiler:
             if over_range and len(items) > RANGE_ELEMENTS:
                 raise Deferred
             rows: list[Row] = []
+            matched: list[tuple[Any, Any]] = []  # (element, value) whose filter holds
+            decided = True  # no filter or value unknown so far: `aggregate_decided` gives the value
             for item in items:
                 v[slot] = item
-                w = True if where is None else truth(where(c, v))
+                w = True if where is None else where(c, v)
                 if w is False:
                     value: Any = None
                 elif body is None:
                     value = True
-                elif as_truth:
-                    value = truth(body(c, v))
                 else:
                     value = body(c, v)
                 if decisive is not None and w is True and value is decisive:
                     return decisive  # the first element that decides `any` / `all`
+                if w is True and value is not UNKNOWN:
+                    matched.append((item, value))
+                elif w is not False:
+                    decided = False
                 rows.append((item, w, value, None, 1))
-            return aggregate(q, rows)
+            return aggregate_decided(q, matched) if decided else aggregate(q, rows)
         return quantify
 
 
@@ -275,25 +337,39 @@ def _param_at(param: str, at: Fn) -> Fn:
 
 
 def _chain(is_or: bool, operands: list[Fn]) -> Fn:
-    """A Kleene `and` / `or` chain, stopping at the first operand that settles it."""
+    """A Kleene `and` / `or` chain of truth closures, stopping at the first operand that settles it."""
+    settled = not is_or
+    if len(operands) == 2:
+        first, second = operands
+
+        def pair(c: Context, v: Slots) -> Any:
+            a = first(c, v)
+            if a is is_or:
+                return is_or
+            b = second(c, v)
+            if b is is_or:
+                return is_or
+            return UNKNOWN if a is UNKNOWN or b is UNKNOWN else settled
+        return pair
+
     def kleene(c: Context, v: Slots) -> Any:
         seen_unknown = False
         for operand in operands:
-            value = truth(operand(c, v))
+            value = operand(c, v)
             if value is is_or:
                 return is_or
             if value is UNKNOWN:
                 seen_unknown = True
-        return UNKNOWN if seen_unknown else not is_or
+        return UNKNOWN if seen_unknown else settled
     return kleene
 
 
 def _implies(left: Fn, right: Fn) -> Fn:
     def implies(c: Context, v: Slots) -> Any:
-        lv = truth(left(c, v))
+        lv = left(c, v)
         if lv is False:
             return True
-        rv = truth(right(c, v))
+        rv = right(c, v)
         if rv is True:
             return True
         return False if lv is True and rv is False else UNKNOWN
@@ -301,12 +377,106 @@ def _implies(left: Fn, right: Fn) -> Fn:
 
 
 def _compare(op: str, left: Fn, right: Fn) -> Fn:
-    return lambda c, v: compare(op, left(c, v), right(c, v))
+    """`compare(op, …)` with its first two cases inline (a null operand decides, then an unknown one); the
+    ordering operators, whose Python comparison may refuse a pair of values, go through `compare` itself."""
+    null = NULL_RESULT[op]
+    test = _TESTS.get(op)
+    if test is None:
+        return lambda c, v: compare(op, left(c, v), right(c, v))
+
+    def comparison(c: Context, v: Slots) -> Any:
+        lv = left(c, v)
+        rv = right(c, v)
+        if lv is None or rv is None:
+            return null
+        if lv is UNKNOWN or rv is UNKNOWN:
+            return UNKNOWN
+        return test(lv, rv)
+    return comparison
+
+
+def _compare_constant(op: str, left: Fn, right: Any) -> Fn:
+    """`_compare` with a literal on the right (`s.role == "special_operator"`)."""
+    null = NULL_RESULT[op]
+    test = _TESTS[op]
+    if right is None:
+        return lambda c, v: null
+    if right is UNKNOWN:  # pragma: no cover - a literal is known
+        return lambda c, v: UNKNOWN
+
+    def comparison(c: Context, v: Slots) -> Any:
+        lv = left(c, v)
+        if lv is None:
+            return null
+        if lv is UNKNOWN:
+            return UNKNOWN
+        return test(lv, right)
+    return comparison
+
+
+def _field_test(op: str, slot: int, name: str, right: Any) -> Fn:
+    """`_compare_constant` of a bound element's field (`r.kind == "dual_report"`, the commonest filter)."""
+    null = NULL_RESULT[op]
+    test = _TESTS[op]
+
+    def field_test(c: Context, v: Slots) -> Any:
+        t = v[slot]
+        lv = t.get(name, UNKNOWN) if type(t) is dict else _step(t, name)
+        if lv is None:
+            return null
+        if lv is UNKNOWN:
+            return UNKNOWN
+        return test(lv, right)
+    return field_test
+
+
+_NOT_LITERAL = object()
+
+
+def _literal(e: ast.Expr) -> Any:
+    """A literal's value (what `_compile` would capture), or `_NOT_LITERAL`."""
+    match e:
+        case ast.IntLit(value=value) | ast.StringLit(value=value) | ast.DateLit(value=value) \
+                | ast.InstantLit(value=value) | ast.BoolLit(value=value):
+            return value
+        case ast.DurationLit(amount=amount, unit=unit):
+            return Duration.of(amount, unit)
+        case ast.NullLit():
+            return None
+    return _NOT_LITERAL
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {  # the operators `compare` applies without a guard
+    "==": operator.eq, "!=": operator.ne,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+}
+_NOT = {True: False, False: True, UNKNOWN: UNKNOWN}  # Kleene `not` of a truth value
+
+
+def _strict(e: ast.Expr) -> bool:
+    """Whether a node's closure gives only True, False or UNKNOWN (so that `truth` would not change it)."""
+    match e:
+        case ast.Binary(op="and" | "or" | "implies" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in"):
+            return True
+        case ast.Unary(op="not") | ast.IsTest() | ast.Call(func="violated" | "triggered"):
+            return True
+        case ast.Quantifier(kind="any" | "all"):
+            return True
+        case ast.BoolLit():
+            return True
+    return False
+
+
+def _step(t: Any, name: str) -> Any:
+    """A field of a value that is not a plain dict (what `field` of the interpreter does)."""
+    if t is UNKNOWN or t is None:
+        return t
+    return t.get(name, UNKNOWN) if isinstance(t, Mapping) else UNKNOWN
 
 
 def _if(cond: Fn, then: Fn, else_: Fn) -> Fn:
     def branch(c: Context, v: Slots) -> Any:
-        cv = truth(cond(c, v))
+        cv = cond(c, v)
         if cv is UNKNOWN:
             return either(then(c, v), else_(c, v))
         return then(c, v) if cv else else_(c, v)
@@ -368,11 +538,26 @@ class CompiledEvaluator:
         self.context.rules_read = set()
 
     def eval(self, e: ast.Expr, env: Env) -> Any:
-        if not env:
-            hit = self.compiler.closed.get(id(e))
-            if hit is not None and hit[0] is e:
-                return hit[1](self.context, [None] * hit[2] if hit[2] else _NO_SLOTS)
-        fn, size = self.compiler.top(e, tuple(env))
+        return self._run(self.compiler._evals, e, env, False)
+
+    def value(self, e: ast.Expr, env: Env) -> Any:
+        """A rule's reading of an expression: its value, a condition's truth (`truth`: a null is false)."""
+        return self._run(self.compiler._values, e, env, True)
+
+    def _run(self, table: dict[int, tuple[ast.Expr, tuple[str, ...], Fn, int]], e: ast.Expr, env: Env,
+             as_value: bool) -> Any:
+        hit = table.get(id(e))
+        if hit is not None and hit[0] is e:
+            if not env and not hit[1]:
+                size = hit[3]
+                return hit[2](self.context, [None] * size if size else _NO_SLOTS)
+            names = tuple(env)
+            if names == hit[1]:
+                fn, size = hit[2], hit[3]
+            else:
+                fn, size = self.compiler.top(e, names, as_value)
+        else:
+            fn, size = self.compiler.top(e, tuple(env), as_value)
         slots: Slots = [b.value for b in env.values()]
         if size > len(slots):
             slots.extend([None] * (size - len(slots)))

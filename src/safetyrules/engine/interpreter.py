@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safetyrules.check.checker import MAX_RANGE
+from safetyrules.check.types import BOOL
 from safetyrules.diagnostics import Span
 from safetyrules.engine.decisions import ELEMENT_OPEN, NULL_RESULT, state
 from safetyrules.engine.values import UNKNOWN, Duration, int64_or_unknown, shift_date, shift_instant, show
@@ -197,6 +198,11 @@ class Interpreter:
     def eval(self, e: ast.Expr, env: Env) -> Any:
         """The value of `e` (dispatch on the node's class: a dict lookup, not a chain of isinstance)."""
         return self._dispatch[type(e)](e, env)
+
+    def value(self, e: ast.Expr, env: Env) -> Any:
+        """A rule's reading of an expression: its value, a condition's truth (`truth`: a null is false)."""
+        value = self.eval(e, env)
+        return truth(value) if e.checked_type == BOOL else value
 
     def _build_dispatch(self) -> dict[type, Callable[[Any, Env], Any]]:
         dispatch: dict[type, Callable[[Any, Env], Any]] = {
@@ -675,6 +681,33 @@ def _aggregate(q: ast.Quantifier | ast.OrderPick, rows: list[Row]) -> tuple[Any,
     if best is None:
         return None, []
     return (best[0] if isinstance(q, ast.OrderPick) else best[2]), [best[3]]
+
+
+def aggregate_decided(q: ast.Quantifier | ast.OrderPick, matched: list[tuple[Any, Any]]) -> Any:
+    """`_aggregate`'s value when no element's filter or value is unknown, from the `(element, value)` pairs
+    whose filter holds, in list order (a value of `any`/`all`/`count` is its condition's truth): what
+    `_aggregate` computes when it has no open element, without its lists (the compiled engine's common case;
+    a test holds the two equal)."""
+    kind = q.kind
+    if kind == "any":
+        return any(v is True for _, v in matched)
+    if kind == "all":
+        return all(v is True for _, v in matched)
+    if kind == "count":
+        return sum(1 for _, v in matched if v is True)
+    if kind == "find":
+        return matched[0][0] if matched else UNKNOWN  # no such record: unknown
+    values = [(x, v) for x, v in matched if v is not None]
+    if kind == "sum":
+        return int64_or_unknown(sum(v for _, v in values))
+    if not values:
+        return None
+    best = max(values, key=_second) if kind in ("max", "latest") else min(values, key=_second)
+    return best[0] if isinstance(q, ast.OrderPick) else best[1]
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
 
 
 def fact_path(e: ast.Expr, env: Env, definitions: Mapping[str, ast.DefineDecl]) -> str | None:

@@ -80,6 +80,12 @@ class _Static:
 Evaluator = Interpreter | CompiledEvaluator  # what evaluates a rule's expressions
 
 
+_NO_ENV: Env = {}  # the bindings of a rule's top-level expression (never written)
+_SWITCHED_OFF = Text("情景中已停用", "switched off in this scenario")
+_APPLIES_UNKNOWN = Text("无法判断是否适用", "whether the rule applies is unknown")
+_COMPLIANT = (Outcome.NOT_APPLICABLE, Outcome.SATISFIED, Outcome.NOT_TRIGGERED)
+
+
 def worst(outcomes: list[Outcome]) -> Outcome:
     return max(outcomes, key=lambda o: SEVERITY_ORDER.get(o, 0))
 
@@ -203,24 +209,11 @@ class RuleEngine:
         steps: list[Step] = []
         reserved: set[str] = set()
         static = self.static[rule.name]
-        result = RuleResult(
-            enterprise=str(view.get(self.program.contract.key, "")),
-            rule=rule.name,
-            kind=rule.kind,
-            implements=static.implements,
-            outcome=Outcome.UNKNOWN,
-            as_of=as_of,
-            title=static.title,
-            citations=static.citations,
-            severity=static.severity,
-        )
-        if static.effect is not None:
-            result.effect = static.effect
+        trace = interp.trace
 
         def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
-            if not interp.trace:  # no step to record: the value alone
-                value = interp.eval(e, env or {})
-                return truth(value) if e.checked_type == BOOL else value
+            if not trace:  # no step to record: the value alone (a condition's truth)
+                return interp.value(e, env or _NO_ENV)
             value, step = interp.evaluate(e, env)
             if type_of(e) == BOOL:
                 value = truth(value)
@@ -232,55 +225,57 @@ class RuleEngine:
         effective = rule.effective
         applicable: Any = True
         if rule.name in self.disabled:
-            body = _Body(Outcome.NOT_APPLICABLE, reason=Text("情景中已停用", "switched off in this scenario"))
+            body = _Body(Outcome.NOT_APPLICABLE, reason=_SWITCHED_OFF)
         elif effective is not None and as_of < effective:
             body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective} 起施行",
                                                              f"in force from {effective}"))
         else:
-            if rule.applies is not None and facts is not None and not interp.trace:
+            if rule.applies is not None and facts is not None and not trace:
                 applicable = self._traced_applies(rule.applies, interp, facts, steps)
             elif rule.applies is not None:
                 applicable = record("applies", rule.applies)
             if applicable is False:
                 body = _Body(Outcome.NOT_APPLICABLE, reason=static.not_applicable)
             else:
-                excepted, exception_unknown = self._excepted(rule, record)
+                excepted, exception_unknown = self._excepted(rule, record) if rule.unless else (None, None)
                 body = excepted or (
                     self._trigger(rule, interp, record, as_of) if rule.kind == "trigger"
                     else self._obligation(rule, interp, view, record, as_of, reserved))
-                compliant = (Outcome.NOT_APPLICABLE, Outcome.SATISFIED, Outcome.NOT_TRIGGERED)
                 if applicable is UNKNOWN and body.outcome is not Outcome.NOT_APPLICABLE:
                     body.outcome = Outcome.UNKNOWN
-                    body.reason = Text("无法判断是否适用", "whether the rule applies is unknown")
-                elif exception_unknown is not None and body.outcome not in compliant:
+                    body.reason = _APPLIES_UNKNOWN
+                elif exception_unknown is not None and body.outcome not in _COMPLIANT:
                     body.outcome = Outcome.UNKNOWN
                     body.reason = Text(f"无法判断是否适用例外 `{exception_unknown}`",
                                        f"whether exception `{exception_unknown}` applies is unknown")
-        result.outcome = body.outcome
-        result.due_on = body.due_on
-        result.delay_days = body.delay_days
-        result.last_event_on = body.last_event_on
-        result.period = body.period
-        result.events = body.events or []
-        result.listed_until = body.listed_until
-        result.reason = body.reason
-        result.exception = body.exception
-        if body.due_on is not None:  # a violation before the due date (a requirement) is not overdue
-            if body.outcome is Outcome.VIOLATED and as_of > body.due_on:
-                result.days_overdue = (as_of - body.due_on).days
-            elif body.outcome is Outcome.PENDING:
-                result.days_remaining = (body.due_on - as_of).days
-        if body.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
-            event_missing = {m for e in result.events for m in e.missing}
-            result.missing = tuple(sorted(interp.missing | event_missing))
-        result.params = self._params_in_force(rule.name, static.params_used, interp.params_read | reserved, as_of)
+        outcome = body.outcome
+        due_on = body.due_on
+        days_overdue = days_remaining = None
+        if due_on is not None:  # a violation before the due date (a requirement) is not overdue
+            if outcome is Outcome.VIOLATED and as_of > due_on:
+                days_overdue = (as_of - due_on).days
+            elif outcome is Outcome.PENDING:
+                days_remaining = (due_on - as_of).days
+        events = body.events or []
         # every rule it reads, not only those a short-cut evaluation happened to read
         read = interp.rules_read
-        result.rules_used = static.rules_used if read <= static.rule_deps \
-            else tuple(sorted(static.rule_deps | read))
-        result._steps = steps  # not through the properties: nothing is left to write later yet
-        result._observed = interp.branches
+        params_read = interp.params_read
+        result = RuleResult(  # its fields in their order (positional: a result per rule and enterprise)
+            self._enterprise(view), rule.name, rule.kind, static.implements, outcome, as_of, static.title,
+            static.citations, static.severity, due_on, days_overdue, days_remaining, body.delay_days,
+            body.last_event_on, body.period, body.reason, body.exception,
+            self._params_in_force(rule.name, static.params_used, params_read | reserved if reserved
+                                  else params_read, as_of),
+            static.rules_used if read <= static.rule_deps else tuple(sorted(static.rule_deps | read)),
+            events, static.effect, body.listed_until, steps, interp.branches)
+        if outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in events):
+            event_missing = {m for e in events for m in e.missing}
+            result.missing = tuple(sorted(interp.missing | event_missing))
         return result
+
+    def _enterprise(self, view: Mapping[str, Any]) -> str:
+        key = view.get(self.program.contract.key, "")
+        return key if type(key) is str else str(key)
 
     def _params_in_force(self, rule: str, static: frozenset[str], read: set[str], as_of: dt.date,
                          ) -> tuple[ParamUse, ...]:
@@ -344,8 +339,10 @@ class RuleEngine:
         """The Kleene conjunction of the `require` items."""
         value: Any = True
         for req in rule.requires:
-            element = next(iter(env.values())).path if env else ""
-            v = record(f"require {element}".rstrip(), req, env)
+            label = "require"
+            if env and interp.trace:  # a label only a step shows
+                label = f"require {next(iter(env.values())).path}"
+            v = record(label, req, env)
             if v is False:
                 value = False
             elif v is UNKNOWN and value is True:
@@ -353,8 +350,9 @@ class RuleEngine:
         return value
 
     def _events(self, rule: RuleIR, interp: Evaluator, record: Any,
-                ) -> list[tuple[str, Any, Env]] | None:
-        """`(path, where-value, env)` for each element of the rule's `each`; None when the list is unknown."""
+                ) -> list[tuple[Bound, Any, Env]] | None:
+        """`(element, where-value, env)` for each element of the rule's `each` (its path is built only when
+        read: a result names the events of event rules); None when the list is unknown."""
         each = rule.each
         assert each is not None
         coll = interp.eval(each.collection, {})
@@ -362,13 +360,14 @@ class RuleEngine:
             return None
         base = interp.path_of(each.collection, {}) or each.var
         out = []
+        trace = interp.trace
+        var, filter_ = each.var, each.where
         for i, item in enumerate(coll or []):
             bound = Bound(item, base, i)
-            path = bound.path
-            env = {each.var: bound}
-            where = True if each.where is None else record(f"each {path}", each.where, env)
+            env = {var: bound}
+            where = True if filter_ is None else record(f"each {bound.path}" if trace else "each", filter_, env)
             if where is not False:
-                out.append((path, where, env))
+                out.append((bound, where, env))
         return out
 
     def _obligation(self, rule: RuleIR, interp: Evaluator, view: Mapping[str, Any], record: Any,
@@ -455,7 +454,10 @@ class RuleEngine:
             floor = shift_date(anchor, period)
         # the first due date: the floor, or one period after establishment if that is later
         if isinstance(established, dt.date):
-            first_due = max(floor, shift_date(established, period))
+            # an act on record shows the enterprise existed by then: it counts from the earlier of the two
+            # (so an unknown establishment, which cannot be after the act, never changes a decided outcome)
+            since = min(established, last) if isinstance(last, dt.date) else established
+            first_due = max(floor, shift_date(since, period))
         elif established is UNKNOWN and not isinstance(last, dt.date):
             interp.missing.add(ESTABLISHED)
             if as_of > floor:  # it depends on when the enterprise was established
@@ -484,9 +486,9 @@ class RuleEngine:
         reserved.add("late_act_memory")
         memory = self._reserved("late_act_memory", as_of, DEFAULT_LATE_ACT_MEMORY)
         results: list[EventResult] = []
-        for path, where, env in events:
+        for bound, where, env in events:
             before = set(interp.missing)
-            ev = self._event(due, path, where, env, record, as_of, memory)
+            ev = self._event(due, bound.path, where, env, record, as_of, memory)
             if ev.outcome is Outcome.UNKNOWN and not ev.missing:
                 ev.missing = tuple(sorted(interp.missing - before)) or tuple(sorted(interp.missing))
             results.append(ev)
@@ -537,7 +539,8 @@ class RuleEngine:
         on, listing = rule.trigger_on, rule.listing
         assert on is not None and listing is not None
         results: list[EventResult] = []
-        for path, where, env in events:
+        for bound, where, env in events:
+            path = bound.path
             day = record(f"on {path}", on, env)
             period = record("listing", listing, env)
             ev = EventResult(path, Outcome.UNKNOWN, event_on=day if isinstance(day, dt.date) else None)

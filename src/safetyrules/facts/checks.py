@@ -212,10 +212,12 @@ def _walk(stack: list[tuple[object, int, Trail]], limits: Limits, errors: list[F
                 errors.append(list_error(len(value), limits, _path(trail)))
                 continue
             for i, item in enumerate(value):
-                if type(item) in walked:
+                kind = type(item)
+                if kind is str:  # `isascii` inline: almost every text is ASCII, and a call per text shows
+                    if not item.isascii() and _unpaired(item):
+                        errors.append(_text_error((trail, i)))
+                elif kind in walked:
                     children.append((item, depth + 1, (trail, i)))
-                elif type(item) is str and _unpaired(item):
-                    errors.append(_text_error((trail, i)))
         elif isinstance(value, dict):
             if isinstance(value, DuplicateKeys):
                 for key in value.duplicates:
@@ -228,11 +230,13 @@ def _walk(stack: list[tuple[object, int, Trail]], limits: Limits, errors: list[F
                         )
                     )
             for key, item in value.items():
-                if type(item) in walked:
+                kind = type(item)
+                if kind is str:
+                    if not item.isascii() and _unpaired(item):
+                        errors.append(_text_error((trail, key)))
+                elif kind in walked:
                     children.append((item, depth + 1, (trail, key)))
-                elif type(item) is str and _unpaired(item):
-                    errors.append(_text_error((trail, key)))
-                if type(key) is str and _unpaired(key):
+                if type(key) is str and not key.isascii() and _unpaired(key):
                     errors.append(_text_error((trail, key)))
         stack.extend(reversed(children))  # in document order
 
