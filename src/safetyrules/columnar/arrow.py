@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -34,7 +35,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from safetyrules.columnar.exprs import OUTCOME_NAMES, PENDING, VIOLATED
 from safetyrules.columnar.kernel import RESULT_COLUMNS, ColumnarProgram
 from safetyrules.columnar.nested import nested_frames
-from safetyrules.columnar.tables import ELEM, IDX, ROOT_FILE
+from safetyrules.columnar.tables import ELEM, IDX, ROOT_FILE, FactTables
 from safetyrules.columnar.validate import validate_frames
 from safetyrules.limits import DEFAULT, Limits
 
@@ -81,6 +82,27 @@ def evaluate_arrow(program: ColumnarProgram, batch: pa.RecordBatch | pa.Table, a
     first record of a key. Keys repeated within the batch are checked here either way.
     """
     day = _day(as_of)
+    prepared = prepare_arrow(program, batch, limits=limits, first_row=first_row, first_rows=first_rows)
+    evaluation = program.evaluate(prepared.tables, day)
+    return _compact(program, evaluation.ids, evaluation.outputs, day), prepared.rejected
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A batch validated once: the accepted enterprises as tables, and the rejections (nothing dropped)."""
+
+    tables: FactTables
+    rejected: pa.Table  # REJECTED_SCHEMA
+    rows: pl.Series  # the accepted enterprises' row numbers in the whole input
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.tables)
+
+
+def prepare_arrow(program: ColumnarProgram, batch: pa.RecordBatch | pa.Table, *, limits: Limits = DEFAULT,
+                  first_row: int = 0, first_rows: Mapping[str, int] | None = None) -> Prepared:
+    """The day-independent half of `evaluate_arrow`: keys, validation, rejections."""
     key = program.policy.contract.key
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
@@ -91,8 +113,10 @@ def evaluate_arrow(program: ColumnarProgram, batch: pa.RecordBatch | pa.Table, a
     checked = validate_frames(frames, limits, program.policy.contract)
     rows = frame.get_column(_ROW)
     rejected = _rejections(checked.rejected, frames, rows, frame, key, duplicates)
-    evaluation = program.evaluate(checked.tables, day)
-    return _compact(program, evaluation.ids, evaluation.outputs, day), rejected
+    bad = set(rejected.column("row").to_pylist())
+    accepted = rows.filter(~rows.is_in(list(bad))) if bad else rows
+    return Prepared(checked.tables, rejected, accepted)
+
 
 
 def _duplicates(frame: pl.DataFrame, key: str, first_rows: Mapping[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -29,19 +29,16 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from safetyrules.columnar.arrow import (
-    _ROW,
     ENTERPRISE,
     REJECTED_SCHEMA,
+    Prepared,
     _compact,
-    _duplicates,
-    _rejections,
+    prepare_arrow,
     result_schema,
 )
 from safetyrules.columnar.exprs import NOT_APPLICABLE, OUTCOME_NAMES
 from safetyrules.columnar.kernel import ColumnarProgram, Evaluation
-from safetyrules.columnar.nested import nested_frames
 from safetyrules.columnar.tables import FactTables
-from safetyrules.columnar.validate import validate_frames
 from safetyrules.engine.results import Outcome
 from safetyrules.limits import DEFAULT, Limits
 
@@ -68,37 +65,6 @@ def timeline_results_schema(program: ColumnarProgram) -> pa.Schema:
 
 
 # ------------------------------------------------------------------------------------------ one validation
-
-@dataclass(slots=True)
-class Prepared:
-    """A batch validated once: the accepted enterprises as tables, and the rejections (nothing dropped)."""
-
-    tables: FactTables
-    rejected: pa.Table  # REJECTED_SCHEMA
-    rows: pl.Series  # the accepted enterprises' row numbers in the whole input
-
-    @property
-    def evaluated(self) -> int:
-        return len(self.tables)
-
-
-def prepare_arrow(program: ColumnarProgram, batch: pa.RecordBatch | pa.Table, *, limits: Limits = DEFAULT,
-                  first_row: int = 0, first_rows: Mapping[str, int] | None = None) -> Prepared:
-    """The day-independent half of `columnar.arrow.evaluate_arrow`: keys, validation, rejections."""
-    key = program.policy.contract.key
-    frame = pl.from_arrow(batch)
-    assert isinstance(frame, pl.DataFrame)
-    n = frame.height
-    frame = frame.with_columns(pl.int_range(first_row, first_row + n, dtype=pl.Int64).alias(_ROW))
-    frame, duplicates = _duplicates(frame, key, first_rows or {})
-    frames = nested_frames(frame.drop(_ROW), program.layout)
-    checked = validate_frames(frames, limits, program.policy.contract)
-    rows = frame.get_column(_ROW)
-    rejected = _rejections(checked.rejected, frames, rows, frame, key, duplicates)
-    bad = set(rejected.column("row").to_pylist())
-    accepted = rows.filter(~rows.is_in(list(bad))) if bad else rows
-    return Prepared(checked.tables, rejected, accepted)
-
 
 # ------------------------------------------------------------------------------------------ what-if
 
