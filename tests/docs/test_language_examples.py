@@ -1,5 +1,6 @@
-"""Every `policy` and `policy-fragment` block of docs/language.md and docs/tutorial.md checks clean, and every
-`schema` block declares a valid fact schema."""
+"""Every `policy` and `policy-fragment` block of docs/language.md and docs/tutorial.md checks clean and uses
+no deprecated form (the docs teach the current language), and every `schema` block declares a valid fact
+schema."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ TUTORIAL = re.findall(r"```policy\n(.*?)```", (DOC.parent / "tutorial.md").read_
 def test_tutorial_policy_checks_clean(text: str) -> None:
     result = compile_sources({"tutorial.md": text})
     assert not result.errors, render_all(result.errors, result.sources)
+    deprecated = [d for d in result.diagnostics if d.code.startswith("deprecated-")]
+    assert not deprecated, render_all(deprecated, result.sources)
 
 
 @pytest.mark.parametrize("index", range(1, len(BLOCKS)))
@@ -34,7 +37,7 @@ def test_example_checks_clean(index: int) -> None:
     kind, text = BLOCKS[index]
     source = text if kind == "policy" else HEADER + "\n" + text
     result = compile_sources({f"language.md#{index}": source})
-    errors = [d for d in result.diagnostics if d.is_error]
+    errors = [d for d in result.diagnostics if d.is_error or d.code.startswith("deprecated-")]
     assert not errors, render_all(errors, result.sources)
     assert result.policy is not None
 
