@@ -53,6 +53,7 @@ from safetyrules.syntax.walk import chain
 RANGE_ELEMENTS = 64  # a quantifier over a longer integer range is left to the reference interpreter
 
 _NO_SLOTS: list[Any] = []  # the slots of an expression that binds no variable (never written)
+_NO_ENV: Env = {}  # the bindings of a rule's top-level expression (never written)
 
 
 class Deferred(Exception):
@@ -542,6 +543,17 @@ class CompiledEvaluator:
 
     def value(self, e: ast.Expr, env: Env) -> Any:
         """A rule's reading of an expression: its value, a condition's truth (`truth`: a null is false)."""
+        return self._run(self.compiler._values, e, env, True)
+
+    def record(self, label: str, e: ast.Expr, env: Env | None = None) -> Any:
+        """`value` as the rule semantics call it (`record(label, expr, env)`: the label names a step, and the
+        compiled engine records none)."""
+        if not env:
+            hit = self.compiler._values.get(id(e))
+            if hit is not None and hit[0] is e and not hit[1]:
+                size = hit[3]
+                return hit[2](self.context, [None] * size if size else _NO_SLOTS)
+            return self._run(self.compiler._values, e, _NO_ENV, True)
         return self._run(self.compiler._values, e, env, True)
 
     def _run(self, table: dict[int, tuple[ast.Expr, tuple[str, ...], Fn, int]], e: ast.Expr, env: Env,

@@ -116,6 +116,11 @@ class RuleEngine:
                 not_applicable=Text(f"适用条件不成立：{self.applies_text[r.name]}",
                                     f"the rule applies only when {self.applies_text[r.name]}")
                 if r.applies is not None else None)
+        # results are reported in declaration order: each rule's place among them, in evaluation order
+        declared = {r.name: i for i, r in enumerate(sorted(program.rules, key=lambda r: r.position))}
+        self._places = tuple((r, declared[r.name]) for r in program.rules)
+        self._has_established = ESTABLISHED in program.contract.model.model_fields
+        self._key = program.contract.key
         self._param_uses: dict[tuple[str, type, Any], ParamUse] = {}  # (name, value) → its ParamUse
         self._params_cache: dict[tuple[str, dt.date, frozenset[str]], tuple[ParamUse, ...]] = {}
 
@@ -125,7 +130,7 @@ class RuleEngine:
         """Every rule's result. `trace`: with explanation steps; `message_facts` (without `trace`): with the
         steps of the `applies` conditions only, the facts a message cites (callers that want outcomes only,
         such as what-if, skip them)."""
-        view = as_of_view(dict(record), as_of, self.program.contract.as_of)
+        view = as_of_view(record if type(record) is dict else dict(record), as_of, self.program.contract.as_of)
         outcomes: dict[str, Outcome] = {}
 
         def outcome_of(name: str) -> str:
@@ -133,16 +138,16 @@ class RuleEngine:
 
         interp = self.interpreter(view, as_of, outcome_of, trace)
         facts = self.facts_interpreter(view, as_of, outcome_of) if message_facts and not trace else None
-        results = []
-        for rule in self.program.rules:
+        placed: list[RuleResult | None] = [None] * len(self._places)
+        enterprise = self._enterprise(view)
+        for rule, place in self._places:
             if rules is not None and rule.name not in rules:
                 continue
             interp.reset()
-            result = self.evaluate_rule(rule, interp, view, as_of, facts)
+            result = self.evaluate_rule(rule, interp, view, as_of, facts, enterprise)
             outcomes[rule.name] = result.outcome
-            results.append(result)
-        results.sort(key=lambda r: self.program.rule(r.rule).position)
-        return results
+            placed[place] = result
+        return [r for r in placed if r is not None]
 
     def interpreter(self, view: Mapping[str, Any], as_of: dt.date, rule_outcome: Callable[[str], str],
                     trace: bool = False) -> Evaluator:
@@ -172,26 +177,27 @@ class RuleEngine:
     def _established(self, view: Mapping[str, Any]) -> Any:
         """The subject's establishment date (`established_on`), which the engine reads for the new-entrant
         grace and first due dates: unknown when absent; null when the subject declares no such date."""
-        if ESTABLISHED not in self.program.contract.model.model_fields:
+        if not self._has_established:
             return None
         return view.get(ESTABLISHED, UNKNOWN)
 
     # ------------------------------------------------------------------ one rule
     def evaluate_rule(self, rule: RuleIR, interp: Evaluator, view: Mapping[str, Any],
-                      as_of: dt.date, facts: Interpreter | None = None) -> RuleResult:
+                      as_of: dt.date, facts: Interpreter | None = None, enterprise: str | None = None,
+                      ) -> RuleResult:
         """One rule's result on an as-of view, with an evaluator from `interpreter` (its `rule_outcome` gives
         the other rules' outcomes; `interp.reset()` first).
 
         With compiled expressions, the reference interpreter evaluates the rule instead when the compiled
         code defers it (a long integer range), and names the missing facts of an unknown result (the
         compiled code does not track fact paths): the outcome, dates and events stay the compiled ones."""
-        if not isinstance(interp, CompiledEvaluator):
-            return self._rule(rule, interp, view, as_of, facts)
+        if type(interp) is not CompiledEvaluator:
+            return self._rule(rule, interp, view, as_of, facts, enterprise)
         try:
-            result = self._rule(rule, interp, view, as_of, facts)
+            result = self._rule(rule, interp, view, as_of, facts, enterprise)
         except Deferred:
-            return self._rule(rule, self._reference(interp, view, as_of), view, as_of, facts)
-        if result.outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in result.events):
+            return self._rule(rule, self._reference(interp, view, as_of), view, as_of, facts, enterprise)
+        if result.outcome is Outcome.UNKNOWN or (result.events and _any_unknown(result.events)):
             _Namer(self, rule, view, as_of, interp.context.rule_outcome, result)
         return result
 
@@ -205,23 +211,15 @@ class RuleEngine:
         return reference
 
     def _rule(self, rule: RuleIR, interp: Evaluator, view: Mapping[str, Any], as_of: dt.date,
-              facts: Interpreter | None = None) -> RuleResult:
+              facts: Interpreter | None = None, enterprise: str | None = None) -> RuleResult:
         steps: list[Step] = []
         reserved: set[str] = set()
         static = self.static[rule.name]
         trace = interp.trace
-
-        def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
-            if not trace:  # no step to record: the value alone (a condition's truth)
-                return interp.value(e, env or _NO_ENV)
-            value, step = interp.evaluate(e, env)
-            if type_of(e) == BOOL:
-                value = truth(value)
-            if step is not None:
-                step.note = label if step.note is None else f"{label}: {step.note}"
-                steps.append(step)
-            return value
-
+        if type(interp) is CompiledEvaluator:
+            record: Callable[..., Any] = interp.record
+        else:
+            record = _recorder(interp, steps)
         effective = rule.effective
         applicable: Any = True
         if rule.name in self.disabled:
@@ -261,20 +259,21 @@ class RuleEngine:
         read = interp.rules_read
         params_read = interp.params_read
         result = RuleResult(  # its fields in their order (positional: a result per rule and enterprise)
-            self._enterprise(view), rule.name, rule.kind, static.implements, outcome, as_of, static.title,
+            self._enterprise(view) if enterprise is None else enterprise, rule.name, rule.kind, static.implements,
+            outcome, as_of, static.title,
             static.citations, static.severity, due_on, days_overdue, days_remaining, body.delay_days,
             body.last_event_on, body.period, body.reason, body.exception,
             self._params_in_force(rule.name, static.params_used, params_read | reserved if reserved
                                   else params_read, as_of),
             static.rules_used if read <= static.rule_deps else tuple(sorted(static.rule_deps | read)),
             events, static.effect, body.listed_until, steps, interp.branches)
-        if outcome is Outcome.UNKNOWN or any(e.outcome is Outcome.UNKNOWN for e in events):
+        if outcome is Outcome.UNKNOWN or (events and _any_unknown(events)):
             event_missing = {m for e in events for m in e.missing}
             result.missing = tuple(sorted(interp.missing | event_missing))
         return result
 
     def _enterprise(self, view: Mapping[str, Any]) -> str:
-        key = view.get(self.program.contract.key, "")
+        key = view.get(self._key, "")
         return key if type(key) is str else str(key)
 
     def _params_in_force(self, rule: str, static: frozenset[str], read: set[str], as_of: dt.date,
@@ -600,6 +599,29 @@ class _Namer:
             event._namer = None
         for mine, theirs in zip(result.events, named.events, strict=False):
             mine._missing = theirs.missing
+
+
+def _recorder(interp: Evaluator, steps: list[Step]) -> Callable[..., Any]:
+    """`record(label, expr, env=None)` of a rule's evaluation: the value of an expression (a condition's
+    truth), its step labelled and kept when the evaluator traces."""
+    if not interp.trace:
+        def value(label: str, e: ast.Expr, env: Env | None = None) -> Any:  # no step: the value alone
+            return interp.value(e, env or _NO_ENV)
+        return value
+
+    def record(label: str, e: ast.Expr, env: Env | None = None) -> Any:
+        value, step = interp.evaluate(e, env)
+        if type_of(e) == BOOL:
+            value = truth(value)
+        if step is not None:
+            step.note = label if step.note is None else f"{label}: {step.note}"
+            steps.append(step)
+        return value
+    return record
+
+
+def _any_unknown(events: list[EventResult]) -> bool:
+    return any(e.outcome is Outcome.UNKNOWN for e in events)
 
 
 def _continuous(holds: Any) -> Outcome:

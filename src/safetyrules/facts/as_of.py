@@ -20,7 +20,7 @@ Both tables are data so that the documentation can render them. A path is a dott
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -166,6 +166,8 @@ def _is_after(value: object, as_of: dt.date) -> bool:
     """Whether a date, instant (local date), year or ISO string lies after ``as_of``; ``None`` never does."""
     if value is None:
         return False
+    if type(value) is dt.date:  # the common case first (a plain date), as the general checks below decide it
+        return value > as_of
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value) if len(value) > 10 else dt.date.fromisoformat(value)
     if isinstance(value, dt.datetime):
@@ -185,40 +187,84 @@ def _leaf(item: object, path: tuple[_Segment, ...]) -> object:
     return item
 
 
-def _viewed(value: Any, path: tuple[_Segment, ...], effect: Effect, as_of: dt.date) -> Any:
-    """``value`` with one rule applied: the same object when the rule changes nothing in it, else a copy of the
-    dicts and lists on the way to what changed (copy on write: the rest is shared)."""
-    if not isinstance(value, dict):
-        return value
+def _kept(items: list[Any], path: tuple[_Segment, ...], as_of: dt.date) -> list[Any]:
+    """The items whose date at `path` is not after ``as_of``: ``items`` itself when every one is kept."""
+    single = path[0][0] if len(path) == 1 else None
+    for i, item in enumerate(items):
+        if single is not None and type(item) is dict:
+            day = item.get(single)
+            if day is None or (type(day) is dt.date and day <= as_of):
+                continue
+        if _is_after(_leaf(item, path), as_of):
+            return items[:i] + [x for x in items[i + 1:] if not _is_after(_leaf(x, path), as_of)]
+    return items
+
+
+_Step = Callable[[Any, dt.date], Any]  # one rule applied to a value (the same object when it changes nothing)
+
+
+def _viewer(path: tuple[_Segment, ...], effect: Effect) -> _Step:
+    """One rule as a function of a value and the day: the value when the rule changes nothing in it, else a
+    copy of the dicts and lists on the way to what changed (copy on write: the rest is shared). Built once per
+    rule set (see `_plan`)."""
     (key, is_list), rest = path[0], path[1:]
-    if key not in value:
-        return value
-    child = value[key]
-    new: Any = child
+    change: Callable[[Any, dt.date], Any]
     if is_list:
-        if not isinstance(child, list):
-            return value
         if effect is Effect.DROP_ITEM and not any(inner for _, inner in rest):
-            kept = [item for item in child if not _is_after(_leaf(item, rest), as_of)]
-            if len(kept) != len(child):
-                new = kept
+            def change(child: Any, as_of: dt.date) -> Any:
+                return _kept(child, rest, as_of) if isinstance(child, list) else child
         else:
-            items = [_viewed(item, rest, effect, as_of) for item in child]
-            if any(a is not b for a, b in zip(items, child, strict=True)):
-                new = items
+            item_viewed = _viewer(rest, effect)
+
+            def change(child: Any, as_of: dt.date) -> Any:
+                if not isinstance(child, list):
+                    return child
+                items = [item_viewed(item, as_of) for item in child]
+                return items if any(a is not b for a, b in zip(items, child, strict=True)) else child
     elif not rest:
-        if effect is Effect.NOT_YET and _is_after(child, as_of):
-            new = None
+        if effect is Effect.NOT_YET:
+            def change(child: Any, as_of: dt.date) -> Any:
+                return None if _is_after(child, as_of) else child
+        else:
+            return _unchanged
     elif effect is Effect.DROP_OBJECT and len(rest) == 1:
-        if isinstance(child, dict) and _is_after(child.get(rest[0][0]), as_of):
-            new = None
+        leaf = rest[0][0]
+
+        def change(child: Any, as_of: dt.date) -> Any:
+            return None if isinstance(child, dict) and _is_after(child.get(leaf), as_of) else child
     else:
-        new = _viewed(child, rest, effect, as_of)
-    if new is child:
-        return value
-    out = dict(value)
-    out[key] = new
-    return out
+        change = _viewer(rest, effect)
+
+    def viewed(value: Any, as_of: dt.date) -> Any:
+        if not isinstance(value, dict) or key not in value:
+            return value
+        child = value[key]
+        new = change(child, as_of)
+        if new is child:
+            return value
+        out = dict(value)
+        out[key] = new
+        return out
+    return viewed
+
+
+def _unchanged(value: Any, as_of: dt.date) -> Any:
+    return value
+
+
+_PLANS: dict[int, tuple[AsOfRules, tuple[_Step, ...]]] = {}
+
+
+def _plan(rules: AsOfRules) -> tuple[_Step, ...]:
+    """The rules as functions (`_viewer`), built once per rule set."""
+    hit = _PLANS.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    steps = tuple(_viewer(path, effect) for path, effect in rules)
+    if len(_PLANS) > 64:  # schemas come and go: keep the cache small
+        _PLANS.clear()
+    _PLANS[id(rules)] = (rules, steps)
+    return steps
 
 
 def as_of_view(record: dict[str, Any], as_of: dt.date, rules: AsOfRules = BUILTIN_RULES) -> dict[str, Any]:
@@ -230,6 +276,6 @@ def as_of_view(record: dict[str, Any], as_of: dt.date, rules: AsOfRules = BUILTI
     if isinstance(as_of, dt.datetime):
         raise TypeError("as_of must be a date, not a datetime")
     view: dict[str, Any] = record
-    for path, effect in rules:
-        view = _viewed(view, path, effect, as_of)
+    for viewed in _plan(rules):
+        view = viewed(view, as_of)
     return dict(view) if view is record else view
