@@ -38,16 +38,17 @@ class RuleSets:
     triggers: tuple[str, ...]
     high: frozenset[str]  # high-severity obligations: a violation makes an enforcement candidate
     derived: frozenset[str]  # rules that judge other rules' outcomes (the policy's enforcement rule)
-    enforcement: str | None  # the rule implementing the catalogue id `enforcement`, if the policy has one
+    enforcement: str | None  # the policy's first rule saying who is an enforcement candidate, if it has one
 
     @classmethod
-    def of(cls, rules: Iterable[RuleInfo]) -> RuleSets:
+    def of(cls, rules: Iterable[RuleInfo], candidates: frozenset[str] = frozenset()) -> RuleSets:
+        """The sets of a policy's rules; `candidates`: its candidate rules (`Program.candidate_rules`)."""
         rules = list(rules)
         return cls(tuple(r.name for r in rules if r.kind == "obligation"),
                    tuple(r.name for r in rules if r.kind == "trigger"),
                    frozenset(r.name for r in rules if r.kind == "obligation" and r.severity == "high"),
                    frozenset(r.name for r in rules if r.rules_used),
-                   next((r.name for r in rules if "enforcement" in r.implements), None))
+                   next((r.name for r in rules if r.name in candidates), None))
 
 
 @dataclass(slots=True)
@@ -163,7 +164,7 @@ class Population:
     def __init__(self, policy: Policy, facts: str | Path | None = None) -> None:
         self.policy = policy
         self.path = Path(facts) if facts is not None else None
-        self.sets = RuleSets.of(policy.rules())
+        self.sets = RuleSets.of(policy.rules(), policy.program.candidate_rules())
         self._records: list[dict[str, Any]] | None = None
         self.rejected = 0
         self.warnings: list[str] = []

@@ -25,6 +25,7 @@ from safetyrules.check.types import LangType
 from safetyrules.facts.contract import FactContract
 from safetyrules.facts.schema import FactSchema
 from safetyrules.syntax import ast
+from safetyrules.syntax.revision import candidate_condition
 
 Deadline = ast.DueContinuous | ast.DueBy | ast.DueEvery | ast.DueWithin | ast.DueOn
 """The deadline variants: held continuously; by a date (`met` when done); every period since the `last` act
@@ -104,6 +105,12 @@ class Program:
     @property
     def period_start(self) -> dt.date | None:
         return self.period.start if self.period is not None else None
+
+    def candidate_rules(self) -> frozenset[str]:
+        """The rules that say who is an enforcement candidate ("violated" means "is a candidate"): those declared
+        `candidate`, and obligations written in the earlier revision's shape for it (`require not C`, C only
+        reading other rules' outcomes; they warn `deprecated-candidate`), so that reports list them apart."""
+        return frozenset(r.name for r in self.rules if r.candidate or candidate_condition(r.decl) is not None)
 
     def readers(self) -> dict[str, set[str]]:
         """Rule → the rules that read its outcome directly."""

@@ -19,7 +19,6 @@ OUTCOME_STYLE = {
     Outcome.NOT_APPLICABLE: "dim", Outcome.UNKNOWN: "magenta", Outcome.TRIGGERED: "bold red",
     Outcome.EXPIRED: "dim", Outcome.NOT_TRIGGERED: "green",
 }
-ENFORCEMENT_ID = "enforcement"
 
 
 @dataclass(slots=True)
@@ -47,13 +46,17 @@ class Summary:
     top: int = 10
     subject: str = "enterprise"  # what a record is: the policy's subject (`venue` for a declared schema)
     villages: bool = True  # records have a `village` (the 附件4 contract): a table per village
+    # the rules declared `candidate` (who is an enforcement candidate): "violated" means "is a candidate", so
+    # they are listed as candidates, not as obligations with a compliance rate
+    candidate_rules: frozenset[str] = frozenset()
 
     @classmethod
     def for_policy(cls, as_of: dt.date, policy: Any, top: int = 10) -> Summary:
         """An empty summary for the records of `policy` (an `api.Policy`): named after its subject, with a
         table per village when its records have a village."""
         return cls(as_of, top=top, subject=policy.contract.subject,
-                   villages="village" in policy.contract.model.model_fields)
+                   villages="village" in policy.contract.model.model_fields,
+                   candidate_rules=policy.program.candidate_rules())
 
     def add(self, result: EnterpriseResult, name: str = "", village: str = "") -> None:
         self.enterprises += 1
@@ -63,19 +66,20 @@ class Summary:
             self.by_rule[r.rule][r.outcome] += 1
             self.rule_ids.setdefault(r.rule, r.implements)
             self.rule_titles.setdefault(r.rule, (r.title.zh, r.title.en))
-            if r.outcome is Outcome.VIOLATED and ENFORCEMENT_ID not in r.implements:
+            candidate = r.rule in self.candidate_rules
+            if r.outcome is Outcome.VIOLATED and not candidate:
                 any_violation = True
                 if r.days_overdue is not None:
                     self._keep_overdue(Overdue(result.enterprise, name, village, r.rule, r.implements,
                                                r.due_on, r.days_overdue))
-            if ENFORCEMENT_ID in r.implements and r.outcome is Outcome.VIOLATED:
+            if candidate and r.outcome is Outcome.VIOLATED:
                 self.candidates.append((result.enterprise, name, village, _violated_uses(r, result)))
             if r.outcome is Outcome.TRIGGERED:
                 self.triggers.append((result.enterprise, name, r.rule, r.implements, r.listed_until))
         self.by_village[village]["enterprises"] += 1
         if any_violation:
             self.by_village[village]["with_violation"] += 1
-        if any(ENFORCEMENT_ID in r.implements and r.outcome is Outcome.VIOLATED for r in result.results):
+        if any(r.rule in self.candidate_rules and r.outcome is Outcome.VIOLATED for r in result.results):
             self.by_village[village]["candidates"] += 1
 
     def _keep_overdue(self, item: Overdue) -> None:
@@ -88,6 +92,10 @@ class Summary:
         return sorted(self.overdue, key=lambda o: (-o.days_overdue, o.enterprise, o.rule))[: self.top]
 
     def compliance_rate(self, rule: str) -> float | None:
+        """Satisfied among the judged (satisfied or violated); none for a candidate rule (being one is not
+        non-compliance of its own: the obligations it reads are counted)."""
+        if rule in self.candidate_rules:
+            return None
         c = self.by_rule[rule]
         judged = c[Outcome.SATISFIED] + c[Outcome.VIOLATED]
         return c[Outcome.SATISFIED] / judged if judged else None
@@ -100,7 +108,7 @@ class Summary:
                 {"rule": rule, "implements": list(self.rule_ids[rule]),
                  "title": {"zh": self.rule_titles[rule][0], "en": self.rule_titles[rule][1]},
                  "counts": {str(o): n for o, n in sorted(c.items())},
-                 "compliance_rate": self.compliance_rate(rule)}
+                 "compliance_rate": self.compliance_rate(rule), "candidate": rule in self.candidate_rules}
                 for rule, c in self.by_rule.items()],
             "by_village": {v: dict(c) for v, c in sorted(self.by_village.items())},
             "enforcement_candidates": [{"enterprise": e, "name": n, "village": v, "violated": rules}
@@ -132,8 +140,8 @@ class Summary:
             table.add_column(f"{head}\n{o.value}", justify="right", style=OUTCOME_STYLE[o])
         table.add_column("合规率\nrate", justify="right")
         for rule, c in self.by_rule.items():
-            if c[Outcome.TRIGGERED] + c[Outcome.EXPIRED] + c[Outcome.NOT_TRIGGERED]:
-                continue
+            if c[Outcome.TRIGGERED] + c[Outcome.EXPIRED] + c[Outcome.NOT_TRIGGERED] or rule in self.candidate_rules:
+                continue  # triggers and candidates have their own lists below
             rate = self.compliance_rate(rule)
             table.add_row(", ".join(self.rule_ids[rule]), _clip(self.rule_titles[rule][0], 30),
                           *(str(c[o]) for o in (Outcome.VIOLATED, Outcome.PENDING, Outcome.SATISFIED,
@@ -156,7 +164,9 @@ class Summary:
         return table
 
     def _render_candidates(self, console: Console) -> None:
-        console.print(f"[bold]依法查处对象 Enforcement candidates: {len(self.candidates)}[/bold]")
+        unknown = sum(self.by_rule[r][Outcome.UNKNOWN] for r in self.candidate_rules if r in self.by_rule)
+        undecided = f"；另有 {unknown} 家无法判断 / {unknown} more undecided (facts unknown)" if unknown else ""
+        console.print(f"[bold]依法查处对象 Enforcement candidates: {len(self.candidates)}[/bold]{undecided}")
         for e, name, village, rules in sorted(self.candidates, key=lambda c: (c[2], c[0]))[: self.top]:
             violated = "；".join(f"{', '.join(self.rule_ids.get(r, ()))} {self._title(r, 16)}".strip() for r in rules)
             console.print(f"  {e}  {name}  {village}  ← {violated}")
@@ -220,7 +230,7 @@ def summary_from_frame(results: Any, info: dict[str, tuple[str, str]], policy: A
     for rule, outcome, n in counts.iter_rows():
         summary.by_rule[str(rule)][Outcome(str(outcome))] += n
     summary.by_rule = defaultdict(Counter, {r: summary.by_rule[r] for r in summary.rule_ids if r in summary.by_rule})
-    enforcement = {r.name for r in policy.rules() if ENFORCEMENT_ID in r.implements}
+    enforcement = summary.candidate_rules
     violated = frame.filter(pl.col("outcome") == "violated")
     ordinary = violated.filter(~pl.col("rule").cast(pl.String).is_in(list(enforcement)))
     with_violation = set(ordinary.get_column("enterprise").unique().to_list())
