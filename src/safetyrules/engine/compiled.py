@@ -290,16 +290,8 @@ class Compiler:
             isinstance(q.collection, ast.Name) and q.collection.id in self.definitions
             and isinstance(self.definitions[q.collection.id].value, ast.IntRange))
 
-        def quantify(c: Context, v: Slots) -> Any:
-            coll = collection(c, v)
-            if coll is UNKNOWN:
-                return UNKNOWN
-            items = coll if type(coll) is list else elements(coll)
-            if over_range and len(items) > RANGE_ELEMENTS:
-                raise Deferred
+        def general(c: Context, v: Slots, items: Any) -> Any:
             rows: list[Row] = []
-            matched: list[tuple[Any, Any]] = []  # (element, value) whose filter holds
-            decided = True  # no filter or value unknown so far: `aggregate_decided` gives the value
             for item in items:
                 v[slot] = item
                 w = True if where is None else where(c, v)
@@ -311,13 +303,97 @@ class Compiler:
                     value = body(c, v)
                 if decisive is not None and w is True and value is decisive:
                     return decisive  # the first element that decides `any` / `all`
-                if w is True and value is not UNKNOWN:
-                    matched.append((item, value))
-                elif w is not False:
-                    decided = False
                 rows.append((item, w, value, None, 1))
-            return aggregate_decided(q, matched) if decided else aggregate(q, rows)
+            return aggregate(q, rows)
+
+        decided = _decided(q, slot, where, body, decisive)
+
+        def quantify(c: Context, v: Slots) -> Any:
+            coll = collection(c, v)
+            if coll is UNKNOWN:
+                return UNKNOWN
+            items = coll if type(coll) is list else elements(coll)
+            if over_range and len(items) > RANGE_ELEMENTS:
+                raise Deferred
+            value = decided(c, v, items)
+            # an element whose filter or value is unknown: the elements again, each with its state (`aggregate`)
+            return general(c, v, items) if value is _OPEN else value
         return quantify
+
+
+_OPEN = object()  # what `_decided` gives when an element's filter or value is unknown
+
+
+def _decided(q: ast.Quantifier | ast.OrderPick, slot: int, where: Fn | None, body: Fn | None,
+             decisive: bool | None) -> Callable[[Context, Slots, Any], Any]:
+    """A quantifier's value over its elements while every element's filter and value is known: what
+    `aggregate_decided` gives (no list of rows built), or `_OPEN` at the first element that is not (the
+    caller then evaluates the elements again, keeping each one's state for `aggregate`). Evaluating an element
+    again reads the same facts, params and definitions (cached): no value or account changes."""
+    if decisive is not None:  # `any` / `all`: the first element whose condition is `decisive` decides
+        settled = not decisive
+
+        def any_all(c: Context, v: Slots, items: Any) -> Any:
+            for item in items:
+                v[slot] = item
+                w = True if where is None else where(c, v)
+                if w is False:
+                    continue
+                if w is not True:
+                    return _OPEN
+                value = True if body is None else body(c, v)
+                if value is decisive:
+                    return decisive
+                if value is UNKNOWN:
+                    return _OPEN
+            return settled  # aggregate_decided: no element had the decisive value
+        return any_all
+    if q.kind == "count" and isinstance(q, ast.Quantifier):
+        def count(c: Context, v: Slots, items: Any) -> Any:
+            n = 0
+            for item in items:
+                v[slot] = item
+                w = True if where is None else where(c, v)
+                if w is False:
+                    continue
+                if w is not True:
+                    return _OPEN
+                value = True if body is None else body(c, v)
+                if value is True:
+                    n += 1
+                elif value is UNKNOWN:
+                    return _OPEN
+            return n
+        return count
+    if q.kind == "find" and isinstance(q, ast.Quantifier) and body is None:
+        # the first element whose filter holds, unless one before it is unknown (aggregate_decided, `_aggregate`:
+        # an element after the first sure match cannot change it)
+        def find(c: Context, v: Slots, items: Any) -> Any:
+            for item in items:
+                v[slot] = item
+                w = True if where is None else where(c, v)
+                if w is True:
+                    return item
+                if w is not False:
+                    return _OPEN
+            return UNKNOWN  # no such record: unknown
+        return find
+
+    def matched(c: Context, v: Slots, items: Any) -> Any:
+        pairs: list[tuple[Any, Any]] = []  # (element, value) whose filter holds
+        for item in items:
+            v[slot] = item
+            w = True if where is None else where(c, v)
+            if w is False:
+                continue
+            if w is not True:
+                return _OPEN
+            value = True if body is None else body(c, v)
+            if value is UNKNOWN:
+                return _OPEN
+            pairs.append((item, value))
+        return aggregate_decided(q, pairs)
+    return matched
 
 
 # ------------------------------------------------------------------------------------------ closures
