@@ -1,0 +1,203 @@
+"""The quick validation of `fact_record` (`facts/_fast.py`) against the full checks it short-cuts.
+
+`fact_record` first tries a native validator that builds the engine's dict directly and only accepts records of
+the contract's own fields; everything else takes the full way (`validate_record`, then `model_dump`). These
+tests compare it with the full way alone, as `fact_record` was before: the same dict (types, values, time
+zones, key order), the same errors (paths, messages in both languages, codes, order), the same warnings — on
+the generated town, on the town as validated dicts, and on thousands of records spoiled at random places with
+hostile values, under the default limits and under tight ones, for the built-in and the declared contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import json
+import random
+import warnings
+from collections.abc import Iterator
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from safetyrules import FactError, load_policy
+from safetyrules.api import fact_record
+from safetyrules.facts._fast import quick_validator
+from safetyrules.facts.checks import BadValue, DuplicateKeys, validate_record
+from safetyrules.facts.contract import FactContract
+from safetyrules.facts.declared import build_models
+from safetyrules.facts.models import LOCAL_TIMEZONE, Enterprise, Industry, Principal, StaffRole
+from safetyrules.limits import DEFAULT, Limits
+from safetyrules.synth import generate
+
+TOWN = [json.loads(json.dumps(r, default=str)) for r in generate(120, seed=11)]
+
+
+def _full(enterprise: Any, limits: Limits, model: type[BaseModel]) -> dict[str, Any]:
+    """`fact_record` of a mapping as it was: the full checks, then the dump."""
+    check = validate_record(dict(enterprise) if isinstance(enterprise, dict) else enterprise, limits, model=model)
+    if check.model is None:
+        raise FactError([{"path": e.path, "message": e.message, "message_zh": e.message_zh, "code": e.code}
+                         for e in check.errors])
+    for path, suggestion in check.unknown_fields.items():
+        warnings.warn(f"unknown field {path!r}: {suggestion}", UserWarning, stacklevel=2)
+    return check.model.model_dump(exclude_unset=True)
+
+
+def _typed(value: Any) -> Any:
+    """A value with every type, key order and time zone spelt out."""
+    if isinstance(value, dict):
+        return (type(value), [(k, _typed(v)) for k, v in value.items()])
+    if isinstance(value, list | tuple):
+        return (type(value), [_typed(v) for v in value])
+    return (type(value), value, getattr(value, "tzinfo", None))
+
+
+def _outcome(call: Any) -> tuple[Any, ...]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result: tuple[Any, ...] = ("ok", _typed(call()))
+        except FactError as exc:
+            result = ("rejected", exc.errors)
+    return (*result, [str(w.message).split(":")[0] for w in caught])
+
+
+def _same(record: Any, limits: Limits = DEFAULT, model: type[BaseModel] = Enterprise) -> tuple[Any, ...]:
+    contract = FactContract(model, {}, LOCAL_TIMEZONE)
+    ours = _outcome(lambda: fact_record(record, limits=limits, contract=contract))
+    theirs = _outcome(lambda: _full(record, limits, model))
+    assert ours == theirs, record
+    return ours
+
+
+@pytest.fixture(scope="module")
+def declared() -> type[BaseModel]:
+    schema = load_policy().checked.schema
+    assert schema is not None
+    return build_models(schema).subject
+
+
+def test_the_town_takes_the_quick_way_to_the_same_dict(declared: type[BaseModel]) -> None:
+    for model in (Enterprise, declared):
+        quick = quick_validator(model, DEFAULT.max_int, DEFAULT.max_list_items)
+        assert quick is not None
+        for record in TOWN:
+            assert quick.record(dict(record), DEFAULT.max_nesting) is not None
+            ok, dumped, _ = _same(record, model=model)
+            assert ok == "ok"
+            # a validated dict (dates, instants, enumerations as objects) is accepted again, quickly, unchanged
+            again = fact_record(validate_record(dict(record), model=model).model.model_dump(exclude_unset=True),  # type: ignore[union-attr]
+                                contract=FactContract(model, {}, LOCAL_TIMEZONE))
+            assert _typed(again) == dumped
+
+
+class _Date(dt.date):
+    pass
+
+
+class _Text(str):
+    pass
+
+
+class _Number(enum.IntEnum):
+    FIVE = 5
+
+
+def _duplicated(value: dict[str, Any]) -> DuplicateKeys:
+    marked = DuplicateKeys(value)
+    marked.duplicates = tuple(value)[:1] or ("x",)
+    return marked
+
+
+EIGHT = dt.timezone(dt.timedelta(hours=8))
+VALUES: list[Any] = [
+    None, True, False, 0, 1, -1, 7, 10**13, 10**13 + 1, -(10**13), -(10**13) - 1, 2**70, 1.0, 1.5, "5", "true",
+    "", " ", "x", "中文", "a\ud800", "\udc00中", _Text("text"), _Text("2020-01-01"), b"bytes", "2020-01-01",
+    "2019-12-31", "2020-02-30", "0000-01-01", "9999-12-31", "2020-1-01", "２０２０-01-01", "20200101", "2020-W01-1",
+    "2020-01-01T00:00:00", "2020-01-01T10:00:00+08:00", "2020-01-01T10:00:00Z", "2020-01-01 10:00+05:45",
+    "2020-01-01T10:00:00", "2020-01-01T10:00:00+08:00\ud800", dt.date(2020, 1, 1), _Date(2021, 5, 6),
+    dt.datetime(2020, 1, 1), dt.datetime(2020, 1, 1, 12, tzinfo=dt.UTC), dt.datetime(2020, 1, 1, 12, tzinfo=EIGHT),
+    decimal.Decimal("1.5"), _Number.FIVE, Industry.MINING, "mining", "minning", StaffRole.GENERAL, "general",
+    [], [1], ["2020-01-01"], ["2020-01-01", "yesterday"], ["enterprise", "team"], ("2020-01-01",), ["a\ud800"],
+    {}, {"a": 1}, {"found_on": "2022-05-03", "remediated_on": "2022-05-01"}, {"established_on": "2020-01-01"},
+    {"name": "x", "\ud800": 1}, [[[[[[]]]]]], [{"date": "2021-01-01"}] * 4, MappingProxyType({"name": "x"}),
+    Principal(name="x"), BadValue("json_invalid", "NaN is not a JSON number", "NaN 不是 JSON 数值"),
+]
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _places(item, (*path, i))
+
+
+def _spoiled(rng: random.Random, record: dict[str, Any]) -> dict[str, Any]:
+    record = json.loads(json.dumps(record))
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        path = rng.choice(list(_places(record))[1:])
+        parent: Any = record
+        for key in path[:-1]:
+            parent = parent[key]
+        key, how = path[-1], rng.random()
+        if how < 0.7:
+            parent[key] = rng.choice(VALUES)
+        elif how < 0.8 and isinstance(parent, dict):
+            del parent[key]
+        elif how < 0.9 and isinstance(parent, dict):
+            parent[rng.choice(("extra", "found_onn", "name"))] = rng.choice(VALUES)
+        elif isinstance(parent[key], dict):
+            parent[key] = _duplicated(parent[key])
+        else:
+            parent[key] = rng.choice(VALUES)
+    return record
+
+
+TIGHT = DEFAULT.replace(max_list_items=12, max_int=200_000)
+SHALLOW = DEFAULT.replace(max_nesting=3)  # the contract needs 4: every record with a list of objects is refused
+
+
+@pytest.mark.parametrize("limits", [DEFAULT, TIGHT, DEFAULT.replace(max_nesting=4), SHALLOW],
+                         ids=["default", "tight", "nesting-4", "nesting-3"])
+def test_spoiled_records_give_the_same_dict_errors_and_warnings(limits: Limits, declared: type[BaseModel]) -> None:
+    rng = random.Random(20261204)
+    outcomes: set[str] = set()
+    for n in range(1500):
+        record = _spoiled(rng, rng.choice(TOWN))
+        outcomes.add(_same(record, limits, Enterprise if n % 3 else declared)[0])
+    assert outcomes == {"ok", "rejected"}
+
+
+@pytest.mark.parametrize("record", [
+    {"id": "X"}, {"id": ""}, {"id": " "}, {}, {"name": "x"}, [], "text", {"id": "X", "extra": {"a": [1]}},
+    {"id": "X", "hazards": [{"found_on": "2022-05-03", "remediated_on": "2022-05-01"}]},
+    {"id": "X", "hazards": [{"found_on": "2022-05-03", "plan": _duplicated({"funds": True})}]},
+    {"id": "X", "accidents": [{"occurred_at": "2021-08-09T10:20:00+00:00",
+                               "reported_at": "2021-08-09T18:19:00+08:00"}]},
+    {"id": "X", "accidents": [{"occurred_at": "9999-12-31T23:00:00-05:00"}]},
+    {"id": "X", "internal_assessments": ["2021-01-15", dt.date(2020, 1, 1), _Date(2020, 2, 2)]},
+    {"id": "X", "internal_assessments": ("2021-01-15",)},
+    {"id": "X", "safety_costs": [{"year": 0}, {"year": 9999, "used": _Number.FIVE}]},
+    {"id": "X", "employee_count": True}, {"id": "X", "employee_count": 10**13}, {"id": "X", "employee_count": -0},
+    {"id": _Text("X"), "name": b"x", "industry": Industry.MINING, "risk_control": {"levels": ["post", "team"]}},
+    {"id": "X", "name": "中\ud800"}, {"id": "\udc00"},
+    {"id": "X", "staff": [{"id": "E1", "special_operation": "a\ud800"}]},
+    {"id": "X", "principal": Principal(name="x")}, {"id": "X", "principal": MappingProxyType({"name": "x"})},
+    _duplicated({"id": "X", "name": "x"}),
+], ids=repr)
+def test_edge_records(record: Any) -> None:
+    for limits in (DEFAULT, TIGHT, SHALLOW):
+        _same(record, limits)
+
+
+def test_a_nested_duplicate_key_is_found() -> None:
+    record = {"id": "X", "staff": [{"id": "E1"}, _duplicated({"id": "E2"})]}
+    ok, errors, _ = _same(record)
+    assert ok == "rejected" and errors[0]["code"] == "duplicate_key"
