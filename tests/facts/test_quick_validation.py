@@ -116,8 +116,10 @@ def _duplicated(value: dict[str, Any]) -> DuplicateKeys:
 EIGHT = dt.timezone(dt.timedelta(hours=8))
 VALUES: list[Any] = [
     None, True, False, 0, 1, -1, 7, 10**13, 10**13 + 1, -(10**13), -(10**13) - 1, 2**70, 1.0, 1.5, "5", "true",
-    "", " ", "x", "中文", "a\ud800", "\udc00中", _Text("text"), _Text("2020-01-01"), b"bytes", "2020-01-01",
-    "2019-12-31", "2020-02-30", "0000-01-01", "9999-12-31", "2020-1-01", "２０２０-01-01", "20200101", "2020-W01-1",
+    "", " ", "x", "中文", "a\ud800", "\udc00中", _Text("text"), _Text("2020-01-01"), b"bytes", b"2020-01-01",
+    bytearray(b"2020-01-01"), "2020-01-01",
+    "2019-12-31", "2020-02-30", "2020-00-10", "2020-04-31", "2000-02-29", "1900-02-29",
+    "0000-01-01", "9999-12-31", "2020-1-01", "２０２０-01-01", "20200101", "2020-W01-1",
     "2020-01-01T00:00:00", "2020-01-01T10:00:00+08:00", "2020-01-01T10:00:00Z", "2020-01-01 10:00+05:45",
     "2020-01-01T10:00:00", "2020-01-01T10:00:00+08:00\ud800", dt.date(2020, 1, 1), _Date(2021, 5, 6),
     dt.datetime(2020, 1, 1), dt.datetime(2020, 1, 1, 12, tzinfo=dt.UTC), dt.datetime(2020, 1, 1, 12, tzinfo=EIGHT),
@@ -164,8 +166,9 @@ TIGHT = DEFAULT.replace(max_list_items=12, max_int=200_000)
 SHALLOW = DEFAULT.replace(max_nesting=3)  # the contract needs 4: every record with a list of objects is refused
 
 
-@pytest.mark.parametrize("limits", [DEFAULT, TIGHT, DEFAULT.replace(max_nesting=4), SHALLOW],
-                         ids=["default", "tight", "nesting-4", "nesting-3"])
+@pytest.mark.parametrize("limits", [DEFAULT, TIGHT, DEFAULT.replace(max_nesting=4), SHALLOW,
+                                    DEFAULT.replace(max_int=10**30 - 1)],
+                         ids=["default", "tight", "nesting-4", "nesting-3", "wide-int"])
 def test_spoiled_records_give_the_same_dict_errors_and_warnings(limits: Limits, declared: type[BaseModel]) -> None:
     rng = random.Random(20261204)
     outcomes: set[str] = set()
@@ -183,12 +186,15 @@ def test_spoiled_records_give_the_same_dict_errors_and_warnings(limits: Limits, 
                                "reported_at": "2021-08-09T18:19:00+08:00"}]},
     {"id": "X", "accidents": [{"occurred_at": "9999-12-31T23:00:00-05:00"}]},
     {"id": "X", "internal_assessments": ["2021-01-15", dt.date(2020, 1, 1), _Date(2020, 2, 2)]},
-    {"id": "X", "internal_assessments": ("2021-01-15",)},
+    {"id": "X", "internal_assessments": ("2021-01-15",)}, {"id": "X", "established_on": b"2020-01-01"},
+    {"id": "X", "internal_assessments": [b"2021-01-15"], "staff": [{"hired_on": bytearray(b"2020-01-01")}]},
     {"id": "X", "safety_costs": [{"year": 0}, {"year": 9999, "used": _Number.FIVE}]},
     {"id": "X", "employee_count": True}, {"id": "X", "employee_count": 10**13}, {"id": "X", "employee_count": -0},
     {"id": _Text("X"), "name": b"x", "industry": Industry.MINING, "risk_control": {"levels": ["post", "team"]}},
     {"id": "X", "name": "中\ud800"}, {"id": "\udc00"},
     {"id": "X", "staff": [{"id": "E1", "special_operation": "a\ud800"}]},
+    {"id": "X", "name": Industry.MINING, "village": _Text("v"), "staff": [{"id": StaffRole.GENERAL}]},
+    {"id": "X", "established_on": Industry.MINING, "industry": "mining", "principal": {"role": Industry.MINING}},
     {"id": "X", "principal": Principal(name="x")}, {"id": "X", "principal": MappingProxyType({"name": "x"})},
     _duplicated({"id": "X", "name": "x"}),
 ], ids=repr)
@@ -201,3 +207,39 @@ def test_a_nested_duplicate_key_is_found() -> None:
     record = {"id": "X", "staff": [{"id": "E1"}, _duplicated({"id": "E2"})]}
     ok, errors, _ = _same(record)
     assert ok == "rejected" and errors[0]["code"] == "duplicate_key"
+
+
+# one field of each kind (and a list item, a nested object's field, a list of objects), every value in each
+PLACES: list[tuple[Any, ...]] = [
+    ("id",), ("name",), ("employee_count",), ("above_designated_size",), ("industry",), ("established_on",),
+    ("internal_assessments",), ("internal_assessments", 0), ("principal",), ("principal", "name"),
+    ("principal", "competence_certificate_expires_on"), ("staff",), ("staff", 0), ("staff", 0, "hired_on"),
+    ("safety_costs", 0, "year"), ("safety_costs", 0, "used"), ("risk_control", "levels"),
+    ("risk_control", "levels", 0), ("hazards", 0, "remediated_on"), ("hazards", 0, "plan"),
+    ("hazards", 0, "plan", "time_limit"), ("accidents", 0, "occurred_at"), ("accidents", 0, "reported_at"),
+    ("insurance", 0, "ends_on"), ("extra",),
+]
+BASE: dict[str, Any] = {
+    "id": "X", "name": "企业", "employee_count": 3, "above_designated_size": True, "industry": "mining",
+    "established_on": "2015-01-01", "internal_assessments": ["2021-01-15"],
+    "principal": {"name": "某", "competence_certificate_expires_on": "2024-01-01"},
+    "staff": [{"id": "E1", "hired_on": "2016-01-01"}], "safety_costs": [{"year": 2021, "used": 5}],
+    "risk_control": {"established_on": "2018-01-01", "levels": ["team"]},
+    "hazards": [{"found_on": "2019-12-31", "remediated_on": "2020-01-02", "plan": {"time_limit": "2020-02-01"}}],
+    "accidents": [{"occurred_at": "2019-12-31T23:00:00+00:00", "reported_at": "2020-01-01T09:00:00+08:00"}],
+    "insurance": [{"starts_on": "2019-12-31", "ends_on": "2020-12-30"}],
+}
+
+
+@pytest.mark.parametrize("place", PLACES, ids=lambda p: ".".join(map(str, p)))
+def test_every_value_at_every_kind_of_field(place: tuple[Any, ...], declared: type[BaseModel]) -> None:
+    assert _same(BASE)[0] == "ok"
+    for value in VALUES:
+        record = json.loads(json.dumps(BASE))
+        parent = record
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = value
+        for model in (Enterprise, declared):
+            _same(record, DEFAULT, model)
+        _same(record, TIGHT)

@@ -24,16 +24,18 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import SchemaValidator, core_schema
+from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from . import models
 
 _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-# A date, natively: a `date` (not a `datetime`) as is, or `YYYY-MM-DD` text (ASCII digits) parsed by
-# pydantic-core, which accepts such text exactly when `date.fromisoformat` does, with the same date.
+# A date, natively: `YYYY-MM-DD` text (a `str` of ASCII digits, not bytes) parsed by pydantic-core, which
+# accepts such text exactly when `date.fromisoformat` does, with the same date; or a `date` (not a `datetime`)
+# as is. Text first: it is what a JSON record holds (the other order costs a JSON record 4 µs more, and a
+# validated dict 3 µs less).
 _FAST_DATE: Any = core_schema.union_schema(
-    [core_schema.date_schema(strict=True),
-     core_schema.chain_schema([core_schema.str_schema(pattern=_DATE_TEXT), core_schema.date_schema()])],
+    [core_schema.chain_schema([core_schema.str_schema(pattern=_DATE_TEXT, strict=True), core_schema.date_schema()]),
+     core_schema.date_schema(strict=True)],
     mode="left_to_right",
 )
 
@@ -221,9 +223,10 @@ def quick_validator(model: type[BaseModel], max_int: int, max_items: int) -> Qui
     builder = _Builder(max_int, max_items)
     try:
         schema = builder.schema(model.__pydantic_core_schema__, 1)
-    except (Unsupported, KeyError, TypeError, AttributeError):
+        validator = SchemaValidator(schema)
+    except (Unsupported, KeyError, TypeError, AttributeError, SchemaError):
         return None
     objects = builder.objects.get(id(model))
     if objects is None:
         return None
-    return QuickValidator(SchemaValidator(schema), builder.depth, objects)
+    return QuickValidator(validator, builder.depth, objects)
