@@ -306,7 +306,13 @@ class Compiler:
                 rows.append((item, w, value, None, 1))
             return aggregate(q, rows)
 
-        decided = _decided(q, slot, where, body, decisive)
+        test = _element_test(q)
+        if test is not None and test[4]:  # the rest of an `and` chain after the field test
+            rest = [self._truth(x, inner, size) for x in test[4]]
+            and_rest: Fn | None = rest[0] if len(rest) == 1 else _chain(False, rest)
+        else:
+            and_rest = None
+        decided = _decided(q, slot, where, test, and_rest, body, decisive)
 
         def quantify(c: Context, v: Slots) -> Any:
             coll = collection(c, v)
@@ -324,12 +330,70 @@ class Compiler:
 _OPEN = object()  # what `_decided` gives when an element's filter or value is unknown
 
 
-def _decided(q: ast.Quantifier | ast.OrderPick, slot: int, where: Fn | None, body: Fn | None,
-             decisive: bool | None) -> Callable[[Context, Slots, Any], Any]:
+# a filter's field test: the field, the operator, the literal, the value when null; the rest of its `and` chain
+_ElementTest = tuple[str, Callable[[Any, Any], bool], Any, Any, list[ast.Expr]]
+
+
+def _element_test(q: ast.Quantifier | ast.OrderPick) -> _ElementTest | None:
+    """A filter that compares a field of the element with a literal (`where r.kind == "dual_report"`), as
+    `_field_test` compiles it, alone or first in an `and` chain (`r.kind == "dual_report" and …`): its parts,
+    for the loops of `_decided` to test each element without a call."""
+    if q.where is None:
+        return None
+    parts = chain(q.where, "and")
+    w = parts[0]
+    if isinstance(w, ast.Binary) and w.op in _TESTS and isinstance(w.left, ast.Field) \
+            and isinstance(w.left.target, ast.Name) and w.left.target.id == q.var:
+        right = _literal(w.right)
+        if right is not _NOT_LITERAL and right is not None:
+            return w.left.name, _TESTS[w.op], right, NULL_RESULT[w.op], parts[1:]
+    return None
+
+
+def _decided(q: ast.Quantifier | ast.OrderPick, slot: int, where: Fn | None, test: _ElementTest | None,
+             and_rest: Fn | None, body: Fn | None, decisive: bool | None) -> Callable[[Context, Slots, Any], Any]:
     """A quantifier's value over its elements while every element's filter and value is known: what
     `aggregate_decided` gives (no list of rows built), or `_OPEN` at the first element that is not (the
     caller then evaluates the elements again, keeping each one's state for `aggregate`). Evaluating an element
-    again reads the same facts, params and definitions (cached): no value or account changes."""
+    again reads the same facts, params and definitions (cached): no value or account changes. With `test`
+    (the filter is a field test, or one first in an `and` chain whose other operands are `and_rest`: see
+    `_element_test`), the loop tests the field itself, then `and_rest` only when the test holds, as the
+    filter's closure `where` would (a Kleene `and` stops at its first false operand)."""
+    if test is not None:
+        name, compare_to, literal, null = test[:4]
+        first = q.kind == "find" and isinstance(q, ast.Quantifier) and body is None  # its first match decides
+
+        def filtered(c: Context, v: Slots, items: Any) -> Any:
+            pairs: list[tuple[Any, Any]] = []  # (element, value) whose filter holds
+            for item in items:
+                lv = item.get(name, UNKNOWN) if type(item) is dict else _step(item, name)
+                if lv is None:
+                    w = null
+                elif lv is UNKNOWN:
+                    return _OPEN
+                else:
+                    w = compare_to(lv, literal)
+                if w is False:
+                    continue
+                if w is not True:
+                    return _OPEN
+                v[slot] = item
+                if and_rest is not None:
+                    w = and_rest(c, v)
+                    if w is False:
+                        continue
+                    if w is not True:
+                        return _OPEN
+                value = True if body is None else body(c, v)
+                if first:
+                    return item
+                if decisive is not None and value is decisive:  # `any` / `all`
+                    return decisive
+                if value is UNKNOWN:
+                    return _OPEN
+                pairs.append((item, value))
+            return aggregate_decided(q, pairs)
+        return filtered
     if decisive is not None:  # `any` / `all`: the first element whose condition is `decisive` decides
         settled = not decisive
 

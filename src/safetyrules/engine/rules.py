@@ -75,13 +75,19 @@ class _Static:
     rule_deps: frozenset[str]
     rules_used: tuple[str, ...]  # the sorted rule_deps
     not_applicable: Text | None  # the reason when its `applies` condition does not hold
+    # the bodies of a rule that does not apply (read only, never changed): its `applies` does not hold; not
+    # in force yet (None when always in force)
+    inapplicable: _Body
+    not_in_force: _Body | None
 
 
 Evaluator = Interpreter | CompiledEvaluator  # what evaluates a rule's expressions
 
 
+_NO_PARAMS: frozenset[str] = frozenset()
 _NO_ENV: Env = {}  # the bindings of a rule's top-level expression (never written)
 _SWITCHED_OFF = Text("情景中已停用", "switched off in this scenario")
+_SWITCHED_OFF_BODY = _Body(Outcome.NOT_APPLICABLE, reason=_SWITCHED_OFF)  # read only, never changed
 _APPLIES_UNKNOWN = Text("无法判断是否适用", "whether the rule applies is unknown")
 _COMPLIANT = (Outcome.NOT_APPLICABLE, Outcome.SATISFIED, Outcome.NOT_TRIGGERED)
 
@@ -113,9 +119,13 @@ class RuleEngine:
                 effect=Text(r.effect.zh, r.effect.en) if r.effect is not None else None,
                 params_used=r.params_read - RESERVED_PARAMS.keys(),
                 rule_deps=r.rules_read, rules_used=tuple(sorted(r.rules_read)),
-                not_applicable=Text(f"适用条件不成立：{self.applies_text[r.name]}",
-                                    f"the rule applies only when {self.applies_text[r.name]}")
-                if r.applies is not None else None)
+                not_applicable=(not_applicable := Text(f"适用条件不成立：{self.applies_text[r.name]}",
+                                                       f"the rule applies only when {self.applies_text[r.name]}")
+                                if r.applies is not None else None),
+                inapplicable=_Body(Outcome.NOT_APPLICABLE, reason=not_applicable),
+                not_in_force=_Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {r.effective} 起施行",
+                                                                       f"in force from {r.effective}"))
+                if r.effective is not None else None)
         # results are reported in declaration order: each rule's place among them, in evaluation order
         declared = {r.name: i for i, r in enumerate(sorted(program.rules, key=lambda r: r.position))}
         self._places = tuple((r, declared[r.name]) for r in program.rules)
@@ -223,17 +233,16 @@ class RuleEngine:
         effective = rule.effective
         applicable: Any = True
         if rule.name in self.disabled:
-            body = _Body(Outcome.NOT_APPLICABLE, reason=_SWITCHED_OFF)
-        elif effective is not None and as_of < effective:
-            body = _Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {effective} 起施行",
-                                                             f"in force from {effective}"))
+            body = _SWITCHED_OFF_BODY
+        elif effective is not None and as_of < effective and static.not_in_force is not None:
+            body = static.not_in_force
         else:
             if rule.applies is not None and facts is not None and not trace:
                 applicable = self._traced_applies(rule.applies, interp, facts, steps)
             elif rule.applies is not None:
                 applicable = record("applies", rule.applies)
             if applicable is False:
-                body = _Body(Outcome.NOT_APPLICABLE, reason=static.not_applicable)
+                body = static.inapplicable
             else:
                 excepted, exception_unknown = self._excepted(rule, record) if rule.unless else (None, None)
                 body = excepted or (
@@ -280,7 +289,7 @@ class RuleEngine:
                          ) -> tuple[ParamUse, ...]:
         """The params a result lists: those its rule reads (statically, or as read this time: an overridden
         definition, a reserved param), with their values on `as_of` (one tuple per rule, day and extra)."""
-        extra = frozenset(read - static) if read else frozenset()
+        extra = frozenset(read - static) if read and not read <= static else _NO_PARAMS
         key = (rule, as_of, extra)
         hit = self._params_cache.get(key)
         if hit is None:
