@@ -135,19 +135,20 @@ def fact_record(enterprise: Mapping[str, Any] | BaseModel, validate: bool = True
     # a record of the contract's fields only goes straight to its dict (the same as below, in a quarter of the
     # time); anything else, bad or unusual, takes the full checks
     quick = quick_validator(model, limits.max_int, limits.max_list_items)
-    if quick is not None:
-        record = quick.record(raw, limits.max_nesting)
-        if record is not None:
-            return record
-    check = validate_record(raw, limits, model=model)
-    if check.model is None:
-        raise FactError([{"path": e.path, "message": e.message, "message_zh": e.message_zh, "code": e.code}
-                         for e in check.errors])
-    for path, suggestion in check.unknown_fields.items():
+    found = None if quick is None else quick.record(raw, limits)
+    if found is not None:
+        record, unknown = found
+    else:
+        check = validate_record(raw, limits, model=model)
+        if check.model is None:
+            raise FactError([{"path": e.path, "message": e.message, "message_zh": e.message_zh, "code": e.code}
+                             for e in check.errors])
+        record, unknown = check.model.model_dump(exclude_unset=True), check.unknown_fields
+    for path, suggestion in unknown.items():
         hint = f"; did you mean {suggestion!r}? / 是否应为 {suggestion}？" if suggestion is not None else ""
         # one message per field path (not per record): Python shows each warning once per place
         warnings.warn(f"unknown field {path!r}: kept, ignored by the rules{hint}", UnknownFieldWarning, stacklevel=3)
-    return check.model.model_dump(exclude_unset=True)
+    return record
 
 
 class Policy:

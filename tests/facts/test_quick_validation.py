@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from safetyrules import FactError, load_policy
+from safetyrules import FactError, UnknownFieldWarning, load_policy
 from safetyrules.api import fact_record
 from safetyrules.facts._fast import quick_validator
 from safetyrules.facts.checks import BadValue, DuplicateKeys, validate_record
@@ -43,7 +43,8 @@ def _full(enterprise: Any, limits: Limits, model: type[BaseModel]) -> dict[str, 
         raise FactError([{"path": e.path, "message": e.message, "message_zh": e.message_zh, "code": e.code}
                          for e in check.errors])
     for path, suggestion in check.unknown_fields.items():
-        warnings.warn(f"unknown field {path!r}: {suggestion}", UserWarning, stacklevel=2)
+        hint = f"; did you mean {suggestion!r}? / 是否应为 {suggestion}？" if suggestion is not None else ""
+        warnings.warn(f"unknown field {path!r}: kept, ignored by the rules{hint}", UnknownFieldWarning, stacklevel=2)
     return check.model.model_dump(exclude_unset=True)
 
 
@@ -63,7 +64,7 @@ def _outcome(call: Any) -> tuple[Any, ...]:
             result: tuple[Any, ...] = ("ok", _typed(call()))
         except FactError as exc:
             result = ("rejected", exc.errors)
-    return (*result, [str(w.message).split(":")[0] for w in caught])
+    return (*result, [(w.category, str(w.message)) for w in caught])
 
 
 def _same(record: Any, limits: Limits = DEFAULT, model: type[BaseModel] = Enterprise) -> tuple[Any, ...]:
@@ -86,7 +87,7 @@ def test_the_town_takes_the_quick_way_to_the_same_dict(declared: type[BaseModel]
         quick = quick_validator(model, DEFAULT.max_int, DEFAULT.max_list_items)
         assert quick is not None
         for record in TOWN:
-            assert quick.record(dict(record), DEFAULT.max_nesting) is not None
+            assert quick.record(dict(record), DEFAULT) is not None
             ok, dumped, _ = _same(record, model=model)
             assert ok == "ok"
             # a validated dict (dates, instants, enumerations as objects) is accepted again, quickly, unchanged
@@ -243,3 +244,51 @@ def test_every_value_at_every_kind_of_field(place: tuple[Any, ...], declared: ty
         for model in (Enterprise, declared):
             _same(record, DEFAULT, model)
         _same(record, TIGHT)
+
+
+UNKNOWN: list[dict[str, Any]] = [
+    {"id": "X", "remark": "x"},
+    {"remark": "x", "id": "X", "nmae": "typo", "name": "n", "extra": {"a": [1, 2.5, None, True, {"b": "中"}]}},
+    {"id": "X", "staff": [{"id": "E1", "phone": "1"}, {"phone": "2", "hiredon": "2020-01-01"}],
+     "principal": {"name": "p", "nmae": "p"}, "hazards": [{"found_on": "2020-01-01", "plan": {"fund": True}}]},
+    {"id": "X", "extra": ("a", "b")}, {"id": "X", "extra": {1: "a"}}, {"id": "X", "extra": dt.date(2020, 1, 1)},
+    {"id": "X", "extra": {"a": dt.date(2020, 1, 1)}}, {"id": "X", "extra": [_Text("a")]},
+    {"id": "X", "extra": _Text("a")},
+    {"id": "X", "extra": 1.5, "more": float("nan"), "big": 2**80, "no": None}, {"id": "X", "extra": decimal.Decimal(1)},
+    {"id": "X", "extra": Principal(name="x")}, {"id": "X", "extra": [Principal(name="x")]}, {"id": "X", "extra": b"x"},
+    {"id": "X", "extra": [[[[[[[[[[1]]]]]]]]]]}, {"id": "X", "staff": [{"extra": [[[1]]]}]},
+    {"id": "X", "extra": list(range(20))}, {"id": "X", "extra": {"k": list(range(20))}},
+    {"id": "X", "extra": "a\ud800"}, {"id": "X", "extra\ud800": 1}, {"id": "X", "extra": {"\ud800": 1}},
+    {"id": "X", "extra": ["\ud800"]}, {"id": "X", 5: "five"}, {"id": "X", "extra": _duplicated({"a": 1})},
+    {"id": "X", "extra": BadValue("json_invalid", "NaN is not a JSON number", "NaN 不是 JSON 数值")},
+    {"id": "X", "extra": [BadValue("json_invalid", "NaN is not a JSON number", "NaN 不是 JSON 数值")]},
+    {"id": "X", "staff": [_duplicated({"id": "E1", "phone": "1"})]},
+    {"id": "X", "principal": {"phone": "1"}, "name": 5},
+    {"id": "X", "principal": MappingProxyType({"name": "x", "phone": "1"})},
+]
+
+
+@pytest.mark.parametrize("record", UNKNOWN, ids=repr)
+def test_unknown_fields(record: dict[str, Any], declared: type[BaseModel]) -> None:
+    for limits in (DEFAULT, TIGHT, SHALLOW, DEFAULT.replace(max_nesting=5), DEFAULT.replace(max_nesting=6)):
+        for model in (Enterprise, declared):
+            _same(record, limits, model)
+
+
+def test_unknown_fields_take_the_quick_way() -> None:
+    quick = quick_validator(Enterprise, DEFAULT.max_int, DEFAULT.max_list_items)
+    assert quick is not None
+    found = quick.record(dict(UNKNOWN[2]), DEFAULT)
+    assert found is not None
+    assert found[1] == {"staff[].phone": None, "staff[].hiredon": "hired_on", "principal.nmae": "name",
+                        "hazards[].plan.fund": "funds"}
+    ok, _, caught = _same(UNKNOWN[2])
+    assert ok == "ok" and len(caught) == 4
+    # an unknown field's value is copied, as model_dump copied it: changing the result leaves the input alone
+    given = {"id": "X", "remark": {"a": [1]}}
+    found = quick.record(given, DEFAULT)
+    assert found is not None and found[0] == given and found[0]["remark"]["a"] is not given["remark"]["a"]
+    for record in TOWN[:20]:
+        record = {**record, "remark": {"a": [1]}, "staff": [{**s, "phone": "1"} for s in record.get("staff") or []]}
+        assert quick.record(record, DEFAULT) is not None
+        _same(record)

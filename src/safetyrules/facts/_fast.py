@@ -19,14 +19,17 @@ else gets no quick validator.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import SchemaError, SchemaValidator, core_schema
 
+from safetyrules.limits import Limits
+
 from . import models
+from .checks import _suggestion, _unpaired, _walk
 
 _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # A date, natively: `YYYY-MM-DD` text (a `str` of ASCII digits, not bytes) parsed by pydantic-core, which
@@ -66,8 +69,8 @@ def _ours(function: object) -> bool:
 
 
 class _Builder:
-    def __init__(self, max_int: int, max_items: int) -> None:
-        self.max_int, self.max_items = max_int, max_items
+    def __init__(self, max_int: int, max_items: int, extra: Literal["forbid", "allow"] = "forbid") -> None:
+        self.max_int, self.max_items, self.extra = max_int, max_items, extra
         self.depth = 1  # deepest object or list (the record is level 1), as the shape walk counts
         # how to find the objects of a record (for repeated keys): per object schema, its fields holding objects
         self.objects: dict[int, _Objects] = {}
@@ -147,9 +150,11 @@ class _Builder:
             found = _nested(inner)
             if found is not None:
                 is_list, model = found
-                nested.append((name, is_list, self.objects.setdefault(id(model), _Objects(model, []))))
-        self.objects.setdefault(id(s["cls"]), _Objects(s["cls"], [])).fields[:] = nested
-        return core_schema.typed_dict_schema(fields, extra_behavior="forbid")
+                nested.append((name, is_list, self.objects.setdefault(id(model), _Objects(model))))
+        objects = self.objects.setdefault(id(s["cls"]), _Objects(s["cls"]))
+        objects.fields[:] = nested
+        objects.names = frozenset(fields)
+        return core_schema.typed_dict_schema(fields, extra_behavior=self.extra)
 
 
 def _nested(s: Any) -> tuple[bool, type[BaseModel]] | None:
@@ -171,7 +176,8 @@ def _nested(s: Any) -> tuple[bool, type[BaseModel]] | None:
 @dataclass(slots=True)
 class _Objects:
     model: type[BaseModel]
-    fields: list[tuple[str, bool, _Objects]]  # (field, a list of objects?, their fields)
+    fields: list[tuple[str, bool, _Objects]] = field(default_factory=list)  # (field, a list?, its objects)
+    names: frozenset[str] = frozenset()  # all the model's fields
 
 
 def _repeated_keys(record: dict[str, Any], objects: _Objects) -> bool:
@@ -198,23 +204,115 @@ def _repeated_keys(record: dict[str, Any], objects: _Objects) -> bool:
     return False
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+_NO_UNKNOWN: dict[str, str | None] = {}
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of a JSON-like value made of plain ``dict``\\ s (text keys), ``list``\\ s and JSON scalars — what
+    ``model_dump`` makes of an unknown field's value — or ``_NOT_PLAIN``."""
+    kind = type(value)
+    if kind is list:
+        items = [_plain_copy(item) for item in value]
+        return _NOT_PLAIN if _NOT_PLAIN in items else items
+    if kind is dict:
+        copy = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _NOT_PLAIN
+            copy[key] = _plain_copy(item)
+            if copy[key] is _NOT_PLAIN:
+                return _NOT_PLAIN
+        return copy
+    return value if kind in _JSON_SCALARS else _NOT_PLAIN
+
+
+_NOT_PLAIN: Any = object()
+
+
+def _unknown_fields(raw: dict[str, Any], record: dict[str, Any], objects: _Objects,
+                    limits: Limits) -> dict[str, str | None] | None:
+    """The unknown fields of a record the quick validator accepted with them, as
+    :func:`~.checks.unknown_fields` finds them (paths in document order, each with its likely meant field);
+    their values in ``record`` replaced by what ``model_dump`` makes of them. None (the full checks) when a value
+    is not plain JSON or holds what the shape walk refuses, or an object is not a plain ``dict``."""
+    found: dict[str, str | None] = {}
+
+    def visit(value: Any, out: dict[str, Any], spec: _Objects, prefix: str, level: int) -> bool:
+        if type(value) is not dict:
+            return False
+        if not value.keys() <= spec.names:
+            for key, item in value.items():
+                if key in spec.names:
+                    continue
+                if type(key) is not str or (not key.isascii() and _unpaired(key)):
+                    return False
+                if type(item) is str:
+                    if not item.isascii() and _unpaired(item):
+                        return False
+                elif type(item) in (dict, list):
+                    errors: list[Any] = []
+                    _walk([(item, level + 1, None)], limits, errors)
+                    if errors:
+                        return False
+                copy = _plain_copy(item)
+                if copy is _NOT_PLAIN:
+                    return False
+                out[key] = copy
+                found.setdefault(prefix + key, _suggestion(spec.model, key))
+        for name, is_list, inner in spec.fields:
+            child = value.get(name)
+            if child is None:
+                continue
+            path = prefix + name
+            if not is_list:
+                if not visit(child, out[name], inner, path + ".", level + 1):
+                    return False
+            elif type(child) is not list:
+                return False
+            else:
+                for item, item_out in zip(child, out[name], strict=True):
+                    if not visit(item, item_out, inner, path + "[].", level + 2):
+                        return False
+        return True
+
+    return found if visit(raw, record, objects, "", 1) else None
+
+
+def _only_unknown_fields(exc: ValidationError) -> bool:
+    return all(e["type"] == "extra_forbidden"
+               for e in exc.errors(include_url=False, include_context=False, include_input=False))
+
+
 @dataclass(frozen=True, slots=True)
 class QuickValidator:
     validator: SchemaValidator
+    allowing: SchemaValidator  # the same, taking unknown fields
     depth: int
     objects: _Objects
 
-    def record(self, raw: dict[str, Any], max_nesting: int) -> dict[str, Any] | None:
-        """The engine's dict of ``raw``, or None when it takes the full checks (not necessarily a bad record)."""
-        if self.depth > max_nesting or type(raw) is not dict:
+    def record(self, raw: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], dict[str, str | None]] | None:
+        """The engine's dict of ``raw`` and its unknown fields (path: the field it may mean), or None when it
+        takes the full checks (not necessarily a bad record). The unknown fields are shared: not to be changed."""
+        if self.depth > limits.max_nesting or type(raw) is not dict:
             return None
+        if raw.keys() <= self.objects.names:
+            try:
+                record: dict[str, Any] = self.validator.validate_python(raw)
+            except ValidationError as exc:
+                if not _only_unknown_fields(exc):  # a bad record: the full checks say why
+                    return None
+            else:
+                if self.objects.fields and _repeated_keys(raw, self.objects):
+                    return None
+                return record, _NO_UNKNOWN
+        # unknown fields (seen here at the top, or refused in an object below): taken, then checked and copied
         try:
-            record: dict[str, Any] = self.validator.validate_python(raw)
+            record = self.allowing.validate_python(raw)
         except ValidationError:
             return None
-        if self.objects.fields and _repeated_keys(raw, self.objects):
-            return None
-        return record
+        unknown = _unknown_fields(raw, record, self.objects, limits)
+        return None if unknown is None else (record, unknown)
 
 
 @lru_cache(maxsize=64)  # declared models come and go with their policies
@@ -224,9 +322,10 @@ def quick_validator(model: type[BaseModel], max_int: int, max_items: int) -> Qui
     try:
         schema = builder.schema(model.__pydantic_core_schema__, 1)
         validator = SchemaValidator(schema)
+        allowing = SchemaValidator(_Builder(max_int, max_items, "allow").schema(model.__pydantic_core_schema__, 1))
     except (Unsupported, KeyError, TypeError, AttributeError, SchemaError):
         return None
     objects = builder.objects.get(id(model))
     if objects is None:
         return None
-    return QuickValidator(validator, builder.depth, objects)
+    return QuickValidator(validator, allowing, builder.depth, objects)
