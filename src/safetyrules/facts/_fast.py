@@ -1,19 +1,23 @@
 """A quick way to the engine's dict of a common record, with the same result as the full checks.
 
 :func:`~.checks.validate_record` walks the whole record (shape, surrogates), validates it into pydantic models,
-and the API dumps them back into a dict (``model_dump(exclude_unset=True)``). For a record that holds only the
-contract's fields, with dates as ``YYYY-MM-DD`` text or ``date`` objects, one pydantic-core validator can build
-that same dict directly: the contract's models become typed dicts of the same fields (in the same order, with
-no defaults, so that an absent field stays absent), unknown fields are refused, dates are parsed natively, the
-integer limits and list sizes of the run's :class:`~safetyrules.limits.Limits` become native bounds, and text
-must be valid Unicode.
+and the API dumps them back into a dict (``model_dump(exclude_unset=True)``): about 185 µs for a generated
+enterprise, of which the walk is 45, pydantic 90 (one Python date parser per date) and the dump 28. For a record
+of the contract's fields, with dates as ``YYYY-MM-DD`` text or ``date`` objects, one pydantic-core validator
+builds that same dict directly in about 35 µs: the contract's models become typed dicts of the same fields (in
+the same order, with no defaults, so that an absent field stays absent), unknown fields are refused, dates are
+parsed natively, the integer limits and list sizes of the run's :class:`~safetyrules.limits.Limits` become
+native bounds, and text must be valid Unicode. A record with unknown fields is validated by a twin that keeps
+them; one walk then finds them (paths and suggestions as :func:`~.checks.unknown_fields` gives them) and checks
+and copies their values as the full checks and the dump would.
 
 The quick validator *only accepts less*: whatever it accepts, the full checks accept with the same dict (same
-values, same key order, no warning). Anything else — an unknown field, a bad value, a date as a ``datetime``,
-a nested model instance, a repeated JSON key, a record nested deeper than the limit allows — is refused by it,
-and the caller goes the full way, which finds the problems and words them as always. Only the contract's own
-validators are kept (pure functions of their value and of the fields before them); a schema holding anything
-else gets no quick validator.
+values, same key order, same warnings). Anything else — a bad value, a date as a ``datetime``, a nested model
+instance, a repeated JSON key, a record nested deeper than the limit allows, an unknown field's value that is
+not plain JSON — is refused by it, and the caller goes the full way, which finds the problems and words them as
+always (a refused record costs that way about 40 µs more than before). Only the contract's own validators are
+kept (pure functions of their value and of the fields before them); a schema holding anything else gets no
+quick validator. tests/facts/test_quick_validation.py compares both ways on the town and on spoiled records.
 """
 
 from __future__ import annotations
