@@ -503,10 +503,50 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _clean(data: Any, limits: Limits) -> bool:
+    """Whether `check_value` would find nothing: the same walk without the paths a problem is reported at
+    (building a path for every value cost more than the checks). Any doubt answers False."""
+    max_int, max_nesting, max_items = limits.max_int, limits.max_nesting, limits.max_list_items
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, depth = pop()
+        kind = type(value)
+        if kind is str:
+            if not value.isascii() and _SURROGATE.search(value):
+                return False
+        elif kind is bool or value is None:
+            continue
+        elif kind is int:
+            if not -max_int <= value <= max_int:
+                return False
+        elif kind is dict or kind is list:
+            if depth > max_nesting:
+                return False
+            if kind is dict:
+                for k, v in value.items():
+                    if type(k) is not str or (not k.isascii() and _SURROGATE.search(k)):
+                        return False
+                    push((v, depth + 1))
+            else:
+                if len(value) > max_items:
+                    return False
+                for v in value:
+                    push((v, depth + 1))
+        else:  # floats, repeated keys (_Pairs), markers, other mappings and sequences: the full walk decides
+            return False
+    return True
+
+
 def check_value(data: Any, limits: Limits = DEFAULT) -> list[FieldError]:
     """The problems of a decoded event (or an event dict given to the API), iteratively (any depth): nesting
     over `max_nesting`, repeated keys, integers beyond ±`max_int` (also a float beyond it, NaN, infinities),
     lists over `max_list_items`, keys and strings with lone surrogates. At most 20 are listed."""
+    return [] if _clean(data, limits) else _problems(data, limits)
+
+
+def _problems(data: Any, limits: Limits) -> list[FieldError]:
+    """`check_value`'s walk, each problem with its path."""
     problems: list[FieldError] = []
     stack: list[tuple[Any, str, int]] = [(data, "", 1)]
     while stack and len(problems) < _MAX_PROBLEMS:
