@@ -700,9 +700,18 @@ class CompiledEvaluator:
              as_value: bool) -> Any:
         hit = table.get(id(e))
         if hit is not None and hit[0] is e:
-            if not env and not hit[1]:
+            names = hit[1]
+            if not env and not names:
                 size = hit[3]
                 return hit[2](self.context, [None] * size if size else _NO_SLOTS)
+            if len(names) == 1 and len(env) == 1:  # one variable (an `each` element): its slot first
+                bound = env.get(names[0])
+                if bound is not None:
+                    size = hit[3]
+                    first: Slots = [bound.value]
+                    if size > 1:
+                        first.extend([None] * (size - 1))
+                    return hit[2](self.context, first)
             names = tuple(env)
             if names == hit[1]:
                 fn, size = hit[2], hit[3]

@@ -23,7 +23,7 @@ from safetyrules.check.checker import RESERVED_PARAMS
 from safetyrules.check.types import BOOL, type_of
 from safetyrules.engine.compiled import CompiledEvaluator, Compiler, Deferred
 from safetyrules.engine.decisions import EVENT_VERDICTS, decide
-from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, truth
+from safetyrules.engine.interpreter import Bound, Env, Interpreter, Step, fact_path, truth
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import (
     SEVERITY_ORDER,
@@ -79,6 +79,7 @@ class _Static:
     # in force yet (None when always in force)
     inapplicable: _Body
     not_in_force: _Body | None
+    each_base: str  # the fact path of its `each` list, which its elements' paths start with ("" without one)
 
 
 Evaluator = Interpreter | CompiledEvaluator  # what evaluates a rule's expressions
@@ -125,7 +126,9 @@ class RuleEngine:
                 inapplicable=_Body(Outcome.NOT_APPLICABLE, reason=not_applicable),
                 not_in_force=_Body(Outcome.NOT_APPLICABLE, reason=Text(f"自 {r.effective} 起施行",
                                                                        f"in force from {r.effective}"))
-                if r.effective is not None else None)
+                if r.effective is not None else None,
+                each_base=(fact_path(r.each.collection, {}, params.definitions) or r.each.var)
+                if r.each is not None else "")
         # results are reported in declaration order: each rule's place among them, in evaluation order
         declared = {r.name: i for i, r in enumerate(sorted(program.rules, key=lambda r: r.position))}
         self._places = tuple((r, declared[r.name]) for r in program.rules)
@@ -366,7 +369,7 @@ class RuleEngine:
         coll = interp.eval(each.collection, {})
         if coll is UNKNOWN:
             return None
-        base = interp.path_of(each.collection, {}) or each.var
+        base = self.static[rule.name].each_base  # what `interp.path_of(each.collection, {}) or each.var` gives
         out = []
         trace = interp.trace
         var, filter_ = each.var, each.where
