@@ -29,10 +29,11 @@ from typing import Any
 
 from safetyrules.api import Policy
 from safetyrules.check.types import DURATION, type_of
+from safetyrules.engine.compiled import Deferred
 from safetyrules.engine.interpreter import Bound, Interpreter, truth
 from safetyrules.engine.params import ParamTable
 from safetyrules.engine.results import Outcome, RuleResult
-from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, RuleEngine
+from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, Evaluator, RuleEngine
 from safetyrules.engine.values import Duration, shift_date
 from safetyrules.facts.as_of import EVENT_DATE_PATHS, Effect, as_of_view
 from safetyrules.lower.program import Program, RuleIR
@@ -133,7 +134,9 @@ class _Reads:
 
 
 class _Walker:
-    def __init__(self, policy: Program, params: ParamTable) -> None:
+    def __init__(self, policy: Program, params: ParamTable, probe: Evaluator | None = None) -> None:
+        """`probe`: the engine's evaluator for item filters (compiled expressions; the reference interpreter
+        when none is given, or for a filter the compiled code defers)."""
         self.policy = policy
         self.params = params
         self._defines: dict[str, _Reads] = {}
@@ -332,7 +335,9 @@ class _Walker:
 class PolicyAnalysis:
     """Per-rule read sets and time sensitivity of a checked policy (with one param table)."""
 
-    def __init__(self, policy: Program, params: ParamTable) -> None:
+    def __init__(self, policy: Program, params: ParamTable, probe: Evaluator | None = None) -> None:
+        """`probe`: the engine's evaluator for item filters (compiled expressions; the reference interpreter
+        when none is given, or for a filter the compiled code defers)."""
         self.policy = policy
         self.params = params
         walker = _Walker(policy, params)
@@ -378,7 +383,9 @@ class PolicyAnalysis:
                    if f not in reads[name].each_fields and all(w is not None for _, w in found)}
             for name in reads}
         # filters read only the item: the probe's record, date and rule outcomes are never read
-        self._probe = Interpreter({}, dt.date(2000, 1, 1), params.value, params.definitions, lambda _: "unknown", False)
+        self._reference_probe = Interpreter({}, dt.date(2000, 1, 1), params.value, params.definitions,
+                                            lambda _: "unknown", False)
+        self._probe: Evaluator = probe if probe is not None else self._reference_probe
         self._verdicts: dict[tuple[int, int], tuple[Any, bool]] = {}  # (filter, item) → (item, passes)
         self.by_field: dict[str, frozenset[str]] = {}
         for f in self.all_fields:
@@ -455,8 +462,14 @@ class PolicyAnalysis:
         hit = self._verdicts.get(key)
         if hit is not None and hit[0] is item:  # the item itself is kept, so its id is not reused
             return hit[1]
+        env = {var: Bound(item, _PROBE, 0)}
         self._probe.reset()
-        verdict = truth(self._probe.eval(where, {var: Bound(item, _PROBE, 0)})) is not False
+        try:
+            value = self._probe.eval(where, env)
+        except Deferred:  # a long integer range: the reference interpreter evaluates it
+            self._reference_probe.reset()
+            value = self._reference_probe.eval(where, env)
+        verdict = truth(value) is not False
         if len(self._verdicts) >= _MAX_VERDICTS:
             self._verdicts.clear()
         self._verdicts[key] = (item, verdict)
@@ -776,7 +789,8 @@ class SubsetEvaluator:
         self.policy = policy
         self.engine: RuleEngine = policy.engine(params)
         self.program = policy.program
-        self.analysis = PolicyAnalysis(self.program, self.engine.params)
+        self.analysis = PolicyAnalysis(self.program, self.engine.params, self.engine.interpreter(
+            {}, dt.date(2000, 1, 1), lambda _: str(Outcome.UNKNOWN)))
         self._rules = list(self.program.rules)
         self._batches: dict[frozenset[str], tuple[frozenset[str], list[RuleIR]]] = {}  # names → fields, rules
         # rebound for every evaluation: compiled expressions, as `Policy.engine` builds the engine
