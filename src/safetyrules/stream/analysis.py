@@ -134,9 +134,7 @@ class _Reads:
 
 
 class _Walker:
-    def __init__(self, policy: Program, params: ParamTable, probe: Evaluator | None = None) -> None:
-        """`probe`: the engine's evaluator for item filters (compiled expressions; the reference interpreter
-        when none is given, or for a filter the compiled code defers)."""
+    def __init__(self, policy: Program, params: ParamTable) -> None:
         self.policy = policy
         self.params = params
         self._defines: dict[str, _Reads] = {}
