@@ -34,6 +34,10 @@ FILTERS: list[ast.Expr | None] = [
     ast.Binary("!=", field("kind"), ast.StringLit("a")),
     ast.Binary("not in", field("kind"), ast.SetLit((ast.StringLit("a"), ast.StringLit("b")))),
     ast.Binary("==", field("flag"), ast.BoolLit(True)),
+    ast.Binary("and", KIND_IS_A, ast.Binary("==", field("flag"), ast.BoolLit(True))),  # two field tests
+    ast.Binary("and", ast.Binary("and", ast.Binary("!=", field("kind"), ast.StringLit("c")),
+                                 ast.Binary("!=", field("flag"), ast.BoolLit(False))),
+               ast.Binary("<", field("value"), ast.IntLit(2))),  # two field tests and another condition
     ast.Binary("or", KIND_IS_A, field("flag")),  # not a field test first in an `and`: the closure decides
     field("flag"),
 ]
@@ -52,7 +56,8 @@ def quantifiers() -> list[ast.Quantifier | ast.OrderPick]:
             out.append(ast.Quantifier(kind, "x", XS, where, field("flag")))
             out.append(ast.Quantifier(kind, "x", XS, where, None))
         for kind in ("sum", "max", "min"):
-            out.append(ast.Quantifier(kind, "x", XS, where, field("value")))
+            out.append(ast.Quantifier(kind, "x", XS, where, field("value")))  # a field of the element
+            out.append(ast.Quantifier(kind, "x", XS, where, ast.Binary("*", field("value"), ast.IntLit(2))))
         out.append(ast.Quantifier("find", "x", XS, where, None))
         for kind in ("latest", "earliest"):
             out.append(ast.OrderPick(kind, "x", XS, where, field("value")))

@@ -307,12 +307,15 @@ class Compiler:
             return aggregate(q, rows)
 
         test = _element_test(q)
-        if test is not None and test[4]:  # the rest of an `and` chain after the field test
-            rest = [self._truth(x, inner, size) for x in test[4]]
+        if test is not None and test[1]:  # the rest of an `and` chain after its field tests
+            rest = [self._truth(x, inner, size) for x in test[1]]
             and_rest: Fn | None = rest[0] if len(rest) == 1 else _chain(False, rest)
         else:
             and_rest = None
-        decided = _decided(q, slot, where, test, and_rest, body, decisive)
+        # a value that is a field of the element (`max(r in reports …: r.date)`), read by the loop itself
+        body_field = body_expr.name if not as_truth and isinstance(body_expr, ast.Field) \
+            and isinstance(body_expr.target, ast.Name) and body_expr.target.id == q.var else None
+        decided = _decided(q, slot, where, test, and_rest, body, body_field, decisive)
 
         def quantify(c: Context, v: Slots) -> Any:
             coll = collection(c, v)
@@ -330,43 +333,52 @@ class Compiler:
 _OPEN = object()  # what `_decided` gives when an element's filter or value is unknown
 
 
-# a filter's field test: the field, the operator, the literal, the value when null; the rest of its `and` chain
-_ElementTest = tuple[str, Callable[[Any, Any], bool], Any, Any, list[ast.Expr]]
+_FieldTest = tuple[str, Callable[[Any, Any], bool], Any, Any]  # field, operator, literal, value when null
+_ElementTest = tuple[list[_FieldTest], list[ast.Expr]]  # a filter's first field tests (1 or 2), the rest
 
 
 def _element_test(q: ast.Quantifier | ast.OrderPick) -> _ElementTest | None:
     """A filter that compares a field of the element with a literal (`where r.kind == "dual_report"`), as
-    `_field_test` compiles it, alone or first in an `and` chain (`r.kind == "dual_report" and …`): its parts,
-    for the loops of `_decided` to test each element without a call."""
+    `_field_test` compiles it, alone or first in an `and` chain (`r.kind == "dual_report" and r.channel ==
+    "platform" and …`): its first (at most two) field tests' parts, for the loops of `_decided` to test each
+    element without a call, and the other operands of the chain."""
     if q.where is None:
         return None
     parts = chain(q.where, "and")
-    w = parts[0]
-    if isinstance(w, ast.Binary) and w.op in _TESTS and isinstance(w.left, ast.Field) \
-            and isinstance(w.left.target, ast.Name) and w.left.target.id == q.var:
-        right = _literal(w.right)
-        if right is not _NOT_LITERAL and right is not None:
-            return w.left.name, _TESTS[w.op], right, NULL_RESULT[w.op], parts[1:]
-    return None
+    tests: list[_FieldTest] = []
+    for w in parts[:2]:
+        if isinstance(w, ast.Binary) and w.op in _TESTS and isinstance(w.left, ast.Field) \
+                and isinstance(w.left.target, ast.Name) and w.left.target.id == q.var:
+            right = _literal(w.right)
+            if right is not _NOT_LITERAL and right is not None:
+                tests.append((w.left.name, _TESTS[w.op], right, NULL_RESULT[w.op]))
+                continue
+        break
+    return (tests, parts[len(tests):]) if tests else None
 
 
 def _decided(q: ast.Quantifier | ast.OrderPick, slot: int, where: Fn | None, test: _ElementTest | None,
-             and_rest: Fn | None, body: Fn | None, decisive: bool | None) -> Callable[[Context, Slots, Any], Any]:
+             and_rest: Fn | None, body: Fn | None, body_field: str | None, decisive: bool | None,
+             ) -> Callable[[Context, Slots, Any], Any]:
     """A quantifier's value over its elements while every element's filter and value is known: what
     `aggregate_decided` gives (no list of rows built), or `_OPEN` at the first element that is not (the
     caller then evaluates the elements again, keeping each one's state for `aggregate`). Evaluating an element
     again reads the same facts, params and definitions (cached): no value or account changes. With `test`
-    (the filter is a field test, or one first in an `and` chain whose other operands are `and_rest`: see
-    `_element_test`), the loop tests the field itself, then `and_rest` only when the test holds, as the
-    filter's closure `where` would (a Kleene `and` stops at its first false operand)."""
+    (the filter is a field test, or one or two first in an `and` chain whose other operands are `and_rest`:
+    see `_element_test`), the loop tests the fields itself, then `and_rest` only when they hold, as the
+    filter's closure `where` would (a Kleene `and` stops at its first false operand); with `body_field`, it
+    reads the element's field that is its value (what `body` gives)."""
     if test is not None:
-        name, compare_to, literal, null = test[:4]
+        name, compare_to, literal, null = test[0][0]
+        name2, compare_to2, literal2, null2 = test[0][1] if len(test[0]) > 1 else ("", compare_to, None, None)
+        two = len(test[0]) > 1
         first = q.kind == "find" and isinstance(q, ast.Quantifier) and body is None  # its first match decides
 
         def filtered(c: Context, v: Slots, items: Any) -> Any:
             pairs: list[tuple[Any, Any]] = []  # (element, value) whose filter holds
             for item in items:
-                lv = item.get(name, UNKNOWN) if type(item) is dict else _step(item, name)
+                plain = type(item) is dict
+                lv = item.get(name, UNKNOWN) if plain else _step(item, name)
                 if lv is None:
                     w = null
                 elif lv is UNKNOWN:
@@ -377,6 +389,18 @@ def _decided(q: ast.Quantifier | ast.OrderPick, slot: int, where: Fn | None, tes
                     continue
                 if w is not True:
                     return _OPEN
+                if two:
+                    lv = item.get(name2, UNKNOWN) if plain else _step(item, name2)
+                    if lv is None:
+                        w = null2
+                    elif lv is UNKNOWN:
+                        return _OPEN
+                    else:
+                        w = compare_to2(lv, literal2)
+                    if w is False:
+                        continue
+                    if w is not True:
+                        return _OPEN
                 v[slot] = item
                 if and_rest is not None:
                     w = and_rest(c, v)
@@ -384,7 +408,10 @@ def _decided(q: ast.Quantifier | ast.OrderPick, slot: int, where: Fn | None, tes
                         continue
                     if w is not True:
                         return _OPEN
-                value = True if body is None else body(c, v)
+                if body_field is not None:
+                    value = item.get(body_field, UNKNOWN) if plain else _step(item, body_field)
+                else:
+                    value = True if body is None else body(c, v)
                 if first:
                     return item
                 if decisive is not None and value is decisive:  # `any` / `all`

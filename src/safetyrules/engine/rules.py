@@ -86,6 +86,7 @@ Evaluator = Interpreter | CompiledEvaluator  # what evaluates a rule's expressio
 
 
 _NO_PARAMS: frozenset[str] = frozenset()
+_PER_EVENT = (ast.DueWithin, ast.DueOn)  # the deadlines of one duty per event (a tuple: `isinstance` is quicker)
 _NO_ENV: Env = {}  # the bindings of a rule's top-level expression (never written)
 _SWITCHED_OFF = Text("情景中已停用", "switched off in this scenario")
 _SWITCHED_OFF_BODY = _Body(Outcome.NOT_APPLICABLE, reason=_SWITCHED_OFF)  # read only, never changed
@@ -385,7 +386,7 @@ class RuleEngine:
                     as_of: dt.date, reserved: set[str]) -> _Body:
         due = rule.deadline
         each = rule.each
-        if isinstance(due, ast.DueWithin | ast.DueOn):
+        if isinstance(due, _PER_EVENT):
             return self._per_event(rule, due, interp, record, as_of, reserved)
         if each is not None:  # a requirement on every element: vacuously true without elements
             events = self._events(rule, interp, record)
