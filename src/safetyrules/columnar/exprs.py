@@ -49,6 +49,7 @@ from safetyrules.engine.values import UNKNOWN, Duration
 from safetyrules.facts._shapes import field_shapes
 from safetyrules.lower.program import Program
 from safetyrules.syntax import ast
+from safetyrules.syntax.walk import nodes
 
 UNROLL_ITEMS = 16  # `any`/`all`/`count` over constant sets up to this size run without an expansion
 SIZE_LIMIT = 4  # materialize a value whose expressions grew beyond this (counted with repetition): polars plans a
@@ -119,11 +120,15 @@ class Evaluator:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # id(scope) → (key, condition): while set, only the scope's rows where the condition holds matter (see
+        # `guarded`); values computed meanwhile are cached under the key, expansions skip the other rows
+        self._guards: dict[int, tuple[str, pl.Expr]] = {}
         ensure_stack()  # as deep as any checked policy nests
 
     # ------------------------------------------------------------------ entry points
     def eval(self, e: ast.Expr, scope: Scope) -> Val:
-        key = ("expr", e)
+        guard = self._guards.get(id(scope)) if self._guards else None
+        key: tuple[Any, ...] = ("expr", e) if guard is None else ("expr", e, guard[0])
         cached: Val | None = scope.cache.get(key)
         if cached is not None:
             return cached
@@ -136,6 +141,24 @@ class Evaluator:
     def cond(self, e: ast.Expr, scope: Scope) -> pl.Expr:
         """`truth(eval(e))`: a condition as a Kleene Boolean (null = unknown)."""
         return truth(self.eval(e, scope))
+
+    def guarded(self, e: ast.Expr, scope: Scope, relevant: pl.Expr | None) -> Val:
+        """`eval(e)` where only the rows on which `relevant` (a Boolean, never null) holds will be read: a
+        quantifier in `e` expands only those rows (its value elsewhere is arbitrary). Used for what an earlier
+        part decides elsewhere (a filter's later conjuncts, the body behind a filter), when `e` holds a
+        quantifier and `scope` is an element scope (the root's expansions are shared between rules)."""
+        if relevant is None or scope.is_root or not _quantifies(e):
+            return self.eval(e, scope)
+        outer = self._guards.get(id(scope))
+        cond = relevant if outer is None else outer[1] & relevant
+        self._guards[id(scope)] = (str(cond), cond)
+        try:
+            return self.eval(e, scope)
+        finally:
+            if outer is None:
+                del self._guards[id(scope)]
+            else:
+                self._guards[id(scope)] = outer
 
     # ------------------------------------------------------------------ dispatch
     def _eval(self, e: ast.Expr, scope: Scope) -> Val:
@@ -294,9 +317,13 @@ class Evaluator:
             operands.append(node.right)
             node = node.left
         operands.append(node)
-        vals = [self.eval(o, scope) for o in reversed(operands)]
+        operands.reverse()
+        vals = [self.eval(operands[0], scope)]
         out = truth(vals[0])
-        for v in vals[1:]:
+        for o in operands[1:]:  # an operand matters only where the ones before leave the result open
+            open_ = (out if e.op == "and" else ~out).fill_null(True)
+            v = self.guarded(o, scope, open_)
+            vals.append(v)
             out = (out & truth(v)) if e.op == "and" else (out | truth(v))
         return _sized(from_truth(out, all(v.unk is FALSE for v in vals)), *vals)
 
@@ -561,6 +588,9 @@ class Evaluator:
             key: tuple[Any, ...] = ("expand", var, source)
         else:
             key = ("expand", var, coll.kind, coll.table, coll.items, tuple(str(e) for e in c.parts().values()))
+        guard = self._guards.get(id(scope)) if self._guards else None
+        if guard is not None:  # only the guarded rows are expanded
+            key = (*key, guard[0])
         store: dict[Any, Any] = self.ctx.expansions if scope.is_root else scope.cache
         hit = store.get(key)
         if hit is not None:
@@ -589,7 +619,8 @@ class Evaluator:
                 if frame.height == table.height:
                     inner.identity = coll.table
             else:  # each outer row's elements are the slice of the (sorted) child table at its owner
-                owner = scope.series(c.v)
+                guard = self._guards.get(id(scope)) if self._guards else None
+                owner = scope.series(c.v if guard is None else pl.when(guard[1]).then(c.v))  # unguarded: none
                 first = pl.lit(starts).gather(pl.col("_own"))
                 last = pl.lit(starts).gather(pl.col("_own") + 1)
                 outer = pl.DataFrame({PROW: rows, IDX: scope.frame.get_column(IDX), "_own": owner}).with_columns(
@@ -620,7 +651,9 @@ class Evaluator:
             inner.bindings[var] = Val(coll.elem if coll.items else K.NULL, pl.col("_item"))
             return inner
         assert coll.lo is not None and coll.hi is not None
-        names = scope.columns({"lo": coll.lo, "hi": coll.hi, "refused": c.unk})
+        guard = self._guards.get(id(scope)) if self._guards else None
+        refused = c.unk if guard is None else c.unk | ~guard[1]  # a row no one reads: no numbers
+        names = scope.columns({"lo": coll.lo, "hi": coll.hi, "refused": refused})
         lo, hi = scope.frame.get_column(names["lo"]), scope.frame.get_column(names["hi"])
         outer = outer.with_columns(lo=lo, hi=hi, _n=pl.when(~scope.frame.get_column(names["refused"]) & (hi >= lo))
                                    .then(hi - lo + 1).otherwise(0).cast(pl.Int64))
@@ -725,14 +758,17 @@ class Evaluator:
         kind = q.kind
         body: Val | None = None
         b: pl.Expr = pl.lit(True)
+        b_known = True
+        relevant = None if q.where is None else w.fill_null(True)  # a filter false: the element never counts
         if isinstance(q, ast.OrderPick):
-            body = self.eval(q.key, inner)
+            body = self.guarded(q.key, inner, relevant)
             if body.kind not in (K.NUM, K.DATE, K.INST, K.NULL):
                 raise Unsupported("an order key that is not a number, date or instant")
         elif q.body is not None and kind in ("any", "all", "count"):
-            b = self.cond(q.body, inner)
+            cond = self.guarded(q.body, inner, relevant)
+            b, b_known = truth(cond), cond.unk is FALSE
         elif q.body is not None:
-            body = self.eval(q.body, inner)
+            body = self.guarded(q.body, inner, relevant)
             if body.kind not in (K.NUM, K.DATE, K.INST, K.NULL):
                 raise Unsupported(f"`{kind}` of a {body.kind.value}")
         if kind in ("find", "latest", "earliest") and elem is not None and elem.kind in (K.INST, K.DUR):
@@ -742,7 +778,6 @@ class Evaluator:
         w_unknown = FALSE if w_known else w.is_null()
         cols: dict[str, pl.Expr] = {}
         if kind in ELEMENT_OPEN:  # the (filter, condition) states that leave the result open, as data
-            b_known = not isinstance(q, ast.Quantifier) or q.body is None or self.eval(q.body, inner).unk is FALSE
             where_is = {"true": wt, "unknown": w_unknown}
             body_is = {"true": b.fill_null(False), "false": (~b).fill_null(False),
                        "unknown": FALSE if b_known else b.is_null()}
@@ -843,6 +878,21 @@ class Evaluator:
         """The inner value at an inner row position, for each outer row (null position → null)."""
         values = inner.series(expr)
         return scope.add(values.gather(scope.series(pos)), "at")
+
+
+_QUANTIFIES: dict[int, tuple[ast.Expr, bool]] = {}  # id(node) → (node, whether it holds a quantifier)
+
+
+def _quantifies(e: ast.Expr) -> bool:
+    """Whether a quantifier is written under `e` (what a guard can save work on)."""
+    hit = _QUANTIFIES.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    if len(_QUANTIFIES) > 100_000:
+        _QUANTIFIES.clear()
+    out = any(isinstance(n, ast.Quantifier | ast.OrderPick) for n in nodes(e))
+    _QUANTIFIES[id(e)] = (e, out)
+    return out
 
 
 def _duration(unk: pl.Expr, both: pl.Expr, size: int, months: pl.Expr, days: pl.Expr, secs: pl.Expr) -> Val:

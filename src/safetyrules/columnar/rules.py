@@ -27,7 +27,7 @@ from safetyrules.columnar.exprs import (
     _root_record,
 )
 from safetyrules.columnar.scope import PROW, Scope
-from safetyrules.columnar.values import K, Unsupported, Val, const, days_between, shift_date
+from safetyrules.columnar.values import K, Unsupported, Val, const, days_between, shift_date, truth
 from safetyrules.engine.decisions import EVENT_VERDICTS, Row, fold
 from safetyrules.engine.rules import DEFAULT_LATE_ACT_MEMORY, DEFAULT_NEW_ENTRANT_GRACE, ESTABLISHED
 from safetyrules.lower.program import RuleIR
@@ -157,11 +157,11 @@ class RuleCompiler:
         return RuleOut(stored["code"], stored["due"], stored["delay"], stored["listed"])
 
     # ------------------------------------------------------------------ obligations
-    def _requirement(self, rule: RuleIR, scope: Scope) -> pl.Expr:
-        """The Kleene conjunction of the `require` items."""
+    def _requirement(self, rule: RuleIR, scope: Scope, relevant: pl.Expr | None = None) -> pl.Expr:
+        """The Kleene conjunction of the `require` items (read only where `relevant` holds, when given)."""
         out: pl.Expr = pl.lit(True)
         for req in rule.requires:
-            out = out & self.ev.cond(req, scope)
+            out = out & truth(self.ev.guarded(req, scope, relevant))
         return out
 
     def _obligation(self, rule: RuleIR) -> RuleOut:
@@ -190,8 +190,8 @@ class RuleCompiler:
         c = ev.collection(each.collection, self.root)
         inner = ev.expand(self.root, c, each.var, each.collection)
         w = ev.cond(each.where, inner) if each.where is not None else pl.lit(True)
-        r = self._requirement(rule, inner)
         wt = w.fill_null(False)
+        r = self._requirement(rule, inner, wt if each.where is not None else None)  # read where the filter holds
         names = inner.columns({"fail": wt & ~r.fill_null(True), "unkr": w.is_null() | (wt & r.is_null())})
         frame = inner.frame.select(PROW, *(pl.col(n).alias(k) for k, n in names.items()))
         res = self.root.spread(inner, frame, {"fail": ("any", pl.col("fail")), "unkr": ("any", pl.col("unkr"))})

@@ -265,6 +265,7 @@ def add_days(d: pl.Expr, days: pl.Expr | int) -> pl.Expr:
         return d
     if isinstance(days, int):  # beyond the calendar's span every date saturates: keep the literal in Int64
         days = max(min(days, LAST_DAY - FIRST_DAY + 1), FIRST_DAY - LAST_DAY - 1)
+        return _on_days(d.to_physical().cast(pl.Int64) + days)  # a 32-bit day number plus that: no wrap
     return _on_days(wide(d.to_physical()) + (wide(days) if isinstance(days, pl.Expr) else days))
 
 
