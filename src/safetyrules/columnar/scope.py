@@ -20,6 +20,11 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from safetyrules.columnar.tables import IDX, ROOT, UNK, FactTables
 from safetyrules.columnar.values import FALSE, Val
 
+try:  # optional (polars and recent pyarrow do not need it): a faster way to a few results
+    import numpy as np
+except ImportError:  # pragma: no cover
+    np = None  # type: ignore[assignment]
+
 PROW = "_prow"
 ROW = "_row"
 LAZY_ROWS = 20_000  # from this height on, new columns go through the lazy engine (common subexpressions once)
@@ -62,11 +67,17 @@ class Counter:
     def table_offsets(self, tables: FactTables, table: str) -> pl.Series:
         """Where each enterprise's rows start in a child table (sorted by `_idx`), and where the last end."""
         key = ("offsets", table)
-        if key not in self.cache:  # the run lengths of the sorted `_idx` column, summed up
-            runs = tables.table(table).get_column(IDX).rle().struct.unnest()
-            counts = pl.zeros(len(tables), dtype=pl.UInt32, eager=True).scatter(runs.get_column("value"),
-                                                                                runs.get_column("len"))
-            self.cache[key] = pl.concat([pl.Series([0], dtype=pl.UInt32), counts.cum_sum()]).rechunk()
+        if key not in self.cache:
+            owners = tables.table(table).get_column(IDX)
+            if np is not None:  # the rows per enterprise, summed up: in numpy, a third of the time of polars
+                ends = np.zeros(len(tables) + 1, dtype=np.int64)
+                np.cumsum(np.bincount(owners.to_numpy(), minlength=len(tables)), out=ends[1:])
+                self.cache[key] = pl.Series(ends.astype(np.uint32))
+            else:  # the run lengths of the sorted `_idx` column, summed up
+                runs = owners.rle().struct.unnest()
+                counts = pl.zeros(len(tables), dtype=pl.UInt32, eager=True).scatter(runs.get_column("value"),
+                                                                                    runs.get_column("len"))
+                self.cache[key] = pl.concat([pl.Series([0], dtype=pl.UInt32), counts.cum_sum()]).rechunk()
         return self.cache[key]  # type: ignore[no-any-return]
 
     def fresh(self, hint: str = "t") -> str:
