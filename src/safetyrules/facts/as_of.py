@@ -207,7 +207,27 @@ def _viewer(path: tuple[_Segment, ...], effect: Effect) -> _Step:
     """One rule as a function of a value and the day: the value when the rule changes nothing in it, else a
     copy of the dicts and lists on the way to what changed (copy on write: the rest is shared). Built once per
     rule set (see `_plan`)."""
-    (key, is_list), rest = path[0], path[1:]
+    key = path[0][0]
+    change = _change(path, effect)
+    if change is _unchanged:
+        return _unchanged
+
+    def viewed(value: Any, as_of: dt.date) -> Any:
+        if not isinstance(value, dict) or key not in value:
+            return value
+        child = value[key]
+        new = change(child, as_of)
+        if new is child:
+            return value
+        out = dict(value)
+        out[key] = new
+        return out
+    return viewed
+
+
+def _change(path: tuple[_Segment, ...], effect: Effect) -> _Step:
+    """One rule as a function of the value at its first key (`path[0]`) and the day (see `_viewer`)."""
+    is_list, rest = path[0][1], path[1:]
     change: Callable[[Any, dt.date], Any]
     if is_list:
         if effect is Effect.DROP_ITEM and not any(inner for _, inner in rest):
@@ -234,37 +254,34 @@ def _viewer(path: tuple[_Segment, ...], effect: Effect) -> _Step:
             return None if isinstance(child, dict) and _is_after(child.get(leaf), as_of) else child
     else:
         change = _viewer(rest, effect)
-
-    def viewed(value: Any, as_of: dt.date) -> Any:
-        if not isinstance(value, dict) or key not in value:
-            return value
-        child = value[key]
-        new = change(child, as_of)
-        if new is child:
-            return value
-        out = dict(value)
-        out[key] = new
-        return out
-    return viewed
+    return change
 
 
 def _unchanged(value: Any, as_of: dt.date) -> Any:
     return value
 
 
-_PLANS: dict[int, tuple[AsOfRules, tuple[_Step, ...]]] = {}
+_Plan = tuple[tuple[str, tuple[_Step, ...]], ...]
+_PLANS: dict[int, tuple[AsOfRules, _Plan]] = {}
 
 
-def _plan(rules: AsOfRules) -> tuple[_Step, ...]:
-    """The rules as functions (`_viewer`), built once per rule set."""
+def _plan(rules: AsOfRules) -> _Plan:
+    """The rules as functions of the value at their first key (`_change`), grouped by that key in the order
+    of its first rule, each key's in their order (rules under different keys change different values: the
+    order between them does not matter), built once per rule set."""
     hit = _PLANS.get(id(rules))
     if hit is not None and hit[0] is rules:
         return hit[1]
-    steps = tuple(_viewer(path, effect) for path, effect in rules)
+    by_key: dict[str, list[_Step]] = {}
+    for path, effect in rules:
+        change = _change(path, effect)
+        if change is not _unchanged:
+            by_key.setdefault(path[0][0], []).append(change)
+    plan = tuple((key, tuple(changes)) for key, changes in by_key.items())
     if len(_PLANS) > 64:  # schemas come and go: keep the cache small
         _PLANS.clear()
-    _PLANS[id(rules)] = (rules, steps)
-    return steps
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
 
 
 def as_of_view(record: dict[str, Any], as_of: dt.date, rules: AsOfRules = BUILTIN_RULES) -> dict[str, Any]:
@@ -275,7 +292,13 @@ def as_of_view(record: dict[str, Any], as_of: dt.date, rules: AsOfRules = BUILTI
     history ends before ``as_of`` costs one shallow copy): treat both as read-only."""
     if isinstance(as_of, dt.datetime):
         raise TypeError("as_of must be a date, not a datetime")
-    view: dict[str, Any] = record
-    for viewed in _plan(rules):
-        view = viewed(view, as_of)
-    return dict(view) if view is record else view
+    view = dict(record)
+    if not isinstance(record, dict):  # not a record the rules apply to
+        return view
+    for key, changes in _plan(rules):
+        if key in record:
+            value = record[key]
+            for change in changes:
+                value = change(value, as_of)
+            view[key] = value
+    return view
