@@ -75,6 +75,7 @@ class ParamInfo:
     doc: str
     # a reserved param the policy does not declare and a rule reads: `default` is the engines' built-in value
     builtin: bool = False
+    label: Text | None = None  # its name as a person reads it (`label zh "…" en "…"`), if the policy gives one
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,8 @@ class Policy:
                 name=name, type=str(self.checked.param_types[name]), default=sched.entries[0][1],
                 dated=tuple((d, v) for d, v in sched.entries[1:] if d is not None),
                 sources=tuple((i.section, i.quote) for i in decl.items if isinstance(i, ast.Source)),
-                doc="\n".join(decl.doc)))
+                doc="\n".join(decl.doc),
+                label=next((Text(i.text.zh, i.text.en) for i in decl.items if isinstance(i, ast.Label)), None)))
         for name, value in self.checked.builtin_params.items():
             out.append(ParamInfo(
                 name=name, type=str(RESERVED_PARAMS[name]), default=value, dated=(), sources=(),

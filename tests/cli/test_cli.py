@@ -296,7 +296,7 @@ def test_explain_prints_zh_and_en(facts: Path) -> None:
     assert lines[1].startswith("Violated 3.1-a (附件4 二（三）1): ")
     assert "239 days overdue" in lines[1]
     assert "  适用条件：行业领域 属于 高危行业领域（" in result.stdout  # each step in words, not policy text
-    assert "  applies when: industry is one of high risk industries (" in result.stdout
+    assert "  applies when: industry is one of high-risk industries (" in result.stdout  # the param's label
     assert "industry in high_risk_industries" not in result.stdout
     assert "remedy: " in result.stdout
 

@@ -348,9 +348,9 @@ class Checker:
         defaults = [i for i in p.items if isinstance(i, ast.ParamDefault)]
         if not defaults:
             self.sink.error("missing-default", f"param `{p.name}` has no `default` value", p.name_span)
-        self._single_items(p.items, p.name, {ast.ParamDefault: "default"})
+        self._single_items(p.items, p.name, {ast.ParamDefault: "default", ast.Label: "label"})
         if not any(isinstance(i, ast.Source) for i in p.items):
-            self.sink.error("missing-source", f"param `{p.name}` cites no clause: add `source \"…\" \"…\"`",
+            self.sink.error("missing-source", f"param `{p.name}` cites no clause: add `source \"…\" quote \"…\"`",
                             p.name_span)
         last: dt.date | None = None
         for item in p.items:
@@ -425,7 +425,7 @@ class Checker:
                     elif cid not in catalogue:
                         self._unknown_catalogue_id(cid, item.span, catalogue)
         if not r.all(ast.Source):
-            self.sink.error("missing-source", f"`{r.name}` cites no clause: add `source \"…\" \"…\"`",
+            self.sink.error("missing-source", f"`{r.name}` cites no clause: add `source \"…\" quote \"…\"`",
                             r.name_span)
         if r.first(ast.Title) is None:
             self.sink.error("missing-item", f"`{r.name}` needs a `title zh \"…\" en \"…\"`", r.name_span)

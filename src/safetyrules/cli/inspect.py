@@ -55,7 +55,7 @@ def inspect_data(policy: Policy) -> dict[str, object]:
         "params": [{"name": p.name, "type": p.type, "default": to_json(p.default),
                     "dated": [{"from": d.isoformat(), "value": to_json(v)} for d, v in p.dated],
                     "sources": [{"section": s, "quote": q} for s, q in p.sources], "doc": p.doc,
-                    "builtin": p.builtin}
+                    "builtin": p.builtin, "label": p.label.to_json() if p.label is not None else None}
                    for p in policy.params()],
     }
 
@@ -68,11 +68,12 @@ def clause_table(policy: Policy) -> str:
     for r in policy.rules():
         sections = "; ".join(s for s, _ in r.sources)
         doc.append(f"| {sections} | {', '.join(r.implements)} | `{r.name}` | {r.due} | {r.title.zh} |")
-    doc += ["", "| param | type | default | clause |", "|---|---|---|---|"]
+    doc += ["", "| param | 名称 name | type | default | clause |", "|---|---|---|---|---|"]
     for p in policy.params():
         dated = "".join(f"; from {d}: {to_json(v)}" for d, v in p.dated)
         clause = "; ".join(s for s, _ in p.sources) if not p.builtin else "built-in (docs/semantics.md)"
-        doc.append(f"| `{p.name}` | {p.type} | {to_json(p.default)}{dated} | {clause} |")
+        name = f"{p.label.zh} / {p.label.en}" if p.label is not None else ""
+        doc.append(f"| `{p.name}` | {name} | {p.type} | {to_json(p.default)}{dated} | {clause} |")
     return "\n".join(doc) + "\n"
 
 
@@ -106,7 +107,7 @@ def inspect_command(paths: tuple[Path, ...], fmt: str) -> None:
         dated = "".join(f"; from {d}: {to_json(v)}" for d, v in p.dated)
         default = f"{to_json(p.default)}{dated}" if not p.builtin else builtin_text(p.default)
         clause = "; ".join(s for s, _ in p.sources) if not p.builtin else "built-in (docs/semantics.md)"
-        ptable.add_row(p.name, p.type, default, clause)
+        ptable.add_row(p.name if p.label is None else f"{p.name}\n{p.label.zh}", p.type, default, clause)
     out.print(ptable)
     unimplemented = data["unimplemented"]
     out.print(f"catalogue: {len(policy.catalogue)} ids, every one implemented" if not unimplemented

@@ -85,14 +85,16 @@ class Vocabulary:
                 self.codes[path] = {example.group(1): Text(example.group(2), example.group(1).replace("_", " "))}
             self.fields[path] = Text(_EXAMPLE_CODE.sub("", label.zh).strip() or label.zh,
                                      _EXAMPLE_EN.sub("", label.en).strip() or label.en)
-        # params and definitions by name: a Chinese name when the doc comment opens with one (`高危行业领域。…`)
+        # params by their `label`; else, as definitions, a Chinese name when the doc comment opens with one
+        # (`高危行业领域。…`) and the name's words
         self.param_labels: dict[str, Text] = {}
         self.param_defaults: dict[str, Any] = {}
         for p in policy.params():
             inner = p.type.removeprefix("set<").removesuffix(">")
             if inner in self.enums:
                 self.param_enums[p.name] = inner
-            self.param_labels[p.name] = Text(_doc_name(p.doc, "。"), p.name.replace("_", " "))
+            self.param_labels[p.name] = p.label if p.label is not None else Text(
+                _doc_name(p.doc, "。"), p.name.replace("_", " "))
             self.param_defaults[p.name] = p.default
         checked = getattr(policy, "checked", None)
         self.defines: dict[str, ast.DefineDecl] = dict(getattr(checked, "defines", {}) or {})

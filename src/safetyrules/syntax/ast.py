@@ -422,11 +422,6 @@ PolicyItem = (
     | Period
     | Catalogue
 )
-ParamItem = (
-    ParamDefault
-    | ParamFrom
-    | Source
-)
 RuleItem = (
     Implements
     | Title
@@ -662,6 +657,7 @@ class RecordDated:
 
 
 RecordItem = Label | RecordKey | RecordTimezone | RecordDated | FieldDecl
+ParamItem = ParamDefault | ParamFrom | Source | Label
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,6 +274,8 @@ def _param_item(item: ast.ParamItem, indent: str) -> list[str]:
             return [f"{indent}from {s.isoformat()} {format_expr(v)}"]
         case ast.Source():
             return _source_lines(item, indent)
+        case ast.Label(text=t):
+            return [indent + _bilingual("label", t)]
     raise TypeError(item)  # pragma: no cover
 
 
