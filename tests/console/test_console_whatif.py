@@ -27,6 +27,9 @@ def test_the_form_offers_every_param_with_its_doc_and_every_rule(client: TestCli
         if not p.builtin:
             assert f'name="p.{p.name}"' in page
     assert "高危行业领域" in page  # a param's doc
+    for p in POLICY.params():  # each by its label, what a regulator calls it
+        if not p.builtin and p.label is not None:
+            assert f"{p.label.zh} <code>{p.name}</code>" in page
     for r in POLICY.rules():
         assert f'value="{r.name}"' in page  # the rule's name is the checkbox's value …
     text = visible(page)
@@ -46,6 +49,7 @@ def test_a_run_opens_with_the_headline_change_then_changes_by_obligation(client:
     assert page.index('id="headline"') < page.index('id="charts"') < page.index('id="changes"')
     assert re.search(r'<b>\d+ <span class="delta up">\+\d+</span></b><span class="what">项违反', page)
     assert "3 years → <b>2 years</b>" in page
+    assert "其他行业风险辨识评估周期（<code>other_assessment_period</code>）" in page  # the changed param's label
     assert f'停用<span class="alt">switched off</span>：{TITLES["apprenticeship"].zh}' in page
     changes = page[page.index('id="changes"'):]
     assert TITLES["risk_assessment_other"].zh in changes and TITLES["apprenticeship"].zh in changes

@@ -179,7 +179,8 @@ def form_html(ctx: Ctx, vocab: Vocabulary, form: WhatIfForm, *, token_needed: bo
             continue
         default = param_text(p.default)
         doc = p.doc.strip() or ctx.t(f"类型 {p.type}", f"type {p.type}")
-        out.append(f'<label><code>{e(p.name)}</code> <input type="text" name="p.{e(p.name)}" '
+        title = pick(vocab.param_title(p.name), ctx.lang)  # its label: what a regulator calls it
+        out.append(f'<label>{e(title)} <code>{e(p.name)}</code> <input type="text" name="p.{e(p.name)}" '
                    f'value="{e(form.params.get(p.name, ""))}" placeholder="{e(default)}">'
                    f'<span class="doc">{ctx.t("默认", "default")} {e(default)} · {e(doc)}</span></label>')
     out.append("</fieldset>")
@@ -223,8 +224,9 @@ def _scenario_list(ctx: Ctx, vocab: Vocabulary, form: WhatIfForm) -> str:
     defaults = {p.name: param_text(p.default) for p in policy.params()}
     items = [f"<li>{ctx.bi('评估日期', 'as of')}：{form.as_of.isoformat()}</li>"]
     for name, value in form.params.items():
-        items.append(f"<li>{ctx.bi('参数', 'param')} <code>{e(name)}</code>：{e(defaults.get(name, ''))} → "
-                     f"<b>{e(value)}</b></li>")
+        title = pick(vocab.param_title(name), ctx.lang)
+        items.append(f"<li>{ctx.bi('参数', 'param')} {e(title)}（<code>{e(name)}</code>）："
+                     f"{e(defaults.get(name, ''))} → <b>{e(value)}</b></li>")
     for name in form.rules_off:
         items.append(f"<li>{ctx.bi('停用', 'switched off')}：{e(vocab.title(name, ctx.lang))}</li>")
     if not form.params and not form.rules_off:
