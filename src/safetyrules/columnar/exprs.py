@@ -127,11 +127,16 @@ class Evaluator:
 
     # ------------------------------------------------------------------ entry points
     def eval(self, e: ast.Expr, scope: Scope) -> Val:
-        guard = self._guards.get(id(scope)) if self._guards else None
-        key: tuple[Any, ...] = ("expr", e) if guard is None else ("expr", e, guard[0])
-        cached: Val | None = scope.cache.get(key)
+        key: tuple[Any, ...] = ("expr", e)
+        cached: Val | None = scope.cache.get(key)  # a value for every row serves a guarded one too
         if cached is not None:
             return cached
+        guard = self._guards.get(id(scope)) if self._guards else None
+        if guard is not None:
+            key = ("expr", e, guard[0])
+            guarded: Val | None = scope.cache.get(key)
+            if guarded is not None:
+                return guarded
         val = self._eval(e, scope)
         if val.size > SIZE_LIMIT:
             val = scope.materialize(val)
@@ -588,13 +593,16 @@ class Evaluator:
             key: tuple[Any, ...] = ("expand", var, source)
         else:
             key = ("expand", var, coll.kind, coll.table, coll.items, tuple(str(e) for e in c.parts().values()))
+        store: dict[Any, Any] = self.ctx.expansions if scope.is_root else scope.cache
+        hit = store.get(key)  # an expansion of every row serves a guarded one too
+        if hit is not None:
+            return hit[1]  # type: ignore[no-any-return]
         guard = self._guards.get(id(scope)) if self._guards else None
         if guard is not None:  # only the guarded rows are expanded
             key = (*key, guard[0])
-        store: dict[Any, Any] = self.ctx.expansions if scope.is_root else scope.cache
-        hit = store.get(key)
-        if hit is not None:
-            return hit[1]  # type: ignore[no-any-return]
+            hit = store.get(key)
+            if hit is not None:
+                return hit[1]  # type: ignore[no-any-return]
         inner = self._expand(scope, c, var)
         store[key] = ((var, source), inner)
         return inner
