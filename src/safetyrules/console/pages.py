@@ -16,7 +16,7 @@ from safetyrules.console.layout import Ctx, e, meter, outcome_badge, page, pct, 
 from safetyrules.console.population import Headline, Member, Population, TownView, applicable, rate
 from safetyrules.engine.interpreter import Step
 from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Text
-from safetyrules.report.words import Explained, explained_steps
+from safetyrules.report.words import Explained, explained_steps, remedy_words
 
 MAX_LISTED = 500  # enterprises listed on an obligation page (all are counted)
 RATE_NOTE = Text("合规率＝符合 ÷（符合＋违反）：义务适用且已到期、可以判断的企业中符合的比例；"
@@ -266,7 +266,7 @@ def obligation_page(ctx: Ctx, vocab: Vocabulary, view: TownView, population: Pop
         rows = []
         for (m, r), (_, message, remedy) in zip(found[:MAX_LISTED], written, strict=True):
             text = vocab.humanize(pick(message, ctx.lang), ctx.lang) if message is not None else ""
-            fix = vocab.humanize(pick(remedy, ctx.lang), ctx.lang) if remedy is not None else ""
+            fix = remedy_words(vocab, pick(remedy, ctx.lang), ctx.lang) if remedy is not None else ""
             when = (r.listed_until.isoformat() if trigger and r.listed_until
                     else str(r.days_overdue) if r.days_overdue is not None else "")
             place = f"<td>{_village_cell(ctx, m.village)}</td>" if vocab.has_village else ""
@@ -366,7 +366,7 @@ def _outcome_block(ctx: Ctx, vocab: Vocabulary, r: RuleResult, open_tree: bool) 
         if said:
             parts.append(f"<p>{e(said)}</p>")
     if r.remedy is not None:
-        fix = vocab.humanize(pick(r.remedy, ctx.lang), ctx.lang)
+        fix = remedy_words(vocab, pick(r.remedy, ctx.lang), ctx.lang)
         parts.append(f"<p><b>{ctx.bi('整改建议', 'remedy')}</b>：{e(fix)}</p>")
     for c in r.citations:
         parts.append(f"<blockquote><b>{ctx.bi('依据', 'clause')}</b> {e(c.label())}：“{e(c.quote)}”</blockquote>")

@@ -292,7 +292,7 @@ def _render_step(step: Step, depth: int, lines: list[str]) -> None:
 
 
 def _render_words(result: RuleResult, lang: str, vocab: Vocabulary, policy_text: bool) -> str:
-    from safetyrules.report.words import explained_steps
+    from safetyrules.report.words import explained_steps, remedy_words
 
     langs = ("zh", "en") if lang == "both" else (lang,)
     lines: list[str] = []
@@ -327,7 +327,7 @@ def _render_words(result: RuleResult, lang: str, vocab: Vocabulary, policy_text:
         lines.append(f"  {'依据：' if zh else 'source: '}{c.label()} “{c.quote}”")
     if result.remedy:
         for la in langs:
-            fix = vocab.humanize(result.remedy.zh if la == "zh" else result.remedy.en, la)
+            fix = remedy_words(vocab, result.remedy.zh if la == "zh" else result.remedy.en, la)
             lines.append(("  整改建议：" + fix) if la == "zh" else ("  remedy: " + fix))
     return "\n".join(lines)
 

@@ -38,7 +38,8 @@ SEVERITY = {"high": Text("高", "high"), "medium": Text("中", "medium"), "low":
 MAX_DEPTH = 8  # nesting of records walked for labels (schemas may refer to themselves)
 
 _NAME = r"[a-z_][a-z0-9_]*"
-_SEGMENT = rf"{_NAME}(?:\[[^\]\s]*\])?"
+# a segment, with its item key (`[H-1]`) or the condition of an item looked for and not found (`[c.year == y; y=2021]`)
+_SEGMENT = rf"{_NAME}(?:\[(?:[^\]\s]*|{_NAME}\.{_NAME} == [^\]\s;]+(?:; [^\]\s]+)?)\])?"
 _PATH = rf"{_SEGMENT}(?:\.{_SEGMENT})*"
 _RULE_LIST = re.compile(
     r"(违反的规则：|无法判断的规则：|纠正违反的规则：|补充事实，使以下规则可以判断：|violated rules: |"
@@ -48,6 +49,9 @@ _MISSING = re.compile(
     rf"(缺少事实：|missing facts: |补充缺失的事实：|provide the missing facts: )({_PATH}(?:, {_PATH})*)")
 _ASSIGNED = re.compile(rf"(?<![\w.\]])({_PATH})=([^；;，,\s（(]+)(（[^）]*）| \([^)]*\))?")
 _CONDITIONS = re.compile(r"(使以下条件成立：|make these hold: )(.+)$")
+# the key of a record a `find` looked for and did not find: `c.year == y; y=2021` (a bound value) or `c.year == 2021`
+_SOUGHT = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*) == ([^;\s]+)(?:; \3=(\S+))?$")
+_SEGMENTS = re.compile(r"[^.\[]+(?:\[[^\]]*\])?")  # a path's segments (a dot inside a key does not split)
 _ITEM = re.compile(rf"(?<![\w.\]])({_NAME})\[([^\]\s]+)\]((?:\.{_SEGMENT})*)")
 
 
@@ -157,13 +161,20 @@ class Vocabulary:
         全面辨识评估`); a segment with no label keeps its name."""
         out: list[str] = []
         plain = ""
-        for segment in path.split("."):
+        for segment in _SEGMENTS.findall(path):
             name, _, key = segment.partition("[")
             plain = f"{plain}.{name}" if plain else name
             label = self.fields.get(plain)
             text = pick(label, lang) if label is not None else name
             if key:
-                text += " " + key.rstrip("]")
+                sought = _SOUGHT.match(key.rstrip("]"))
+                item = self.fields.get(f"{plain}.{sought.group(2)}") if sought is not None else None
+                if sought is not None and item is not None:  # the item a `find` sought: a missing record
+                    value = sought.group(4) or sought.group(3)
+                    text = (f"{text}中{pick(item, lang)}为 {value} 的一项" if lang == "zh"
+                            else f"the item of {text} whose {pick(item, lang)} is {value}")
+                else:
+                    text += " " + key.rstrip("]")
             out.append(text)
         return " · ".join(out)
 

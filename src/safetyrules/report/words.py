@@ -519,3 +519,55 @@ def explained_steps(result: Any, vocab: Vocabulary) -> list[Explained]:
         return Explained(step_words(step, vocab, params), kids)
 
     return [build(s, 0) for s in result.steps]
+
+
+# ------------------------------------------------------------------------------------------ remedies
+
+_TO_HOLD = re.compile(r"^(.*?)(使以下条件成立：|make these hold: )(.+)$", re.S)
+_ELEMENT_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*(?:\[[^\]]*\])?(?:\.[a-z_][a-z0-9_]*(?:\[[^\]]*\])?)*): (.+)$", re.S)
+
+
+def _by_text(vocab: Vocabulary) -> dict[str, tuple[ast.Expr, dict[str, str]]]:
+    """Policy text → the first checked expression written so (a remedy names its conditions by their text)."""
+    cached = vocab.cache.get("expressions by text")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    out: dict[str, tuple[ast.Expr, dict[str, str]]] = {}
+    for (_, text), found in _index(vocab).items():
+        out.setdefault(text, found)
+    vocab.cache["expressions by text"] = out
+    return out
+
+
+def _condition_words(vocab: Vocabulary, item: str, lang: str) -> str:
+    """One condition of a remedy in words: an element's condition (`staff[E001]: s.… is not null`) with the
+    element by its label; a yes/no fact by its label; policy text the vocabulary cannot say, as it is."""
+    prefix = ""
+    m = _ELEMENT_PREFIX.match(item)
+    if m is not None and m.group(2) in _by_text(vocab):
+        prefix, item = vocab.field(m.group(1), lang) + ("：" if lang == "zh" else ": "), m.group(2)
+    found = _by_text(vocab).get(item)
+    if found is None:
+        return prefix + item
+    node, scope = found
+    return prefix + _Say(vocab, lang, scope, {}).say(node)
+
+
+def remedy_words(vocab: Vocabulary, text: str, lang: str) -> str:
+    """A remedy as a person reads it: the conditions it asks to make hold (`make these hold: …`, which the
+    library writes as policy text) in words, then the rule names and fact paths as the vocabulary says them
+    (`Vocabulary.humanize`). The remedy the policy author wrote, in brackets after them, is kept."""
+    m = _TO_HOLD.match(text)
+    if m is not None:
+        head, lead, rest = m.groups()
+        sep = "；" if lang == "zh" else "; "
+        authored = ""
+        for opening in ("（", " ("):  # the author's own remedy closes the text
+            at = rest.rfind(opening)
+            if at > 0 and rest.endswith("）" if opening == "（" else ")") and rest[:at].split(sep)[-1] in _by_text(
+                    vocab):
+                rest, authored = rest[:at], rest[at:]
+                break
+        items = rest.split(sep)
+        text = head + lead + sep.join(_condition_words(vocab, item, lang) for item in items) + authored
+    return vocab.humanize(text, lang)
