@@ -25,7 +25,7 @@ from lark.exceptions import (
 )
 
 from safetyrules.diagnostics import Diagnostic, DiagnosticSink, Span
-from safetyrules.syntax import ast
+from safetyrules.syntax import ast, tables
 
 UNPARSED_HEADER = "<policy header>"  # marks that a `policy` header was written but did not parse
 MAX_DEPTH = 120  # nesting deeper than this is refused before any recursive stage sees it
@@ -33,14 +33,8 @@ MAX_DEPTH = 120  # nesting deeper than this is refused before any recursive stag
 
 @cache
 def _lark() -> Lark:
-    return Lark.open_from_package(
-        "safetyrules.syntax",
-        "safetyrules.lark",
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
+    # the LALR parser of grammar/safetyrules.lark, its tables read from the package when current (tables.py)
+    return tables.load()
 
 
 @dataclass(frozen=True, slots=True)
