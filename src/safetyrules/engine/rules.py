@@ -135,6 +135,10 @@ class RuleEngine:
         self._places = tuple((r, declared[r.name]) for r in program.rules)
         self._has_established = ESTABLISHED in program.contract.model.model_fields
         self._key = program.contract.key
+        # the as-of view filters only the fields the policy can read (a policy of six rules over a record of
+        # forty lists does not pay for the others): the fields its expressions name, the key, the establishment
+        read = _names(program, params) | {self._key, ESTABLISHED}
+        self._as_of_rules = tuple(r for r in program.contract.as_of if r[0][0][0] in read)
         self._param_uses: dict[tuple[str, type, Any], ParamUse] = {}  # (name, value) → its ParamUse
         self._params_cache: dict[tuple[str, dt.date, frozenset[str]], tuple[ParamUse, ...]] = {}
 
@@ -144,7 +148,7 @@ class RuleEngine:
         """Every rule's result. `trace`: with explanation steps; `message_facts` (without `trace`): with the
         steps of the `applies` conditions only, the facts a message cites (callers that want outcomes only,
         such as what-if, skip them)."""
-        view = as_of_view(record if type(record) is dict else dict(record), as_of, self.program.contract.as_of)
+        view = as_of_view(record if type(record) is dict else dict(record), as_of, self._as_of_rules)
         outcomes: dict[str, Outcome] = {}
 
         def outcome_of(name: str) -> str:
@@ -635,6 +639,24 @@ def _recorder(interp: Evaluator, steps: list[Step]) -> Callable[..., Any]:
 
 def _any_unknown(events: list[EventResult]) -> bool:
     return any(e.outcome is Outcome.UNKNOWN for e in events)
+
+
+def _names(program: Program, params: ParamTable) -> frozenset[str]:
+    """Every name the expressions of the rules and definitions mention: a superset of the top-level fields the
+    policy reads (any field is read through a name; the others are params, definitions and bound elements)."""
+    names: set[str] = set()
+    stack: list[Any] = [*program.rules, *(d.value for d in params.definitions.values())]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, RuleIR):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if f != "decl")
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+        elif type(node).__module__ == ast.__name__ and hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if f not in ("span", "checked_type"))
+    return frozenset(names)
 
 
 def _continuous(holds: Any) -> Outcome:
