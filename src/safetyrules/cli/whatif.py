@@ -41,8 +41,9 @@ REPORTS = ("whatif.html", "whatif.xlsx", "whatif.json")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--engine", type=click.Choice(["compiled", "reference", "columnar", "spark"]), default="compiled",
               show_default=True,
-              help="The reference interpreter, or the columnar engine (polars; for large populations: the scenario "
-              "re-evaluates only the rules its changes can reach). spark: the columnar what-if on Apache Spark "
+              help="compiled: the row engine (compiled expressions, the reference semantics); reference: the "
+              "reference interpreter alone; columnar: polars, for large populations (the scenario re-evaluates "
+              "only the rules its changes can reach). spark: the columnar what-if on Apache Spark "
               "(pip install 'safetyrules[spark]'): Parquet changes, counts and rejections in --out, no reports.")
 @click.option("--master", default="local[2]", show_default=True, help="The Spark master (--engine spark).")
 def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None, fmt: str, engine: str,
