@@ -53,7 +53,7 @@ def test_a_run_opens_with_the_headline_change_then_changes_by_obligation(client:
     assert f'停用<span class="alt">switched off</span>：{TITLES["apprenticeship"].zh}' in page
     changes = page[page.index('id="changes"'):]
     assert TITLES["risk_assessment_other"].zh in changes and TITLES["apprenticeship"].zh in changes
-    assert "参数调整：other_assessment_period=2 years" in changes and "该义务在情景中停用" in changes
+    assert "参数调整：其他行业风险辨识评估周期 = 2 years" in changes and "该义务在情景中停用" in changes
     bars = page[page.index('id="charts"'):page.index('id="changes"')]
     assert bars.count("<svg") == 2  # by obligation and by village, where they differ …
     assert TITLES["risk_assessment_other"].zh[:20] in bars

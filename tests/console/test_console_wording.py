@@ -76,7 +76,7 @@ def test_the_excel_report_says_what_changed_in_chinese(tmp_path: Path) -> None:
     assert wb.sheetnames[0] == "scenario" and wb.active is not None and wb.active.title == "scenario"
     about = [row for row in wb["scenario"].iter_rows(values_only=True)]
     assert about[0] == ("项目", "名称", "情景取值", "说明")
-    assert ("调整参数", "other_assessment_period", "2年", "情景文件写作：2 years") in about
+    assert ("调整参数", "其他行业风险辨识评估周期", "2年", "情景文件写作：other_assessment_period = 2 years") in about
     assert any(row[0] == "停用义务" and TITLES["apprenticeship"].zh in str(row[1]) for row in about)
     assert any(row[0] == "结果改变" for row in about)
     by_rule = wb["by_rule"]
@@ -88,7 +88,7 @@ def test_the_excel_report_says_what_changed_in_chinese(tmp_path: Path) -> None:
     changes = wb["changes"]
     assert [c.value for c in changes[1]][6:10] == ["义务", "基准结果", "情景结果", "原因"]
     reasons = {row[9] for row in changes.iter_rows(min_row=2, values_only=True)}
-    assert "该义务在情景中停用" in reasons and "参数调整：other_assessment_period=2 years" in reasons
+    assert "该义务在情景中停用" in reasons and "参数调整：其他行业风险辨识评估周期 = 2 years" in reasons
     assert {row[4] for row in changes.iter_rows(min_row=2, values_only=True)} <= {
         "建筑施工", "危险物品生产", "危险物品经营", "危险物品储存", "矿山", "金属冶炼", "道路运输", "烟花爆竹", "工贸",
         "制造业", "零售", "餐饮", "其他", ""}

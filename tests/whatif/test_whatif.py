@@ -144,7 +144,8 @@ def test_excel_report_has_every_table(report: Path) -> None:
     assert wb.sheetnames == ["scenario", "by_rule", "by_village", "by_industry", "changes"]
     assert wb["by_rule"].max_row > 41 and wb["changes"].max_row > 1
     assert wb["by_rule"]["C1"].value == "义务" and wb["by_rule"]["G2"].number_format == "0.0%"
-    assert any(row[1] == "other_assessment_period" for row in wb["scenario"].iter_rows(values_only=True))
+    assert any(row[1] == "其他行业风险辨识评估周期" and "other_assessment_period" in str(row[3])  # label, and name
+               for row in wb["scenario"].iter_rows(values_only=True))
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -133,23 +133,28 @@ def whatif_command(scenario_path: Path, facts: Path | None, out_dir: Path | None
 
 
 def _print_summary(result: object) -> None:
+    from rich.markup import escape
+
+    from safetyrules.report.reasons import because_text
+    from safetyrules.report.summary import _clip
     from safetyrules.whatif.run import WhatIfResult
 
     assert isinstance(result, WhatIfResult)
     last = result.dates[-1]
     table = Table(title=f"情景 {result.scenario.name} — as of {last.as_of}: 违反 violated, base → scenario",
                   title_justify="left")
-    for head in ("条款 id", "规则 rule", "基准 base", "情景 scenario", "Δ"):
+    for head in ("条款 id", "义务 obligation", "基准 base", "情景 scenario", "Δ"):
         table.add_column(head)
-    for rule, ids, _ in result.rules:
+    for rule, ids, title in result.rules:
         b = last.count("base", rule)
         s = last.count("scenario", rule)
-        if b or s:
-            table.add_row(", ".join(ids), rule, str(b), str(s), f"[{'red' if s > b else 'green'}]{s - b:+d}[/]"
-                          if s != b else "0")
+        if b or s:  # the obligation by its title, as a regulator reads it
+            table.add_row(", ".join(ids), escape(_clip(title, 30)), str(b), str(s),
+                          f"[{'red' if s > b else 'green'}]{s - b:+d}[/]" if s != b else "0")
     out.print(table)
     changes = [c for d in result.dates for c in d.changes]
     out.print(f"结果变化 outcome changes: {len(changes)} (enterprise, rule, date) — listed in the reports")
     for c in changes[:10]:
+        why = " / ".join(because_text(c.because, result.param_labels, lang) for lang in ("zh", "en"))
         out.print(f"  {c.as_of} {c.enterprise} {c.name} {', '.join(c.implements)}: {c.base.value} → "
-                  f"{c.scenario.value}  ({c.because})", markup=False)
+                  f"{c.scenario.value}  ({why})", markup=False)

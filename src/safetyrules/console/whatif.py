@@ -19,6 +19,7 @@ from safetyrules.console.pages import headline_html
 from safetyrules.console.population import Headline, RuleSets, headline
 from safetyrules.engine.results import Outcome
 from safetyrules.engine.values import to_json
+from safetyrules.report.reasons import because_text
 from safetyrules.whatif.run import Change, EvaluateSide, Row, WhatIfResult, evaluate_rows, run_whatif
 from safetyrules.whatif.scenario import Scenario
 
@@ -202,21 +203,8 @@ def form_html(ctx: Ctx, vocab: Vocabulary, form: WhatIfForm, *, token_needed: bo
 
 # ---------------------------------------------------------------------- the result
 def _because(ctx: Ctx, vocab: Vocabulary, change: Change) -> str:
-    parts = []
-    for reason in change.because.split("; "):
-        if reason.endswith(" switched off"):
-            parts.append(ctx.t("该义务在情景中停用", "switched off in the scenario"))
-        elif reason.endswith(" added"):
-            parts.append(ctx.t("情景新增的规则", "added in the scenario"))
-        elif reason.startswith("params "):
-            parts.append(ctx.t("参数调整：", "changed params: ") + e(reason[len("params "):]))
-        elif reason == "facts patched":
-            parts.append(ctx.t("事实已修改", "facts changed"))
-        elif reason == "depends on a changed rule":
-            parts.append(ctx.t("取决于结果改变的其他义务", "depends on another obligation whose outcome changed"))
-        else:
-            parts.append(e(vocab.humanize(reason, ctx.lang)))
-    return ("；" if not ctx.en else "; ").join(parts)
+    """Why an outcome changed, in the page's language (params by their labels: report/reasons.py)."""
+    return e(because_text(change.because, vocab.param_labels, "en" if ctx.en else "zh"))
 
 
 def _scenario_list(ctx: Ctx, vocab: Vocabulary, form: WhatIfForm) -> str:

@@ -8,6 +8,7 @@ column, to join with `whatif.json`); compliance rates are numbers formatted as p
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from safetyrules.engine.results import OUTCOME_ZH, Outcome
+from safetyrules.engine.results import OUTCOME_ZH, Outcome, Text
 from safetyrules.facts.models import ENUM_LABELS_ZH, Industry
 from safetyrules.report.explain import value_text
+from safetyrules.report.reasons import because_text
 from safetyrules.whatif.run import Change, WhatIfResult
 
 INDUSTRY_ZH = ENUM_LABELS_ZH[Industry]
@@ -68,7 +70,8 @@ def write_workbook(result: WhatIfResult, path: Path) -> None:
         for c in d.changes:
             industry = _industry(c.industry)
             changes.append([c.as_of, c.enterprise, c.name, c.village, industry, ", ".join(c.implements),
-                            titles.get(c.rule, c.rule), _outcome(c.base), _outcome(c.scenario), because_zh(c), c.rule])
+                            titles.get(c.rule, c.rule), _outcome(c.base), _outcome(c.scenario),
+                            because_zh(c, result.param_labels), c.rule])
     _format(changes, dates=(1,), widths={2: 22, 3: 28, 5: 22, 7: 50, 10: 40, 11: 30})
     wb.save(path)
 
@@ -84,7 +87,9 @@ def _scenario_sheet(sheet: Worksheet, result: WhatIfResult) -> None:
     values = result.params if result.params is not None else dict(s.params)
     for name, value in values.items():
         shown = value_text(value, "zh") if result.params is not None else str(value)
-        sheet.append(["调整参数", name, shown, f"情景文件写作：{s.params.get(name, '')}"])
+        label = result.param_labels.get(name)
+        sheet.append(["调整参数", label.zh if label is not None else name, shown,
+                      f"情景文件写作：{name} = {s.params.get(name, '')}"])
     for name in sorted(s.rules_off):
         ids, title = titles.get(name, ((), name))
         sheet.append(["停用义务", f"{', '.join(ids)} {title}".strip(), "不适用", f"规则名 {name}"])
@@ -115,23 +120,10 @@ def _outcome(o: Outcome) -> str:
     return f"{OUTCOME_ZH[o]} {o.value}"
 
 
-def because_zh(change: Change) -> str:
-    """Why an outcome changed, in Chinese (the reasons `whatif.run` gives, in English, in `whatif.json`)."""
-    out = []
-    for reason in change.because.split("; "):
-        if reason.endswith(" switched off"):
-            out.append("该义务在情景中停用")
-        elif reason.endswith(" added"):
-            out.append("情景新增的规则")
-        elif reason.startswith("params "):
-            out.append("参数调整：" + reason[len("params "):])
-        elif reason == "facts patched":
-            out.append("事实已修改")
-        elif reason == "depends on a changed rule":
-            out.append("取决于结果改变的其他义务")
-        else:
-            out.append(reason)
-    return "；".join(out)
+def because_zh(change: Change, labels: Mapping[str, Text] | None = None) -> str:
+    """Why an outcome changed, in Chinese (the reasons `whatif.run` gives, in English, in `whatif.json`), each
+    param by its label."""
+    return because_text(change.because, labels or {}, "zh")
 
 
 def _format(sheet: Worksheet, dates: tuple[int, ...] = (), percents: tuple[int, ...] = (),

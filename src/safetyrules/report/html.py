@@ -13,6 +13,7 @@ import html
 from collections.abc import Sequence
 
 from safetyrules.engine.results import OUTCOME_ZH, Outcome
+from safetyrules.report.reasons import because_text
 from safetyrules.whatif.run import WhatIfResult
 
 PALETTE = ("#1f77b4", "#d62728")  # base, scenario
@@ -26,7 +27,7 @@ td.l,th.l{text-align:left}.up{color:#b00}.down{color:#070}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #ddd;padding:6px}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 .headline{display:flex;gap:16px;flex-wrap:wrap}.headline div{border:1px solid #ccc;padding:8px 14px}
-.headline b{display:block;font-size:22px}.quiet{color:#666}
+.headline b{display:block;font-size:22px}.quiet{color:#666}.alt{color:#666}
 @media print{body{margin:0;font-size:11px}.charts{display:block}.chart{break-inside:avoid}
 h2{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}}
 """
@@ -100,7 +101,8 @@ def render_html(result: WhatIfResult) -> str:
            f"<h1>情景分析 What-if: {_e(s.name)}</h1>"]
     out.extend(_headline(result))
     out.extend(["<h2>情景调整 What the scenario changes</h2><ul>",
-                *(f"<li>参数 param <code>{_e(k)}</code> = {_e(v)}</li>" for k, v in s.params.items()),
+                *(f"<li>参数 param {_e(_param_title(result, k))}<code>{_e(k)}</code> = {_e(v)}</li>"
+                  for k, v in s.params.items()),
                 *(f"<li>停用义务 obligation switched off: {_e(titles.get(r, r))}</li>" for r in sorted(s.rules_off)),
                 *(f"<li>新增规则 rules added from <code>{_e(p.name)}</code></li>" for p in s.rules_add),
                 *(f"<li>事实修改 fact patch {i + 1}</li>" for i, _ in enumerate(s.patches)),
@@ -166,11 +168,18 @@ def render_html(result: WhatIfResult) -> str:
         out.append(f"<tr><td class=l>{_e(titles.get(c.rule, ', '.join(c.implements)))}</td><td class=l>{c.as_of}</td>"
                    f"<td class=l>{_e(c.enterprise)}</td><td class=l>{_e(c.name)}</td><td class=l>{_e(c.village)}</td>"
                    f"<td class=l>{_e(_outcome(c.base))}</td><td class=l>{_e(_outcome(c.scenario))}</td>"
-                   f"<td class=l>{_e(c.because)}</td></tr>")
+                   f"<td class=l>{_e(because_text(c.because, result.param_labels, 'zh'))}<br><span class=alt>"
+                   f"{_e(because_text(c.because, result.param_labels, 'en'))}</span></td></tr>")
     if len(changes) > 2000:
         out.append(f"<tr><td class=l colspan=8>… {len(changes) - 2000} more in the JSON and Excel reports</td></tr>")
     out.append("</table></body></html>")
     return "\n".join(out)
+
+
+def _param_title(result: WhatIfResult, name: str) -> str:
+    """A param's label in both languages, before its name (nothing when it has no label)."""
+    label = result.param_labels.get(name)
+    return f"{label.zh} / {label.en} " if label is not None else ""
 
 
 def _headline(result: WhatIfResult) -> list[str]:

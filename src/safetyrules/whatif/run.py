@@ -16,7 +16,7 @@ from typing import Any
 from safetyrules.api import FactError, Policy, fact_record
 from safetyrules.check.common import suggest
 from safetyrules.engine.params import ParamError, check_override
-from safetyrules.engine.results import Outcome
+from safetyrules.engine.results import Outcome, Text
 from safetyrules.engine.values import to_json
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.whatif.scenario import Scenario, ScenarioError
@@ -91,6 +91,7 @@ class WhatIfResult:
     dates: list[DateComparison]
     warnings: list[ScenarioWarning] = field(default_factory=list)
     params: dict[str, Any] | None = None  # the overrides as checked values (None: as the scenario wrote them)
+    param_labels: dict[str, Text] = field(default_factory=dict)  # the params' labels, for the reports' words
 
     def compliance(self, side: str, rule: str, day: DateComparison) -> float | None:
         c = day.counts[side].get(rule, Counter())
@@ -197,7 +198,8 @@ def run_whatif(base: Policy, scenario_policy: Policy, scenario: Scenario, record
     rules = [(r.name, r.implements, r.title.zh) for r in scenario_policy.rules()]
     warnings = [_unmatched(i, p.where, base) for i, (p, n) in enumerate(zip(scenario.patches, matched, strict=True))
                 if n == 0]
-    return WhatIfResult(scenario, rules, comparisons, warnings, params)
+    labels = {p.name: p.label for p in scenario_policy.params() if p.label is not None}
+    return WhatIfResult(scenario, rules, comparisons, warnings, params, labels)
 
 
 def _unmatched(index: int, where: Mapping[str, Any], policy: Policy) -> ScenarioWarning:
