@@ -25,21 +25,28 @@ from rich.markup import escape
 from safetyrules.cli.common import Exit, err, fail, load_policy_or_exit, parse_date, parse_params, run_limits
 
 if TYPE_CHECKING:  # the stream package is imported when the command runs: `safetyrules --help` stays quick
+    from safetyrules.report.vocabulary import Vocabulary
     from safetyrules.stream.monitor import Alert, Refusal
     from safetyrules.stream.shards import ShardedMonitor
 
 
-def render_alert(alert: Alert) -> str:
-    """Three lines: the day, the kind, the enterprise, the rule and its catalogue ids; then zh and en."""
+def render_alert(alert: Alert, vocab: Vocabulary | None = None) -> str:
+    """Three lines: the day, the kind, the enterprise, the catalogue ids and the obligation's title; then the
+    message in zh and en — with the policy's vocabulary, in words (titles, facts by their labels), as a
+    regulator reads it; without, as the library writes it (the rule's name)."""
     from safetyrules.stream.monitor import ALERT_ZH
 
     ids = ", ".join(alert.implements)
-    head = f"{alert.day}  {ALERT_ZH[alert.kind]} {alert.kind}  {alert.enterprise}  {alert.rule} [{ids}]"
+    what = f"[{ids}] {vocab.title(alert.rule, 'zh')}" if vocab is not None else f"{alert.rule} [{ids}]"
+    head = f"{alert.day}  {ALERT_ZH[alert.kind]} {alert.kind}  {alert.enterprise}  {what}"
     if alert.event:
-        head += f"  {alert.event}"
+        head += f"  {vocab.field(alert.event, 'zh') if vocab is not None else alert.event}"
     if alert.due_on and alert.kind == "due_soon":
         head += f"  due {alert.due_on}"
-    return f"{head}\n  {alert.message.zh}\n  {alert.message.en}"
+    zh, en = alert.message.zh, alert.message.en
+    if vocab is not None:
+        zh, en = vocab.humanize(zh, "zh"), vocab.humanize(en, "en")
+    return f"{head}\n  {zh}\n  {en}"
 
 
 @click.command("monitor")
@@ -70,12 +77,14 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
     still to meet comes within --alert-days. Events are applied in timestamp order per enterprise; exact
     duplicates are ignored; refused events are reported on stderr.
     """
+    from safetyrules.report.vocabulary import Vocabulary
     from safetyrules.stream.events import EventError, read_event_lines
     from safetyrules.stream.monitor import Monitor
 
     policy = load_policy_or_exit(policy_paths)
     overrides = parse_params(params, policy)
     stop = parse_date(until, "--until")
+    vocab = Vocabulary(policy) if fmt == "text" else None  # alerts in words, as a regulator reads them
 
     kinds: Counter[str] = Counter()
 
@@ -84,7 +93,7 @@ def monitor_command(policy_paths: tuple[Path, ...], events_path: Path, until: st
         click.echo(rendered(alert))
 
     def rendered(alert: Alert) -> str:
-        return json.dumps(alert.to_json(), ensure_ascii=False) if fmt == "jsonl" else render_alert(alert)
+        return json.dumps(alert.to_json(), ensure_ascii=False) if fmt == "jsonl" else render_alert(alert, vocab)
 
     def emit_text(kind: str, text: str) -> None:  # an alert a shard rendered
         kinds[kind] += 1
