@@ -145,6 +145,7 @@ def test_hover_shows_a_params_dated_values(client: Client) -> None:
     value = client.request("textDocument/hover", {"textDocument": {"uri": opened},
                                                   "position": {"line": line, "character": 7}})["contents"]["value"]
     assert "from 2023-10-01: `3 years`" in value
+    assert "失信记录期限 / how long a behaviour stays on the credit record" in value  # its label
     client.close_document(opened)
     client.drain()
 

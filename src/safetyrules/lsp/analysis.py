@@ -443,7 +443,9 @@ class Analysis:
                 values.append(f"default `{format_expr(item.value)}`")
             elif isinstance(item, ast.ParamFrom):
                 values.append(f"from {item.start.isoformat()}: `{format_expr(item.value)}`")
-        return _join(f"**param** `{p.name}`: {_type_text(p.type)}", _doc(p.doc), "  \n".join(values),
+        label = next((i for i in p.items if isinstance(i, ast.Label)), None)
+        return _join(f"**param** `{p.name}`: {_type_text(p.type)}", _label_text(label), _doc(p.doc),
+                     "  \n".join(values),
                      _sources([i for i in p.items if isinstance(i, ast.Source)]))
 
     def _hover_define(self, d: ast.DefineDecl) -> str:
