@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -37,6 +37,9 @@ from safetyrules.report.explain import message, remedy
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
 from safetyrules.version import __version__
+
+if TYPE_CHECKING:  # the report modules read a Policy: imported when a message is first written
+    from safetyrules.report.vocabulary import Vocabulary
 
 
 def bundled_policy_path() -> Path:
@@ -180,6 +183,14 @@ class Policy:
         """The policy's content digest (`sha256:…`): the same wherever the same policy is loaded from, and
         the digest of a bundle built from it (safetyrules.provenance)."""
         return sources_digest(self.compilation.sources, self.compilation.roots)
+
+    @functools.cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The policy's words (titles, the facts' and params' labels), built once: what turns its results'
+        messages and remedies, and explanations, into what a person reads (report/vocabulary.py)."""
+        from safetyrules.report.vocabulary import Vocabulary
+
+        return Vocabulary(self)
 
     def provenance(self, params: Mapping[str, Any] | None = None, engine: str = "compiled") -> dict[str, Any]:
         """What every result carries: the policy's name and digest, the engine and its version, and the
@@ -359,8 +370,9 @@ class _Explanations:
             results = engine.evaluate(self.record, self.as_of, trace=self.explain, message_facts=True,
                                       rules=self.rules)
             outcomes = {r.rule: r.outcome for r in results}
+            vocab = self.policy.vocabulary
             for r in results:
-                annotate(r, self.policy.program.rule(r.rule), outcomes)
+                annotate(r, self.policy.program.rule(r.rule), outcomes, vocab)
             self.written = {r.rule: r for r in results}
         done = self.written.get(result.rule)
         if done is not None:
@@ -370,10 +382,20 @@ class _Explanations:
             result.observed = done.observed
 
 
-def annotate(result: RuleResult, rule: RuleIR, outcomes: Mapping[str, Outcome]) -> None:
-    result.message = message(result, outcomes)
+def annotate(result: RuleResult, rule: RuleIR, outcomes: Mapping[str, Outcome],
+             vocab: Vocabulary | None = None) -> None:
+    """A result's message and remedy; with the policy's vocabulary, in words (facts by their labels, rules by
+    their titles, the conditions to make hold as the explanation says them), as a person reads them."""
+    said = message(result, outcomes)
     authored = rule.remedy
-    result.remedy = remedy(result, Text(authored.zh, authored.en) if authored else None, outcomes)
+    fix = remedy(result, Text(authored.zh, authored.en) if authored else None, outcomes)
+    if vocab is not None:
+        from safetyrules.report.words import remedy_words
+
+        said = Text(vocab.humanize(said.zh, "zh"), vocab.humanize(said.en, "en"))
+        if fix is not None:
+            fix = Text(remedy_words(vocab, fix.zh, "zh"), remedy_words(vocab, fix.en, "en"))
+    result.message, result.remedy = said, fix
 
 
 def _due_text(r: RuleIR) -> str:

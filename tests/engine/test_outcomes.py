@@ -824,8 +824,8 @@ def test_enforcement_message_lists_the_violated_rules() -> None:
     r = run(ENFORCEMENT, {"obsolete_equipment_in_use": 1, "industry": "mining", "ppe": {"worn": False}},
             "2022-06-30", extra=BASE_RULES)
     assert r.message is not None
-    assert "违反的规则：a、b" in r.message.zh
-    assert "violated rules: a, b" in r.message.en
+    assert "违反的规则：「甲」、「乙」" in r.message.zh  # the rules by their titles
+    assert "violated rules: “A”, “B”" in r.message.en
 
 
 def test_rule_declared_after_its_user_is_evaluated_first() -> None:

@@ -378,7 +378,7 @@ def test_message_does_not_depend_on_explain() -> None:
               "risk_assessments": [{"date": "2020-11-03", "comprehensive": True}]}
     traced = one(POLICY.evaluate(record, "2022-06-30"), "3.1-a")
     quiet = one(POLICY.evaluate(record, "2022-06-30", explain=False), "3.1-a")
-    assert traced.message is not None and "industry=construction（建筑施工）" in traced.message.zh
+    assert traced.message is not None and "行业领域：建筑施工" in traced.message.zh
     assert quiet.message == traced.message
     assert quiet.steps == [] and traced.steps  # explain=False still returns no explanation
 

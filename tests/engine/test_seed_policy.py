@@ -77,11 +77,11 @@ def test_3_1_a_issue_example(policy: Policy) -> None:
     assert "逾期 239 天" in r.message.zh
     assert r.message.zh == (
         "违反 3.1-a（附件4 二（三）1）：高危行业企业每年至少开展一次全面的安全风险辨识评估。"
-        "industry=construction（建筑施工）；最近一次 2020-11-03，周期 1 年，应于 2021-11-03 前再次履行；"
+        "行业领域：建筑施工；最近一次 2020-11-03，周期 1 年，应于 2021-11-03 前再次履行；"
         "截至 2022-06-30 已逾期 239 天。")
     assert r.message.en == (
         "Violated 3.1-a (附件4 二（三）1): High-risk enterprises assess their risks comprehensively at least once "
-        "a year. industry=construction (建筑施工); latest on 2020-11-03, every 1 year: next due 2021-11-03; "
+        "a year. industry: construction; latest on 2020-11-03, every 1 year: next due 2021-11-03; "
         "as of 2022-06-30, 239 days overdue.")
     assert [(p.name, p.overridden) for p in r.params] == [
         ("high_risk_assessment_period", False), ("high_risk_industries", False)]
@@ -466,7 +466,7 @@ def test_2_2_a_missing_year_is_unknown(policy: Policy) -> None:
     r = evaluate(policy, record, "2022-06-30", "2.2-a")
     assert r.outcome is Oc.UNKNOWN
     assert r.missing == ("safety_costs[c.year == y; y=2020]",)
-    assert r.remedy is not None and "safety_costs" in r.remedy.en
+    assert r.remedy is not None and "the item of safety costs, per year whose calendar year is" in r.remedy.en
 
 
 def test_2_2_a_every_closed_year_on_record(policy: Policy) -> None:
@@ -536,10 +536,12 @@ def test_enforcement_violated_lists_the_rules(policy: Policy) -> None:
     r = evaluate(policy, record, "2022-06-30", "enforcement")
     assert r.outcome is Oc.VIOLATED
     assert r.message is not None
-    assert "违反的规则：risk_assessment_high_risk、safety_commitment" in r.message.zh
-    assert "violated rules: risk_assessment_high_risk, safety_commitment" in r.message.en
+    assert ("违反的规则：「高危行业企业每年至少开展一次全面的安全风险辨识评估」、"
+            "「主要负责人每年向社会和全体员工公开安全承诺」") in r.message.zh  # the rules by their titles
+    assert "risk_assessment_high_risk" not in r.message.en and "violated rules: “" in r.message.en
     assert r.remedy is not None
-    assert r.remedy.en == "remedy the violated rules: risk_assessment_high_risk, safety_commitment"
+    assert r.remedy.en.startswith("remedy the violated rules: “High-risk enterprises assess their risks")
+    assert "safety_commitment" not in r.remedy.en
 
 
 def test_enforcement_unknown_when_a_component_is_unknown(policy: Policy) -> None:

@@ -50,6 +50,7 @@ from safetyrules.engine.results import EnterpriseResult, Outcome, RuleResult, Te
 from safetyrules.facts.as_of import as_of_view
 from safetyrules.limits import DEFAULT, Limits
 from safetyrules.report.explain import message
+from safetyrules.report.vocabulary import Vocabulary
 from safetyrules.stream.analysis import (
     FieldDates,
     PolicyAnalysis,
@@ -108,13 +109,14 @@ class LazyMessage:
     costs about as much as evaluating the rule. It keeps what the message reads (the result and the outcomes
     of the rules it uses, as they were when the alert was raised) until then."""
 
-    __slots__ = ("_applies", "_outcomes", "_result", "_text")
+    __slots__ = ("_applies", "_outcomes", "_result", "_text", "_vocab")
 
     def __init__(self, result: RuleResult, outcomes: Mapping[str, Outcome],
-                 applies: Callable[[], list[Step]] | None = None) -> None:
+                 applies: Callable[[], list[Step]] | None = None, vocab: Vocabulary | None = None) -> None:
         self._result: RuleResult | None = result
         self._outcomes = outcomes
         self._applies = applies  # the traced `applies` step, for the facts the message cites
+        self._vocab = vocab  # the policy's words: the message as a person reads it
         self._text: Text | None = None
 
     @property
@@ -124,8 +126,11 @@ class LazyMessage:
             assert result is not None
             if result.message is None and self._applies is not None and not result.steps:
                 result.steps = self._applies()
-            self._text = result.message or message(result, self._outcomes)
-            self._result, self._outcomes, self._applies = None, {}, None
+            text = result.message or message(result, self._outcomes)
+            if self._vocab is not None:
+                text = Text(self._vocab.humanize(text.zh, "zh"), self._vocab.humanize(text.en, "en"))
+            self._text = text
+            self._result, self._outcomes, self._applies, self._vocab = None, {}, None, None
         return self._text
 
     def __eq__(self, other: object) -> bool:
@@ -642,7 +647,7 @@ class Monitor:
             return kept
         # the message reads the outcomes of the rules this one uses: keep them as they are now
         used = {n: ent.outcomes[n] for n in new.rules_used if n in ent.outcomes}
-        text = LazyMessage(new, used, self._applies_thunk(plan, ent.log.record, day, used))
+        text = LazyMessage(new, used, self._applies_thunk(plan, ent.log.record, day, used), self.policy.vocabulary)
         for kind, due, where in raised:
             alert = Alert(day, kind, eid, plan.name, new.implements, after, before, text, due, where)
             if self.keep_alerts:
