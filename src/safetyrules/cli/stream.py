@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # the stream package is imported when the command runs: `safe
 
 
 def render_alert(alert: Alert, vocab: Vocabulary | None = None) -> str:
-    """Three lines: the day, the kind, the enterprise, the catalogue ids and the obligation's title; then the
-    message in zh and en — with the policy's vocabulary, in words (titles, facts by their labels), as a
-    regulator reads it; without, as the library writes it (the rule's name)."""
+    """Three lines: the day, the kind, the enterprise, the catalogue ids and the obligation's title (with the
+    policy's vocabulary; else the rule's name); then the message in zh and en, which the monitor writes in
+    words."""
     from safetyrules.stream.monitor import ALERT_ZH
 
     ids = ", ".join(alert.implements)
@@ -43,10 +43,7 @@ def render_alert(alert: Alert, vocab: Vocabulary | None = None) -> str:
         head += f"  {vocab.field(alert.event, 'zh') if vocab is not None else alert.event}"
     if alert.due_on and alert.kind == "due_soon":
         head += f"  due {alert.due_on}"
-    zh, en = alert.message.zh, alert.message.en
-    if vocab is not None:
-        zh, en = vocab.humanize(zh, "zh"), vocab.humanize(en, "en")
-    return f"{head}\n  {zh}\n  {en}"
+    return f"{head}\n  {alert.message.zh}\n  {alert.message.en}"  # in words already (the monitor's vocabulary)
 
 
 @click.command("monitor")

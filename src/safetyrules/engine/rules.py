@@ -39,6 +39,7 @@ from safetyrules.facts.as_of import as_of_view
 from safetyrules.lower.program import Program, RuleIR
 from safetyrules.syntax import ast
 from safetyrules.syntax.formatter import format_expr
+from safetyrules.syntax.walk import nodes
 
 DEFAULT_NEW_ENTRANT_GRACE = Duration(days=90)
 ESTABLISHED = "established_on"
@@ -642,21 +643,10 @@ def _any_unknown(events: list[EventResult]) -> bool:
 
 
 def _names(program: Program, params: ParamTable) -> frozenset[str]:
-    """Every name the expressions of the rules and definitions mention: a superset of the top-level fields the
-    policy reads (any field is read through a name; the others are params, definitions and bound elements)."""
-    names: set[str] = set()
-    stack: list[Any] = [*program.rules, *(d.value for d in params.definitions.values())]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, RuleIR):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if f != "decl")
-        elif isinstance(node, list | tuple):
-            stack.extend(node)
-        elif type(node).__module__ == ast.__name__ and hasattr(node, "__dataclass_fields__"):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if f not in ("span", "checked_type"))
-    return frozenset(names)
+    """Every name the rules and definitions mention: a superset of the top-level fields the policy reads (any
+    field is read through a name; the others are params, definitions and bound elements)."""
+    return frozenset(n.id for n in nodes([program.rules, list(params.definitions.values())])
+                     if isinstance(n, ast.Name))
 
 
 def _continuous(holds: Any) -> Outcome:
